@@ -1,0 +1,5 @@
+import sys
+
+from blueprint.cli import main
+
+sys.exit(main())

@@ -1,0 +1,104 @@
+"""Hardware and region facts: the one table validation, components and cost all read.
+
+The data lives in ``gpu_catalog.yaml`` beside this file (dated, with its sources); this module gives it types.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+CLOUDS = ("aws", "gcp")
+_DATA = Path(__file__).with_name("gpu_catalog.yaml")
+
+
+@dataclass(frozen=True)
+class InstanceFacts:
+    """What one GPU instance / machine type carries."""
+
+    cloud: str
+    name: str
+    accelerator: str
+    gpus: int
+    gpu_memory_gib: int
+    vcpus: int
+    memory_gib: int
+    efa_interfaces: int = 0
+    compact_placement: bool = False
+
+    @property
+    def efa(self) -> bool:
+        return self.efa_interfaces > 0
+
+    @property
+    def family(self) -> str:
+        """``p5`` for ``p5.48xlarge``, ``a3`` for ``a3-highgpu-8g``."""
+        return self.name.split(".")[0] if self.cloud == "aws" else self.name.split("-")[0]
+
+    @property
+    def gcp_accelerator_type(self) -> str | None:
+        return _load()["accelerators"][self.accelerator]["gcp_type"]
+
+
+@dataclass(frozen=True)
+class RegionFacts:
+    cloud: str
+    name: str
+    slot: int
+    residency: str
+    zones: tuple[str, ...]
+    gpus: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.cloud}/{self.name}"
+
+
+@lru_cache(maxsize=1)
+def _load() -> dict:
+    with _DATA.open() as f:
+        return yaml.safe_load(f)
+
+
+def as_of() -> str:
+    return _load()["as_of"]
+
+
+def accelerators() -> list[str]:
+    return sorted(_load()["accelerators"])
+
+
+def instance_types(cloud: str) -> list[str]:
+    return sorted(_load()["instance_types"][cloud])
+
+
+def system_instance_types(cloud: str) -> list[str]:
+    return list(_load()["system_instance_types"][cloud])
+
+
+@lru_cache(maxsize=None)
+def instance(cloud: str, name: str) -> InstanceFacts | None:
+    raw = _load()["instance_types"].get(cloud, {}).get(name)
+    if raw is None:
+        return None
+    mem = _load()["accelerators"][raw["accelerator"]]["memory_gib"]
+    return InstanceFacts(cloud=cloud, name=name, gpu_memory_gib=mem, **raw)
+
+
+def region_names(cloud: str) -> list[str]:
+    return list(_load()["regions"].get(cloud, {}))
+
+
+@lru_cache(maxsize=None)
+def region(cloud: str, name: str) -> RegionFacts | None:
+    raw = _load()["regions"].get(cloud, {}).get(name)
+    if raw is None:
+        return None
+    return RegionFacts(cloud=cloud, name=name, slot=raw["slot"], residency=raw["residency"],
+                       zones=tuple(raw["zones"]), gpus=tuple(raw["gpus"]))
+
+
+def kubernetes_versions(cloud: str) -> list[str]:
+    return list(_load()["kubernetes_versions"][cloud])

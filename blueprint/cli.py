@@ -1,0 +1,33 @@
+"""``blueprint``: the offline tooling for the platform (plan now; policy, cost, render and review as they land)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from blueprint.commands import plan
+
+COMMANDS = [plan]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="blueprint", description=__doc__.split(":", 1)[1].strip())
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from blueprint.plan.engine import PlanError
+    from blueprint.spec import SpecError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (SpecError, PlanError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Mock runtime pieces: a monitor that records every registration, and mocks that answer like a preview."""
+from __future__ import annotations
+
+from typing import Any
+
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.sync_await import _ensure_event_loop
+
+from blueprint.plan.model import PlannedResource
+
+UNKNOWN = rpc.UNKNOWN
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+# Functions (invokes) the program may call, answered with fixed, obviously offline values.
+_CALLS: dict[str, dict[str, Any]] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:root",
+                                                      "userId": "AIDAOFFLINE"},
+    "aws:index/getPartition:getPartition": {"partition": "aws", "dnsSuffix": "amazonaws.com"},
+}
+
+
+class PreviewMocks(Mocks):
+    """Echo inputs as outputs and leave the id unknown: what a preview of a create shows."""
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
+        return "", dict(args.inputs)
+
+    def call(self, args: MockCallArgs) -> tuple[dict, list | None]:
+        return dict(_CALLS.get(args.token, {})), None
+
+
+def _unwrap(value: Any, path: str, secrets: list[str]) -> Any:
+    """Replace secret values by a placeholder (never keep plaintext in a plan) and note their paths."""
+    if isinstance(value, Unknown) or value == UNKNOWN:
+        return UNKNOWN
+    if rpc.is_rpc_secret(value):
+        secrets.append(path)
+        return "[secret]"
+    if isinstance(value, dict):
+        return {k: _unwrap(v, f"{path}.{k}" if path else k, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v, f"{path}[{i}]", secrets) for i, v in enumerate(value)]
+    return value
+
+
+class RecordingMonitor(MockMonitor):
+    """The mock monitor, plus a record of parent, provider, dependencies and secret inputs per resource."""
+
+    def __init__(self, mocks: Mocks):
+        super().__init__(mocks)
+        self.recorded: dict[str, PlannedResource] = {}
+
+    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        _ensure_event_loop()
+        secrets: list[str] = []
+        inputs = {} if request.type == STACK_TYPE else _unwrap(
+            rpc.deserialize_properties(request.object, keep_unknowns=True), "", secrets)
+        self.recorded[response.urn] = PlannedResource(
+            urn=response.urn, type=request.type, name=request.name, custom=bool(request.custom),
+            parent=request.parent or None, provider=request.provider or None,
+            dependencies=list(request.dependencies),
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            inputs=inputs, secret_paths=secrets,
+            options={"protect": request.protect, "retainOnDelete": request.retainOnDelete,
+                     "ignoreChanges": list(request.ignoreChanges),
+                     "additionalSecretOutputs": list(request.additionalSecretOutputs)},
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request):  # noqa: N802 - gRPC method name
+        _ensure_event_loop()
+        resource = self.recorded.get(request.urn)
+        if resource is not None:
+            secrets: list[str] = []
+            resource.outputs = _unwrap(rpc.deserialize_properties(request.outputs, keep_unknowns=True), "", secrets)
+        return super().RegisterResourceOutputs(request)

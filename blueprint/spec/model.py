@@ -1,0 +1,305 @@
+"""The typed platform spec: the single source of truth every other part reads.
+
+Stack files spell keys in camelCase (Pulumi's convention); Python code uses snake_case attributes.
+Shapes and enums are checked here; facts that need the catalog or several fields at once are checked in
+``validate.py`` so the messages can name allowed values from the catalog.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic.alias_generators import to_camel
+
+from blueprint import catalog
+
+GPU_TAINT_KEY = "nvidia.com/gpu"
+GPU_TAINT_VALUE = "present"
+GPU_TAINT_EFFECT = "NoSchedule"
+LABEL_PREFIX = "aiplatform.io"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class Tier(str, Enum):
+    development = "development"
+    staging = "staging"
+    production = "production"
+
+
+class Cloud(str, Enum):
+    aws = "aws"
+    gcp = "gcp"
+
+
+class CapacityType(str, Enum):
+    spot = "spot"
+    on_demand = "on-demand"
+    reserved = "reserved"
+
+
+class Purpose(str, Enum):
+    training = "training"
+    serving = "serving"
+
+
+class Topology(str, Enum):
+    full_mesh = "full-mesh"
+    hub_and_spoke = "hub-and-spoke"
+
+
+class Enforcement(str, Enum):
+    advisory = "advisory"
+    mandatory = "mandatory"
+
+
+class Scaling(_Model):
+    """Node counts; ``min`` may be zero so a pool scales from nothing."""
+
+    min: int = Field(ge=0)
+    desired: int = Field(ge=0)
+    max: int = Field(ge=1)
+
+
+class Taint(_Model):
+    key: str
+    value: str
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+
+
+class GpuPool(_Model):
+    name: str = Field(pattern=r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$")
+    accelerator: str
+    instance_type: str
+    capacity_type: CapacityType
+    purpose: Purpose
+    scaling: Scaling
+    reservation_id: str | None = None
+    efa: bool | None = None  # None: on where the instance type supports it and the pool trains
+    compact_placement: bool | None = None  # None: on for multi-node training pools that support it
+    zones: list[str] | None = None  # None: every zone of the region (one zone when placement is compact)
+    disk_size_gb: int = Field(default=200, ge=50, le=16384)
+
+    @property
+    def taint(self) -> Taint:
+        """The one taint every GPU node carries and every GPU workload tolerates."""
+        return Taint(key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE, effect=GPU_TAINT_EFFECT)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Node labels that workloads select on; identical on AWS and GCP."""
+        return {
+            f"{LABEL_PREFIX}/pool": self.name,
+            f"{LABEL_PREFIX}/accelerator": self.accelerator,
+            f"{LABEL_PREFIX}/capacity-type": self.capacity_type.value,
+            f"{LABEL_PREFIX}/purpose": self.purpose.value,
+        }
+
+    def facts(self, cloud: Cloud) -> catalog.InstanceFacts:
+        facts = catalog.instance(cloud.value, self.instance_type)
+        assert facts is not None, "validated spec"
+        return facts
+
+    def uses_efa(self, cloud: Cloud) -> bool:
+        if cloud is not Cloud.aws:
+            return False
+        if self.efa is not None:
+            return self.efa
+        return self.purpose is Purpose.training and self.facts(cloud).efa and self.scaling.max > 1
+
+    def uses_compact_placement(self, cloud: Cloud) -> bool:
+        if self.compact_placement is not None:
+            return self.compact_placement
+        if cloud is Cloud.aws:
+            return self.uses_efa(cloud)
+        return self.purpose is Purpose.training and self.facts(cloud).compact_placement and self.scaling.max > 1
+
+    def gpus_at(self, nodes: int, cloud: Cloud) -> int:
+        return nodes * self.facts(cloud).gpus
+
+
+class SystemPool(_Model):
+    instance_type: str
+    scaling: Scaling = Scaling(min=2, desired=2, max=4)
+
+
+class Lifecycle(_Model):
+    """Days after which objects move to cheaper classes, per data class."""
+
+    checkpoints_to_infrequent_days: int = Field(default=30, ge=30)
+    checkpoints_noncurrent_expire_days: int = Field(default=14, ge=1)
+    datasets_to_cold_days: int = Field(default=90, ge=1)
+    archive_to_deep_days: int = Field(default=1, ge=0)
+    abort_multipart_days: int = Field(default=7, ge=1)
+
+
+class HotTier(_Model):
+    """A parallel file system next to the GPUs; FSx for Lustre on AWS, Filestore / Managed Lustre on GCP."""
+
+    kind: Literal["fsx-lustre", "filestore", "managed-lustre"]
+    capacity_gib: int = Field(ge=1024)
+    throughput_per_tib: Literal[125, 250, 500, 1000] = 250  # FSx PERSISTENT_2 MB/s/TiB
+    filestore_tier: Literal["BASIC_SSD", "ZONAL", "REGIONAL", "ENTERPRISE"] = "ZONAL"
+
+
+class Storage(_Model):
+    lifecycle: Lifecycle = Lifecycle()
+    hot: HotTier | None = None
+    force_destroy: bool = False  # only ever true in dev: lets `pulumi destroy` empty buckets
+
+
+class Region(_Model):
+    cloud: Cloud
+    region: str
+    cidr: str | None = None  # None: allocated from network.supernet by the address planner
+    zone_count: int | None = Field(default=None, ge=2, le=4)  # None: 3 in production, 2 otherwise
+    kubernetes_version: str = "1.35"
+    system_pool: SystemPool
+    gpu_pools: list[GpuPool] = []
+    storage: Storage | None = Storage()
+    api_authorized_cidrs: list[str] = []  # public API endpoint allow-list; development only
+
+    @property
+    def key(self) -> str:
+        return f"{self.cloud.value}/{self.region}"
+
+    @property
+    def facts(self) -> catalog.RegionFacts:
+        facts = catalog.region(self.cloud.value, self.region)
+        assert facts is not None, "validated spec"
+        return facts
+
+    def pool(self, name: str) -> GpuPool | None:
+        return next((p for p in self.gpu_pools if p.name == name), None)
+
+
+class DedicatedLinks(_Model):
+    direct_connect_gateway_id: str | None = None
+    interconnect_attachment_urls: list[str] = []  # Cloud Interconnect connection self links
+    bgp_auth_key: SecretStr | None = None
+
+
+class Network(_Model):
+    supernet: str = "10.64.0.0/10"
+    region_prefix_length: int = Field(default=16, ge=12, le=20)
+    topology: Topology = Topology.full_mesh
+    hub: str | None = None  # region key, e.g. "aws/us-east-1"; required for hub-and-spoke
+    aws_asn: int = Field(default=64512, ge=64512, le=65534)
+    gcp_asn: int = Field(default=65515, ge=64512, le=65534)
+    dedicated: DedicatedLinks | None = None
+
+
+class TrainingWorkload(_Model):
+    name: str = Field(pattern=r"^[a-z]([-a-z0-9]{0,40}[a-z0-9])?$")
+    region: str  # region key
+    pool: str
+    accelerator: str | None = None  # optional: the GPU the job needs; must match the pool's
+    image: str
+    nodes: int = Field(default=1, ge=1)
+    gpus_per_node: int | None = Field(default=None, ge=1)  # None: every GPU of the instance
+    batch_size: int = Field(default=32, ge=1)
+    steps: int = Field(default=1000, ge=1)
+    checkpoint_interval: int = Field(default=100, ge=1)
+    checkpoint_uri: str | None = None  # None: the region's checkpoint bucket
+    storage_region: str | None = None  # read data and write checkpoints elsewhere, explicitly
+    kueue_queue: str | None = None
+
+
+class ServingWorkload(_Model):
+    name: str = Field(pattern=r"^[a-z]([-a-z0-9]{0,40}[a-z0-9])?$")
+    regions: list[str]  # region keys
+    pool: str  # pool name, present in every serving region
+    accelerator: str | None = None  # optional: the GPU the service needs; must match the pool's
+    image: str
+    model_uri: str | None = None  # None: the region's model bucket
+    replicas: Scaling = Scaling(min=1, desired=2, max=4)
+    max_batch_size: int = Field(default=16, ge=1)
+    max_wait_ms: int = Field(default=5, ge=0)
+    queue_size: int = Field(default=256, ge=1)
+    canary_image: str | None = None
+    canary_weight: int = Field(default=0, ge=0, le=100)
+    keda: bool = False
+    global_routing: Literal["none", "route53-latency", "global-accelerator", "gcp-global-lb"] = "none"
+    domain: str | None = None
+
+
+class Workloads(_Model):
+    training: TrainingWorkload | None = None
+    serving: ServingWorkload | None = None
+
+
+class Tags(_Model):
+    owner: str = Field(min_length=1)
+    cost_center: str = Field(min_length=1)
+    extra: dict[str, str] = {}
+
+
+class Budget(_Model):
+    monthly_usd: float = Field(gt=0)
+    alert_webhook_url: SecretStr | None = None
+
+
+class Exemption(_Model):
+    policy: str
+    resource: str  # URN or glob over URNs
+    reason: str = Field(min_length=10)
+    approved_by: str
+    expires: dt.date
+
+
+class PolicyConfig(_Model):
+    enforcement: Enforcement | None = None  # None: advisory in development, mandatory otherwise
+    allowed_instance_types: list[str] | None = None  # None: every GPU type in the catalog
+    max_gpus_per_pool: int | None = None
+    max_gpus_per_stack: int | None = None
+    exemptions: list[Exemption] = []
+
+
+class PlatformSpec(_Model):
+    """Everything one stack declares. Built by ``blueprint.spec.load``; never edited after."""
+
+    stack: str  # set by the loader from the stack name, not by the config file
+    environment: str = Field(pattern=r"^[a-z][a-z0-9-]{1,15}$")
+    tier: Tier
+    data_residency: Literal["global", "us", "eu", "apac"] = "global"
+    name_prefix: str = Field(default="aiplat", pattern=r"^[a-z][a-z0-9-]{1,20}$")  # globally unique names
+    gcp_project: str | None = Field(default=None, pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
+    tags: Tags
+    budget: Budget
+    network: Network = Network()
+    regions: list[Region] = Field(min_length=1)
+    workloads: Workloads = Workloads()
+    policy: PolicyConfig = PolicyConfig()
+
+    @property
+    def enforcement(self) -> Enforcement:
+        if self.policy.enforcement is not None:
+            return self.policy.enforcement
+        return Enforcement.advisory if self.tier is Tier.development else Enforcement.mandatory
+
+    @property
+    def is_production(self) -> bool:
+        return self.tier is Tier.production
+
+    def region(self, key: str) -> Region | None:
+        return next((r for r in self.regions if r.key == key), None)
+
+    def clouds(self) -> list[Cloud]:
+        return sorted({r.cloud for r in self.regions}, key=lambda c: c.value)
+
+    def aws_tags(self, **extra: str) -> dict[str, str]:
+        """Tags for every taggable AWS resource (policies require owner, cost-center, environment)."""
+        return {"owner": self.tags.owner, "cost-center": self.tags.cost_center,
+                "environment": self.environment, "managed-by": "pulumi", **self.tags.extra, **extra}
+
+    def gcp_labels(self, **extra: str) -> dict[str, str]:
+        """The same tags as GCP labels (lower-case keys and values)."""
+        return {k.lower(): v.lower().replace(".", "-").replace("@", "_")
+                for k, v in self.aws_tags(**extra).items()}
+
+    def zone_count(self, region: Region) -> int:
+        return region.zone_count or (3 if self.is_production else 2)

@@ -1,0 +1,213 @@
+"""Checks that need the catalog or several fields at once. Each returns issues; none raises.
+
+Every issue carries the config key path (relative to ``aiplatform:platform``) and, where there is a closed
+set, the allowed values, so the error tells the user what to write instead.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from blueprint import catalog
+from blueprint.spec.addressing import AddressError, RegionRequest, plan_addresses
+from blueprint.spec.model import CapacityType, Cloud, GpuPool, PlatformSpec, Purpose, Region, Topology
+
+
+@dataclass(frozen=True)
+class SpecIssue:
+    path: str
+    message: str
+    allowed: tuple[str, ...] = ()
+
+
+def _pool_issues(spec: PlatformSpec, ri: int) -> list[SpecIssue]:
+    region = spec.regions[ri]
+    cloud = region.cloud.value
+    out: list[SpecIssue] = []
+    seen: set[str] = set()
+    for pi, pool in enumerate(region.gpu_pools):
+        at = f"regions[{ri}].gpuPools[{pi}]"
+        if pool.name in seen:
+            out.append(SpecIssue(f"{at}.name", f"pool name '{pool.name}' is used twice in {region.key}"))
+        seen.add(pool.name)
+        if pool.accelerator not in catalog.accelerators():
+            out.append(SpecIssue(f"{at}.accelerator", f"unknown accelerator '{pool.accelerator}'",
+                                 tuple(catalog.accelerators())))
+            continue
+        facts = catalog.instance(cloud, pool.instance_type)
+        if facts is None:
+            out.append(SpecIssue(f"{at}.instanceType", f"unknown {cloud} GPU instance type '{pool.instance_type}'",
+                                 tuple(catalog.instance_types(cloud))))
+            continue
+        if facts.accelerator != pool.accelerator:
+            matching = [t for t in catalog.instance_types(cloud)
+                        if catalog.instance(cloud, t).accelerator == pool.accelerator]  # type: ignore[union-attr]
+            out.append(SpecIssue(f"{at}.instanceType",
+                                 f"{pool.instance_type} carries {facts.accelerator}, not {pool.accelerator}",
+                                 tuple(matching)))
+        rf = catalog.region(cloud, region.region)
+        if rf is not None and pool.accelerator not in rf.gpus:
+            offering = [r for r in catalog.region_names(cloud) if pool.accelerator in catalog.region(cloud, r).gpus]  # type: ignore[union-attr]
+            out.append(SpecIssue(f"{at}.accelerator",
+                                 f"{region.key} does not offer {pool.accelerator} (catalog as of {catalog.as_of()})",
+                                 tuple(offering)))
+        s = pool.scaling
+        if not s.min <= s.desired <= s.max:
+            out.append(SpecIssue(f"{at}.scaling", f"need min <= desired <= max, got min={s.min} "
+                                                  f"desired={s.desired} max={s.max}"))
+        if pool.reservation_id and pool.capacity_type is not CapacityType.reserved:
+            out.append(SpecIssue(f"{at}.reservationId", f"a reservation id needs capacityType 'reserved', "
+                                                        f"not '{pool.capacity_type.value}'", ("reserved",)))
+        if pool.capacity_type is CapacityType.reserved and not pool.reservation_id:
+            out.append(SpecIssue(f"{at}.reservationId", "capacityType 'reserved' needs the reservation id "
+                                                        "(ODCR 'cr-…', capacity block, or GCP reservation name)"))
+        if pool.efa:
+            if region.cloud is not Cloud.aws:
+                out.append(SpecIssue(f"{at}.efa", "EFA exists on AWS only; use compactPlacement on GCP"))
+            elif not facts.efa:
+                efa_types = [t for t in catalog.instance_types(cloud) if catalog.instance(cloud, t).efa]  # type: ignore[union-attr]
+                out.append(SpecIssue(f"{at}.efa", f"{pool.instance_type} has no EFA support", tuple(efa_types)))
+        if pool.compact_placement and region.cloud is Cloud.gcp and not facts.compact_placement:
+            ok = [t for t in catalog.instance_types(cloud) if catalog.instance(cloud, t).compact_placement]  # type: ignore[union-attr]
+            out.append(SpecIssue(f"{at}.compactPlacement", f"{pool.instance_type} does not support compact "
+                                                           "placement", tuple(ok)))
+        if pool.zones and rf is not None:
+            for zi, zone in enumerate(pool.zones):
+                if zone not in rf.zones:
+                    out.append(SpecIssue(f"{at}.zones[{zi}]", f"'{zone}' is not a zone of {region.key}", rf.zones))
+    return out
+
+
+def _region_issues(spec: PlatformSpec) -> list[SpecIssue]:
+    out: list[SpecIssue] = []
+    seen: set[str] = set()
+    for ri, region in enumerate(spec.regions):
+        cloud = region.cloud.value
+        if region.key in seen:
+            out.append(SpecIssue(f"regions[{ri}]", f"region {region.key} is listed twice"))
+        seen.add(region.key)
+        rf = catalog.region(cloud, region.region)
+        if rf is None:
+            out.append(SpecIssue(f"regions[{ri}].region", f"'{region.region}' is not a {cloud} region",
+                                 tuple(catalog.region_names(cloud))))
+            continue
+        if spec.zone_count(region) > len(rf.zones):
+            out.append(SpecIssue(f"regions[{ri}].zoneCount", f"{region.key} has {len(rf.zones)} zones in the "
+                                                             f"catalog", tuple(str(n) for n in range(2, len(rf.zones) + 1))))
+        if region.kubernetes_version not in catalog.kubernetes_versions(cloud):
+            out.append(SpecIssue(f"regions[{ri}].kubernetesVersion",
+                                 f"'{region.kubernetes_version}' is not in standard support on {cloud}",
+                                 tuple(catalog.kubernetes_versions(cloud))))
+        if region.system_pool.instance_type not in catalog.system_instance_types(cloud):
+            out.append(SpecIssue(f"regions[{ri}].systemPool.instanceType",
+                                 f"unknown system instance type '{region.system_pool.instance_type}'",
+                                 tuple(catalog.system_instance_types(cloud))))
+        if region.api_authorized_cidrs and not spec.tier.value == "development":
+            out.append(SpecIssue(f"regions[{ri}].apiAuthorizedCidrs",
+                                 "a public API endpoint is only allowed in development; remove the list"))
+        for ci, cidr in enumerate(region.api_authorized_cidrs):
+            if cidr.endswith("/0"):
+                out.append(SpecIssue(f"regions[{ri}].apiAuthorizedCidrs[{ci}]",
+                                     "the API endpoint may never be open to the whole internet"))
+        out += _pool_issues(spec, ri)
+    return out
+
+
+def _network_issues(spec: PlatformSpec) -> list[SpecIssue]:
+    net = spec.network
+    keys = tuple(r.key for r in spec.regions)
+    out: list[SpecIssue] = []
+    if net.topology is Topology.hub_and_spoke and net.hub not in keys:
+        out.append(SpecIssue("network.hub", "hub-and-spoke needs the hub region key", keys))
+    if net.hub is not None and net.topology is Topology.full_mesh:
+        out.append(SpecIssue("network.hub", "a hub is only used with topology hub-and-spoke",
+                             ("hub-and-spoke",)))
+    if net.aws_asn == net.gcp_asn:
+        out.append(SpecIssue("network.gcpAsn", "the AWS and GCP BGP ASNs must differ"))
+    if any(catalog.region(r.cloud.value, r.region) is None for r in spec.regions):
+        return out  # addresses need valid regions; the region issue is reported already
+    try:
+        plan_addresses(net.supernet, net.region_prefix_length, address_requests(spec))
+    except AddressError as exc:
+        out.append(SpecIssue(exc.path, str(exc)))
+    return out
+
+
+def address_requests(spec: PlatformSpec) -> list[RegionRequest]:
+    return [RegionRequest(cloud=r.cloud.value, region=r.region, zones=spec.zone_count(r), cidr=r.cidr,
+                          path=f"regions[{i}]") for i, r in enumerate(spec.regions)]
+
+
+def _workload_issues(spec: PlatformSpec) -> list[SpecIssue]:
+    out: list[SpecIssue] = []
+    keys = tuple(r.key for r in spec.regions)
+    train = spec.workloads.training
+    if train is not None:
+        region = spec.region(train.region)
+        if region is None:
+            out.append(SpecIssue("workloads.training.region", f"'{train.region}' is not a configured region", keys))
+        else:
+            pool = region.pool(train.pool)
+            names = tuple(p.name for p in region.gpu_pools if p.purpose is Purpose.training)
+            if pool is None:
+                out.append(SpecIssue("workloads.training.pool", f"no GPU pool '{train.pool}' in {region.key}", names))
+            else:
+                out += _accelerator_issue("workloads.training", train.accelerator, pool, region)
+                if pool.purpose is not Purpose.training:
+                    out.append(SpecIssue("workloads.training.pool", f"pool '{pool.name}' serves, it does not train",
+                                         names))
+                if train.nodes > pool.scaling.max:
+                    out.append(SpecIssue("workloads.training.nodes", f"{train.nodes} nodes but pool '{pool.name}' "
+                                                                     f"scales to at most {pool.scaling.max}"))
+                facts = catalog.instance(region.cloud.value, pool.instance_type)
+                if facts and train.gpus_per_node and train.gpus_per_node > facts.gpus:
+                    out.append(SpecIssue("workloads.training.gpusPerNode",
+                                         f"{pool.instance_type} has {facts.gpus} GPUs",
+                                         tuple(str(n) for n in range(1, facts.gpus + 1))))
+            if train.storage_region is not None:
+                other = spec.region(train.storage_region)
+                if other is None or other.storage is None:
+                    with_storage = tuple(r.key for r in spec.regions if r.storage is not None)
+                    out.append(SpecIssue("workloads.training.storageRegion",
+                                         f"'{train.storage_region}' is not a configured region with storage",
+                                         with_storage))
+            elif region.storage is None:
+                out.append(SpecIssue("workloads.training.region",
+                                     f"training runs in {region.key}, which has no storage; its data would live in "
+                                     "another region. Add storage there or set workloads.training.storageRegion "
+                                     "to accept cross-region reads explicitly"))
+    serve = spec.workloads.serving
+    if serve is not None:
+        for i, key in enumerate(serve.regions):
+            region = spec.region(key)
+            if region is None:
+                out.append(SpecIssue(f"workloads.serving.regions[{i}]", f"'{key}' is not a configured region", keys))
+            elif region.pool(serve.pool) is None:
+                out.append(SpecIssue("workloads.serving.pool", f"no GPU pool '{serve.pool}' in {key}",
+                                     tuple(p.name for p in region.gpu_pools)))
+            else:
+                out += _accelerator_issue("workloads.serving", serve.accelerator, region.pool(serve.pool), region)
+        if serve.canary_weight and not serve.canary_image:
+            out.append(SpecIssue("workloads.serving.canaryWeight", "a canary weight needs canaryImage"))
+    return out
+
+
+def _accelerator_issue(at: str, wanted: str | None, pool: GpuPool, region: Region) -> list[SpecIssue]:
+    if wanted is None or wanted == pool.accelerator:
+        return []
+    providing = tuple(p.name for p in region.gpu_pools if p.accelerator == wanted)
+    where = (f"pools in {region.key} with {wanted}" if providing else
+             f"no pool in {region.key} provides {wanted}; add one, or ask for one of")
+    allowed = providing or tuple(sorted({p.accelerator for p in region.gpu_pools}))
+    return [SpecIssue(f"{at}.accelerator", f"the workload asks for {wanted} but pool '{pool.name}' has "
+                                           f"{pool.accelerator} ({where})", allowed)]
+
+
+def _project_issues(spec: PlatformSpec) -> list[SpecIssue]:
+    if spec.gcp_project is None and any(r.cloud is Cloud.gcp for r in spec.regions):
+        return [SpecIssue("gcpProject", "a stack with a GCP region needs the GCP project id")]
+    return []
+
+
+def validate(spec: PlatformSpec) -> list[SpecIssue]:
+    """All issues of a parsed spec, in config order."""
+    return _project_issues(spec) + _region_issues(spec) + _network_issues(spec) + _workload_issues(spec)

@@ -1,0 +1,1 @@
+"""GCP compute: per-region provider, VPC subnet, GKE cluster, GPU and system node pools."""

@@ -1,0 +1,1 @@
+"""Private interconnect: Transit Gateway peering between AWS regions, HA VPN to GCP, private endpoints."""

@@ -1,0 +1,1 @@
+"""Kubernetes workloads deployed onto the clusters with pulumi-kubernetes."""
