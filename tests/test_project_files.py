@@ -1,0 +1,41 @@
+"""The project files a real user's Pulumi CLI and a newcomer rely on."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = REPO.parent / "shared" / "schemas" / "pulumi-project.schema.json"
+
+
+@pytest.mark.skipif(not SCHEMA.exists(), reason=f"{SCHEMA} (shipped beside the checkout) is absent")
+def test_pulumi_yaml_matches_the_cli_schema():
+    project = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
+    jsonschema.validate(project, json.loads(SCHEMA.read_text()))
+    assert project["runtime"]["name"] == "python" and project["stackConfigDir"] == "stacks"
+
+
+def test_every_stack_file_holds_only_namespaced_config():
+    for path in (REPO / "stacks").glob("Pulumi.*.yaml"):
+        doc = yaml.safe_load(path.read_text())
+        assert set(doc) <= {"config", "environment", "secretsprovider", "encryptionsalt", "encryptedkey"}, path
+        assert all(":" in key for key in doc["config"]), path
+
+
+def _readme_commands() -> list[str]:
+    text = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```(?:bash|sh)\n(.*?)```", text.split("## Quick start", 1)[1].split("\n## ", 1)[0], re.S)
+    return [line for block in blocks for line in block.strip().splitlines() if not line.startswith("#")]
+
+
+def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
+    commands = _readme_commands()
+    assert len(commands) == 2, commands
+    ci = (REPO / ".ci" / "run").read_text()
+    assert commands[1] in ci, "CI must run the README's test command verbatim"
+    assert "pytest" in commands[1] and "blueprint" in commands[0]

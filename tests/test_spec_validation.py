@@ -1,0 +1,184 @@
+"""Invalid stack configs fail before any resource is declared, with the stack, the key path and allowed values."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+
+from blueprint import catalog
+from blueprint.plan.engine import PlanError, run_plan, run_program, stack_config
+from blueprint.spec import FULL_KEY, SpecError, load_spec
+from tests.conftest import platform_config
+
+
+def _error(stack: str, platform: dict) -> SpecError:
+    with pytest.raises(SpecError) as info:
+        run_plan(stack, platform=platform)
+    return info.value
+
+
+def _pool(cfg: dict, region: int = 0, pool: int = 0) -> dict:
+    return cfg["regions"][region]["gpuPools"][pool]
+
+
+def test_shipped_stacks_are_valid(any_stack):
+    raw = platform_config(any_stack)
+    spec = load_spec(raw, stack=any_stack)
+    assert spec.stack == any_stack and spec.regions
+
+
+def test_unknown_accelerator():
+    cfg = platform_config("dev")
+    _pool(cfg)["accelerator"] = "tpu-v5"
+    err = _error("dev", cfg)
+    text = str(err)
+    assert "stack 'dev'" in text
+    assert f"{FULL_KEY}.regions[0].gpuPools[0].accelerator: unknown accelerator 'tpu-v5'" in text
+    assert "allowed values: " + ", ".join(catalog.accelerators()) in text
+
+
+def test_unknown_instance_type():
+    cfg = platform_config("dev")
+    _pool(cfg)["instanceType"] = "g5.13xlarge"
+    text = str(_error("dev", cfg))
+    assert f"{FULL_KEY}.regions[0].gpuPools[0].instanceType: unknown aws GPU instance type 'g5.13xlarge'" in text
+    assert "g5.12xlarge" in text and "p5.48xlarge" in text
+
+
+def test_instance_type_must_carry_the_accelerator():
+    cfg = platform_config("dev")
+    _pool(cfg)["instanceType"] = "g6.xlarge"  # carries l4, pool says a10g
+    text = str(_error("dev", cfg))
+    assert "g6.xlarge carries l4, not a10g; allowed values: g5.12xlarge, g5.2xlarge, g5.48xlarge, g5.xlarge" in text
+
+
+def test_region_that_does_not_exist_for_the_cloud():
+    cfg = platform_config("dev")
+    cfg["regions"][0]["region"] = "us-central1"  # a GCP region given as AWS
+    text = str(_error("dev", cfg))
+    assert f"{FULL_KEY}.regions[0].region: 'us-central1' is not a aws region" in text
+    assert "us-east-1, us-east-2" in text
+
+
+def test_region_that_does_not_offer_the_gpu():
+    cfg = platform_config("dev")
+    cfg["regions"][0]["region"] = "us-west-1"  # a10g only
+    cfg["regions"][0]["gpuPools"] = [_pool(cfg, 0, 1)]  # the l4 serving pool
+    cfg["workloads"] = {}
+    text = str(_error("dev", cfg))
+    assert f"{FULL_KEY}.regions[0].gpuPools[0].accelerator: aws/us-west-1 does not offer l4" in text
+    assert f"catalog as of {catalog.as_of()}" in text
+    assert "allowed values: us-east-1" in text
+
+
+def test_min_greater_than_max():
+    cfg = platform_config("dev")
+    _pool(cfg)["scaling"] = {"min": 3, "desired": 3, "max": 2}
+    text = str(_error("dev", cfg))
+    assert f"{FULL_KEY}.regions[0].gpuPools[0].scaling: need min <= desired <= max, got min=3 desired=3 max=2" in text
+
+
+def test_overlapping_cidrs_name_both_ranges():
+    cfg = platform_config("staging")
+    cfg["regions"][1]["cidr"] = "10.64.128.0/17"  # inside us-east-1's allocated 10.64.0.0/16
+    text = str(_error("staging", cfg))
+    assert "address range 10.64.128.0/17 of aws/us-west-2 overlaps 10.64.0.0/16 of aws/us-east-1" in text
+    assert f"{FULL_KEY}.regions[1].cidr" in text
+
+
+def test_missing_owner_tag():
+    cfg = platform_config("prod")
+    del cfg["tags"]["owner"]
+    text = str(_error("prod", cfg))
+    assert f"stack 'prod'" in text and f"{FULL_KEY}.tags.owner: required but missing" in text
+
+
+def test_enum_value_lists_allowed_values():
+    cfg = platform_config("dev")
+    _pool(cfg)["capacityType"] = "preemptible"
+    text = str(_error("dev", cfg))
+    assert f"{FULL_KEY}.regions[0].gpuPools[0].capacityType" in text
+    assert "allowed values: spot, on-demand, reserved" in text
+
+
+def test_unknown_key_lists_allowed_keys():
+    cfg = platform_config("dev")
+    cfg["regions"][0]["gpuPool"] = []
+    text = str(_error("dev", cfg))
+    assert f"{FULL_KEY}.regions[0].gpuPool: unknown key 'gpuPool'" in text
+    assert "gpuPools" in text and "systemPool" in text
+
+
+def test_every_problem_is_reported_at_once():
+    shape = platform_config("dev")
+    _pool(shape)["capacityType"] = "cheap"
+    del shape["tags"]["costCenter"]
+    assert {i.path for i in _error("dev", shape).issues} == {"tags.costCenter", "regions[0].gpuPools[0].capacityType"}
+    semantic = platform_config("dev")
+    _pool(semantic)["accelerator"] = "tpu"
+    _pool(semantic, 0, 1)["scaling"] = {"min": 2, "desired": 1, "max": 2}
+    assert {i.path for i in _error("dev", semantic).issues} == {
+        "regions[0].gpuPools[0].accelerator", "regions[0].gpuPools[1].scaling"}
+
+
+def test_plain_text_secret_is_rejected():
+    cfg = platform_config("dev")
+    cfg["budget"]["alertWebhookUrl"] = "https://hooks.example.com/T000/B000/XXXX"
+    text = str(_error("dev", cfg))
+    assert f"{FULL_KEY}.budget.alertWebhookUrl: a credential given in plain text" in text
+    assert "pulumi config set --secret --path" in text
+
+
+def test_encrypted_secret_is_accepted(tmp_path):
+    (tmp_path / "stacks").mkdir()
+    stack = yaml.safe_load((catalog._DATA.parents[2] / "stacks" / "Pulumi.dev.yaml").read_text())
+    stack["config"][FULL_KEY]["budget"]["alertWebhookUrl"] = {"secure": "v1:AAAAbase64ciphertext=="}
+    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text(yaml.safe_dump(stack))
+    config, secret_keys = stack_config("dev", root=tmp_path)
+    assert secret_keys == [FULL_KEY]
+    assert "AAAAbase64ciphertext" not in config[FULL_KEY]
+
+
+def test_reservation_id_needs_reserved_capacity():
+    cfg = platform_config("prod")
+    cfg["regions"][0]["gpuPools"][0]["capacityType"] = "spot"
+    text = str(_error("prod", cfg))
+    assert f"{FULL_KEY}.regions[0].gpuPools[0].reservationId: a reservation id needs capacityType 'reserved'" in text
+
+
+def test_workload_pool_must_exist():
+    cfg = platform_config("dev")
+    cfg["workloads"]["training"]["pool"] = "train-h100"
+    text = str(_error("dev", cfg))
+    assert f"{FULL_KEY}.workloads.training.pool: no GPU pool 'train-h100' in aws/us-east-1" in text
+    assert "allowed values: train-a10g" in text
+
+
+def test_workload_gpu_type_no_pool_provides():
+    cfg = platform_config("prod")
+    cfg["workloads"]["serving"]["accelerator"] = "h200"
+    text = str(_error("prod", cfg))
+    assert "the workload asks for h200 but pool 'serve-l4' has l4 (no pool in aws/us-east-1 provides h200" in text
+
+
+def test_bad_config_declares_nothing_even_inside_the_program(tmp_path):
+    """The program itself validates too (for `pulumi up`): a bad spec stops it before any resource."""
+    import json
+    import runpy
+
+    from blueprint.plan.engine import REPO
+
+    cfg = platform_config("dev")
+    _pool(cfg)["accelerator"] = "tpu-v5"
+    with pytest.raises(PlanError) as info:
+        run_program(lambda: runpy.run_path(str(REPO / "__main__.py"), run_name="__main__"), stack="dev",
+                    config={FULL_KEY: json.dumps(cfg)})
+    assert "regions[0].gpuPools[0].accelerator: unknown accelerator 'tpu-v5'" in str(info.value)
+    assert "Traceback" not in str(info.value)
+
+
+def test_unknown_stack_names_known_stacks(tmp_path):
+    shutil.copytree(catalog._DATA.parents[2] / "stacks", tmp_path / "stacks")
+    with pytest.raises(PlanError, match="known stacks: dev, prod, staging"):
+        stack_config("qa", root=tmp_path)
