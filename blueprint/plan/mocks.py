@@ -27,8 +27,8 @@ class PreviewMocks(Mocks):
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
         return "", dict(args.inputs)
 
-    def call(self, args: MockCallArgs) -> tuple[dict, list | None]:
-        return dict(_CALLS.get(args.token, {})), None
+    def call(self, args: MockCallArgs) -> tuple[dict, list]:
+        return dict(_CALLS.get(args.token, {})), []
 
 
 def _unwrap(value: Any, path: str, secrets: list[str]) -> Any:

@@ -79,6 +79,9 @@ class GpuPool(_Model):
     purpose: Purpose
     scaling: Scaling
     reservation_id: str | None = None
+    # AWS: an On-Demand Capacity Reservation ("odcr") or an EC2 Capacity Block ("capacity-block");
+    # GCP: a specific reservation by name.
+    reservation_type: Literal["odcr", "capacity-block"] = "odcr"
     efa: bool | None = None  # None: on where the instance type supports it and the pool trains
     compact_placement: bool | None = None  # None: on for multi-node training pools that support it
     zones: list[str] | None = None  # None: every zone of the region (one zone when placement is compact)
@@ -268,6 +271,7 @@ class PlatformSpec(_Model):
     data_residency: Literal["global", "us", "eu", "apac"] = "global"
     name_prefix: str = Field(default="aiplat", pattern=r"^[a-z][a-z0-9-]{1,20}$")  # globally unique names
     gcp_project: str | None = Field(default=None, pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
+    cluster_admin_role_arns: list[str] = []  # IAM roles given cluster-admin through EKS access entries
     tags: Tags
     budget: Budget
     network: Network = Network()

@@ -1,10 +1,16 @@
-"""One AWS region of the platform: its own explicit provider, network, EKS cluster and node pools."""
+"""One AWS region of the platform: its own explicit provider, network, EKS cluster, node pools and add-ons."""
 from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
 
 from blueprint.spec import PlatformSpec, Region, RegionAddresses
+from components.aws.addons import ClusterAddons
+from components.aws.cluster import EksCluster
+from components.aws.gpu_node_pool import GpuNodePool
+from components.aws.kms import rotating_key
+from components.aws.network import AwsNetwork
+from components.aws.system_pool import SystemNodePool, node_role
 from components.compute import RegionalCompute
 
 
@@ -15,9 +21,32 @@ class AwsRegion(RegionalCompute):
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("aiplatform:aws:Region", spec, region, addresses, opts)
         name = self.child_name
-        self.cloud_provider = aws.Provider(name, region=region.region, opts=pulumi.ResourceOptions(parent=self))
+        self.cloud_provider = aws.Provider(name, region=region.region,
+                                           default_tags={"tags": spec.aws_tags()},
+                                           opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, provider=self.cloud_provider)
-        self.vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=str(addresses.block), enable_dns_hostnames=True,
-                               enable_dns_support=True, tags=spec.aws_tags(Name=f"{spec.environment}-{region.region}"),
-                               opts=child)
-        self.register_outputs({"vpcId": self.vpc.id})
+
+        self.kms_key = rotating_key(f"{name}-platform", spec, region.region, "cluster secrets, logs, volumes", child)
+        network = AwsNetwork(name, spec, region, addresses, self.kms_key, child)
+        self.network_id = network.vpc.id
+        self.private_subnet_ids = [s.id for s in network.private_subnets]
+        self.private_route_table_ids = [rt.id for rt in network.private_route_tables]
+        subnets_by_zone = dict(zip(network.zones, self.private_subnet_ids))
+
+        eks = EksCluster(f"{name}-eks", spec, region, self.private_subnet_ids, self.kms_key, child)
+        self.cluster_name = eks.cluster.name
+        self.oidc_provider_arn = eks.oidc_provider.arn
+        self.oidc_issuer = eks.oidc_issuer
+        self.k8s_provider = eks.k8s_provider
+
+        role = node_role(f"{name}-nodes", spec, child)
+        system = SystemNodePool(f"{name}-system", spec, region, cluster=eks.cluster, node_role=role,
+                                subnet_ids=self.private_subnet_ids, volume_key=self.kms_key, opts=child)
+        for pool in region.gpu_pools:
+            self.gpu_pools[pool.name] = GpuNodePool(
+                f"{name}-{pool.name}", spec, pool, cluster=eks.cluster, cluster_name=eks.cluster_name,
+                node_role=role, subnets_by_zone=subnets_by_zone, volume_key=self.kms_key, opts=child)
+        ClusterAddons(f"{name}-addons", spec, region, cluster=eks.cluster, cluster_name=eks.cluster_name,
+                      oidc_provider_arn=self.oidc_provider_arn, oidc_issuer=self.oidc_issuer,
+                      k8s_provider=eks.k8s_provider, depends_on=[system], opts=child)
+        self.register_outputs({"vpcId": self.network_id, "clusterName": self.cluster_name})

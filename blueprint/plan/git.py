@@ -1,0 +1,48 @@
+"""Plan a stack as it was at another git ref, for diffs in pull requests.
+
+The ref's tree is exported to a temporary folder and planned in a child process with that folder first on the
+path, so the base plan comes from the base commit's own program, components and stack file, not from ours.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from io import BytesIO
+from pathlib import Path
+
+from blueprint.plan.engine import REPO, PlanError
+from blueprint.plan.model import Plan
+
+
+def _git(root: Path, *args: str) -> bytes:
+    try:
+        return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True).stdout
+    except subprocess.CalledProcessError as exc:
+        raise PlanError(f"git {' '.join(args)} failed: {exc.stderr.decode().strip()}") from None
+
+
+def export_tree(ref: str, dest: Path, root: Path = REPO) -> None:
+    """Write the files of `ref` into `dest` (like a checkout, without touching the work tree or index)."""
+    archive = _git(root, "archive", "--format=tar", ref)
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(dest, filter="data")
+
+
+def plan_at_ref(ref: str, stack: str, root: Path = REPO) -> Plan | None:
+    """The plan of `stack` at `ref`, or None when the stack did not exist there (a new stack: all creates)."""
+    with tempfile.TemporaryDirectory(prefix="blueprint-base-") as tmp:
+        base = Path(tmp)
+        export_tree(ref, base, root)
+        if not (base / "stacks" / f"Pulumi.{stack}.yaml").exists():
+            return None
+        out = base / "plan.json"
+        env = {**os.environ, "PYTHONPATH": str(base)}
+        proc = subprocess.run([sys.executable, "-m", "blueprint", "plan", "--stack", stack, "--json", "--out", str(out)],
+                              cwd=base, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise PlanError(f"planning {stack} at {ref} failed:\n{proc.stderr.strip()}")
+        return Plan.from_preview_json(json.loads(out.read_text()), stack=stack)

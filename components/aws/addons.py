@@ -1,0 +1,95 @@
+"""``aiplatform:aws:ClusterAddons``: what an EKS GPU cluster needs beyond the control plane.
+
+EKS-managed add-ons (VPC CNI, CoreDNS, kube-proxy, EBS CSI with its own IRSA role, Pod Identity agent) and Helm
+releases: the NVIDIA device plugin and DCGM exporter, which tolerate exactly the taint the spec puts on GPU pools,
+and the cluster autoscaler, which discovers the pools by their ASG tags and scales them from zero.
+"""
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from blueprint.spec import PlatformSpec, Region
+from components.aws.iam import irsa_role
+
+# Chart versions are pinned: an add-on upgrade is a reviewed change like any other.
+CHARTS = {
+    "nvidia-device-plugin": ("https://nvidia.github.io/k8s-device-plugin", "0.17.1"),
+    "dcgm-exporter": ("https://nvidia.github.io/dcgm-exporter/helm-charts", "4.1.1"),
+    "cluster-autoscaler": ("https://kubernetes.github.io/autoscaler", "9.46.6"),
+}
+MANAGED_ADDONS = ["vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"]
+
+
+def gpu_tolerations(region: Region) -> list[dict[str, str]]:
+    """Tolerations for the GPU pools' taints, taken from the spec so daemon sets land on every GPU node."""
+    taints = {(p.taint.key, p.taint.value, p.taint.effect) for p in region.gpu_pools}
+    return [{"key": k, "operator": "Equal", "value": v, "effect": e} for k, v, e in sorted(taints)]
+
+
+def autoscaler_policy(cluster_name: str) -> str:
+    """Describe calls cannot be scoped; changing capacity is limited to ASGs tagged as this cluster's."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Resource": "*", "Action": [
+            "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
+            "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities",
+            "autoscaling:DescribeTags", "ec2:DescribeImages", "ec2:DescribeInstanceTypes",
+            "ec2:DescribeLaunchTemplateVersions", "ec2:GetInstanceTypesFromInstanceRequirements",
+            "eks:DescribeNodegroup"]},
+        {"Effect": "Allow", "Resource": "*",
+         "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+         "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}}},
+    ]})
+
+
+class ClusterAddons(pulumi.ComponentResource):
+    def __init__(self, name: str, spec: PlatformSpec, region: Region, *, cluster: aws.eks.Cluster, cluster_name: str,
+                 oidc_provider_arn: pulumi.Input[str], oidc_issuer: pulumi.Input[str],
+                 k8s_provider: k8s.Provider, depends_on: list[pulumi.Resource], opts: pulumi.ResourceOptions):
+        super().__init__("aiplatform:aws:ClusterAddons", name, None, opts)
+        aws_child = pulumi.ResourceOptions(parent=self, provider=opts.provider, depends_on=depends_on)
+        k8s_child = pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=depends_on)
+
+        for addon in MANAGED_ADDONS:
+            aws.eks.Addon(f"{name}-{addon}", cluster_name=cluster.name, addon_name=addon,
+                          resolve_conflicts_on_update="OVERWRITE", tags=spec.aws_tags(), opts=aws_child)
+        ebs_role = irsa_role(f"{name}-ebs-csi", spec, oidc_provider_arn, oidc_issuer, "kube-system",
+                             "ebs-csi-controller-sa", aws_child)
+        aws.iam.RolePolicyAttachment(f"{name}-ebs-csi", role=ebs_role.name,
+                                     policy_arn="arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
+                                     opts=aws_child)
+        aws.eks.Addon(f"{name}-aws-ebs-csi-driver", cluster_name=cluster.name, addon_name="aws-ebs-csi-driver",
+                      service_account_role_arn=ebs_role.arn, resolve_conflicts_on_update="OVERWRITE",
+                      tags=spec.aws_tags(), opts=aws_child)
+
+        tolerations = gpu_tolerations(region)
+        gpu_nodes = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "aiplatform.io/accelerator", "operator": "Exists"}]}]}}}
+        self._chart("nvidia-device-plugin", name, "kube-system", k8s_child,
+                    {"tolerations": tolerations, "affinity": gpu_nodes,
+                     "gfd": {"enabled": True}, "priorityClassName": "system-node-critical"})
+        self._chart("dcgm-exporter", name, "monitoring", k8s_child,
+                    {"tolerations": tolerations, "affinity": gpu_nodes,
+                     "serviceMonitor": {"enabled": True, "interval": "15s"}})
+
+        ca_role = irsa_role(f"{name}-cluster-autoscaler", spec, oidc_provider_arn, oidc_issuer, "kube-system",
+                            "cluster-autoscaler", aws_child)
+        aws.iam.RolePolicy(f"{name}-cluster-autoscaler", role=ca_role.id, policy=autoscaler_policy(cluster_name),
+                           opts=aws_child)
+        self._chart("cluster-autoscaler", name, "kube-system", k8s_child, {
+            "autoDiscovery": {"clusterName": cluster_name}, "awsRegion": region.region,
+            "rbac": {"serviceAccount": {"name": "cluster-autoscaler",
+                                        "annotations": {"eks.amazonaws.com/role-arn": ca_role.arn}}},
+            "extraArgs": {"balance-similar-node-groups": "true", "skip-nodes-with-system-pods": "false",
+                          "expander": "least-waste", "scale-down-unneeded-time": "10m"},
+            "nodeSelector": {"aiplatform.io/pool": "system"},
+        })
+        self.register_outputs({})
+
+    def _chart(self, chart: str, name: str, namespace: str, opts: pulumi.ResourceOptions, values: dict) -> None:
+        repo, version = CHARTS[chart]
+        k8s.helm.v3.Release(f"{name}-{chart}", name=chart, chart=chart, version=version, namespace=namespace,
+                            create_namespace=True, repository_opts={"repo": repo}, values=values, opts=opts)
