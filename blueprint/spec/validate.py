@@ -70,6 +70,9 @@ def _pool_issues(spec: PlatformSpec, ri: int) -> list[SpecIssue]:
             ok = [t for t in catalog.instance_types(cloud) if catalog.instance(cloud, t).compact_placement]  # type: ignore[union-attr]
             out.append(SpecIssue(f"{at}.compactPlacement", f"{pool.instance_type} does not support compact "
                                                            "placement", tuple(ok)))
+        if pool.zones and len(pool.zones) > 1 and pool.uses_compact_placement(region.cloud):
+            out.append(SpecIssue(f"{at}.zones", "EFA and cluster placement need a single zone; give one zone, or "
+                                                "set efa: false and compactPlacement: false", tuple(pool.zones)))
         if pool.zones and rf is not None:
             for zi, zone in enumerate(pool.zones):
                 if zone not in rf.zones:

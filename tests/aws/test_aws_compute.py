@@ -1,0 +1,190 @@
+"""The AWS regions the prod, staging and dev stacks declare, asserted on the real program's plan."""
+from __future__ import annotations
+
+import pytest
+
+from blueprint.plan import Plan, run_plan
+from blueprint.spec import FULL_KEY, SpecError
+from tests.conftest import platform_config, shipped_plan
+
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+
+
+def _in_region(plan: Plan, type_token: str, region: str) -> list:
+    return [r for r in plan.of_type(type_token) if f"aws-{region}" in r.name]
+
+
+def _pool(plan: Plan, region: str, pool: str):
+    return plan.one(NODE_GROUP, f"aws-{region}-{pool}")
+
+
+def _template_of(plan: Plan, node_group) -> dict:
+    (lt_urn,) = node_group.property_dependencies["launchTemplate"]
+    return plan.by_urn(lt_urn)
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "us-west-2"])
+def test_prod_network_per_region(prod_plan, region):
+    private = [s for s in _in_region(prod_plan, "aws:ec2/subnet:Subnet", region) if "-private-" in s.name]
+    public = [s for s in _in_region(prod_plan, "aws:ec2/subnet:Subnet", region) if "-public-" in s.name]
+    assert len({s.inputs["availabilityZone"] for s in private}) == 3, "three AZs in prod"
+    assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in private + public)
+    assert all(s.inputs["tags"]["kubernetes.io/role/internal-elb"] == "1" for s in private)
+    assert len(_in_region(prod_plan, "aws:ec2/natGateway:NatGateway", region)) == 3, "a NAT per AZ in prod"
+    endpoints = {e.inputs["serviceName"].rsplit(".", 1)[-1] if "ecr" not in e.inputs["serviceName"]
+                 else e.inputs["serviceName"].split(f"{region}.")[1]: e.inputs["vpcEndpointType"]
+                 for e in _in_region(prod_plan, "aws:ec2/vpcEndpoint:VpcEndpoint", region)}
+    assert endpoints["s3"] == "Gateway"
+    assert {endpoints[k] for k in ("ecr.api", "ecr.dkr", "sts", "eks")} == {"Interface"}
+    (flow,) = _in_region(prod_plan, "aws:ec2/flowLog:FlowLog", region)
+    assert flow.inputs["trafficType"] == "ALL"
+
+
+def test_dev_has_two_azs_and_one_nat(dev_plan):
+    private = [s for s in dev_plan.of_type("aws:ec2/subnet:Subnet") if "-private-" in s.name]
+    assert len(private) == 2
+    assert len(dev_plan.of_type("aws:ec2/natGateway:NatGateway")) == 1
+
+
+def test_cluster_is_private_encrypted_logged_and_pinned(prod_plan):
+    for cluster in prod_plan.of_type("aws:eks/cluster:Cluster"):
+        vpc = cluster.inputs["vpcConfig"]
+        assert vpc["endpointPrivateAccess"] is True and vpc["endpointPublicAccess"] is False
+        assert cluster.inputs["encryptionConfig"]["resources"] == ["secrets"]
+        assert set(cluster.inputs["enabledClusterLogTypes"]) == {"api", "audit", "authenticator",
+                                                                  "controllerManager", "scheduler"}
+        assert cluster.inputs["version"] == "1.35"
+        assert cluster.inputs["accessConfig"]["authenticationMode"] == "API"
+    assert len(prod_plan.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")) == 2
+
+
+def test_dev_public_endpoint_only_for_its_allow_list(dev_plan):
+    (cluster,) = dev_plan.of_type("aws:eks/cluster:Cluster")
+    vpc = cluster.inputs["vpcConfig"]
+    assert vpc["endpointPublicAccess"] is True and vpc["publicAccessCidrs"] == ["203.0.113.0/24"]
+
+
+def test_secrets_key_rotates(prod_plan):
+    keys = prod_plan.of_type("aws:kms/key:Key")
+    assert keys and all(k.inputs["enableKeyRotation"] is True for k in keys)
+
+
+def test_every_gpu_pool_is_tainted_labelled_nvidia_and_imdsv2(any_stack):
+    plan = shipped_plan(any_stack)
+    pools = [r for r in plan.of_type(NODE_GROUP) if not r.name.endswith("-system")]
+    assert pools
+    for ng in pools:
+        assert ng.inputs["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
+        assert ng.inputs["amiType"] == "AL2023_x86_64_NVIDIA"
+        assert {"aiplatform.io/accelerator", "aiplatform.io/capacity-type", "aiplatform.io/purpose"} <= set(ng.inputs["labels"])
+        lt = _template_of(plan, ng)
+        assert lt.inputs["metadataOptions"]["httpTokens"] == "required"
+        ebs = lt.inputs["blockDeviceMappings"][0]["ebs"]
+        assert ebs["volumeType"] == "gp3" and ebs["encrypted"] == "true"
+
+
+def test_efa_and_placement_only_where_supported(prod_plan):
+    p5 = _pool(prod_plan, "us-east-1", "train-h100")
+    lt = _template_of(prod_plan, p5)
+    interfaces = lt.inputs["networkInterfaces"]
+    assert len(interfaces) == 32 and interfaces[0]["interfaceType"] == "efa"
+    assert all(i["interfaceType"] == "efa-only" for i in interfaces[1:])
+    assert "placement" in lt.inputs and len(p5.inputs["subnetIds"]) == 1
+    g6 = _pool(prod_plan, "us-east-1", "serve-l4")
+    g6_lt = _template_of(prod_plan, g6)
+    assert "networkInterfaces" not in g6_lt.inputs and "placement" not in g6_lt.inputs
+    assert len(g6.inputs["subnetIds"]) == 3
+    groups = prod_plan.of_type("aws:ec2/placementGroup:PlacementGroup")
+    assert sorted(g.name for g in groups) == ["aws-us-east-1-train-h100-placement",
+                                              "aws-us-west-2-train-h100-spot-placement"]
+    assert all(g.inputs["strategy"] == "cluster" for g in groups)
+
+
+def test_capacity_types_follow_the_spec(prod_plan, dev_plan):
+    reserved = _pool(prod_plan, "us-east-1", "train-h100")
+    assert reserved.inputs["capacityType"] == "ON_DEMAND"
+    target = _template_of(prod_plan, reserved).inputs["capacityReservationSpecification"]
+    assert target["capacityReservationTarget"]["capacityReservationId"] == "cr-0a1b2c3d4e5f60789"
+    assert _pool(prod_plan, "us-west-2", "train-h100-spot").inputs["capacityType"] == "SPOT"
+    assert _pool(prod_plan, "us-east-1", "serve-l4").inputs["capacityType"] == "ON_DEMAND"
+    assert {ng.inputs["capacityType"] for ng in dev_plan.of_type(NODE_GROUP) if "system" not in ng.name} == {"SPOT"}
+
+
+def test_capacity_block_reservation():
+    cfg = platform_config("prod")
+    cfg["regions"][0]["gpuPools"][0]["reservationType"] = "capacity-block"
+    plan = run_plan("prod", platform=cfg)
+    ng = _pool(plan, "us-east-1", "train-h100")
+    assert ng.inputs["capacityType"] == "CAPACITY_BLOCK"
+    assert _template_of(plan, ng).inputs["instanceMarketOptions"] == {"marketType": "capacity-block"}
+
+
+def test_scaling_and_autoscaler_tags_allow_scale_from_zero(prod_plan):
+    ng = _pool(prod_plan, "us-west-2", "train-h100-spot")
+    assert ng.inputs["scalingConfig"] == {"minSize": 0.0, "desiredSize": 0.0, "maxSize": 2.0}
+    tags = ng.inputs["tags"]
+    assert tags["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"] == "8"
+    assert tags["k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu"] == "present:NoSchedule"
+    asg_tags = [t for t in prod_plan.of_type("aws:autoscaling/tag:Tag") if t.parent == ng.parent]
+    assert {t.inputs["tag"]["key"] for t in asg_tags} == set(k for k in tags if k.startswith("k8s.io/"))
+
+
+def test_addons_tolerate_the_pool_taint(prod_plan):
+    releases = {r.inputs["chart"]: r for r in prod_plan.of_type("kubernetes:helm.sh/v3:Release")
+                if "us-east-1" in r.name}
+    assert {"nvidia-device-plugin", "dcgm-exporter", "cluster-autoscaler"} <= set(releases)
+    for chart in ("nvidia-device-plugin", "dcgm-exporter"):
+        assert releases[chart].inputs["values"]["tolerations"] == [
+            {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}]
+    addons = {a.inputs["addonName"] for a in prod_plan.of_type("aws:eks/addon:Addon") if "us-east-1" in a.name}
+    assert {"vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver"} <= addons
+
+
+def test_every_child_uses_its_regions_provider(prod_plan):
+    providers = {p.inputs["region"]: p.urn for p in prod_plan.of_type("pulumi:providers:aws")}
+    for r in prod_plan:
+        if r.type.startswith("aws:"):
+            region = next(reg for reg in providers if f"aws-{reg}" in r.urn)
+            assert r.provider_urn == providers[region], r.urn
+
+
+def test_a_kubernetes_provider_per_cluster(prod_plan):
+    k8s = prod_plan.of_type("pulumi:providers:kubernetes")
+    assert sorted(p.name for p in k8s) == ["aws-us-east-1-eks-k8s", "aws-us-west-2-eks-k8s"]
+
+
+def test_adding_a_region_adds_a_full_region_and_changes_nothing_else():
+    base = shipped_plan("staging")
+    cfg = platform_config("staging")
+    cfg["regions"].append({"cloud": "aws", "region": "eu-west-2", "systemPool": {"instanceType": "m6i.xlarge"},
+                           "gpuPools": [{"name": "serve-l4", "accelerator": "l4", "instanceType": "g6.2xlarge",
+                                         "capacityType": "on-demand", "purpose": "serving",
+                                         "scaling": {"min": 1, "desired": 1, "max": 2}}]})
+    grown = run_plan("staging", platform=cfg)
+    before = {r.urn: r for r in base}
+    after = {r.urn: r for r in grown}
+    assert set(before) <= set(after)
+    added = [after[u] for u in set(after) - set(before)]
+    assert added and all("eu-west-2" in r.urn or r.type.startswith("aiplatform:network") for r in added)
+    assert any(r.type == "aws:eks/cluster:Cluster" for r in added)
+    for urn, old in before.items():
+        if old.type.startswith(("aws:", "kubernetes:", "gcp:")):
+            assert after[urn].inputs == old.inputs, urn
+
+
+@pytest.mark.parametrize("change, key, expected", [
+    (lambda c: c["regions"][0]["gpuPools"][1].update(efa=True), "regions[0].gpuPools[1].efa",
+     "g6.2xlarge has no EFA support; allowed values: g5.48xlarge"),
+    (lambda c: c["regions"][0]["gpuPools"][0].update(capacityType="spot"), "regions[0].gpuPools[0].reservationId",
+     "a reservation id needs capacityType 'reserved', not 'spot'"),
+    (lambda c: c["regions"][1].update(region="us-west-1"), "regions[1].gpuPools[0].accelerator",
+     "aws/us-west-1 does not offer h100"),
+    (lambda c: c["regions"][0]["gpuPools"][0].update(zones=["us-east-1a", "us-east-1b"]),
+     "regions[0].gpuPools[0].zones", "EFA and cluster placement need a single zone"),
+])
+def test_invalid_combinations_are_clear_errors(change, key, expected):
+    cfg = platform_config("prod")
+    change(cfg)
+    with pytest.raises(SpecError) as info:
+        run_plan("prod", platform=cfg)
+    assert f"{FULL_KEY}.{key}: {expected}" in str(info.value)
