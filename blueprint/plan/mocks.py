@@ -18,6 +18,7 @@ _CALLS: dict[str, dict[str, Any]] = {
     "aws:index/getCallerIdentity:getCallerIdentity": {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:root",
                                                       "userId": "AIDAOFFLINE"},
     "aws:index/getPartition:getPartition": {"partition": "aws", "dnsSuffix": "amazonaws.com"},
+    "gcp:organizations/getProject:getProject": {"number": "123456789012"},
 }
 
 

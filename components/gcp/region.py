@@ -1,4 +1,4 @@
-"""One GCP region of the platform: its own explicit provider, subnet, GKE cluster and node pools."""
+"""One GCP region of the platform: its own explicit provider, subnet on the shared VPC, GKE cluster and pools."""
 from __future__ import annotations
 
 import pulumi
@@ -6,27 +6,41 @@ import pulumi_gcp as gcp
 
 from blueprint.spec import PlatformSpec, Region, RegionAddresses
 from components.compute import RegionalCompute
+from components.gcp.cluster import GkeCluster
+from components.gcp.gpu_node_pool import GpuNodePool
+from components.gcp.kms import key_ring, rotating_key, service_agent
+from components.gcp.network import GcpNetwork, GcpRegionalNetwork
+from components.gcp.system_pool import SystemNodePool
 
 
 class GcpRegion(RegionalCompute):
     """``aiplatform:gcp:Region``: everything compute-related the platform declares in one GCP region."""
 
-    def __init__(self, spec: PlatformSpec, region: Region, addresses: RegionAddresses,
+    def __init__(self, spec: PlatformSpec, region: Region, addresses: RegionAddresses, network: GcpNetwork,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("aiplatform:gcp:Region", spec, region, addresses, opts)
         name = self.child_name
         self.cloud_provider = gcp.Provider(name, project=spec.gcp_project, region=region.region,
                                            default_labels=spec.gcp_labels(), opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, provider=self.cloud_provider)
-        self.network = gcp.compute.Network(f"{name}-vpc", auto_create_subnetworks=False, routing_mode="GLOBAL",
-                                           opts=child)
-        self.subnet = gcp.compute.Subnetwork(
-            f"{name}-nodes", region=region.region, network=self.network.id, ip_cidr_range=str(addresses.nodes),
-            private_ip_google_access=True,
-            secondary_ip_ranges=[
-                gcp.compute.SubnetworkSecondaryIpRangeArgs(range_name="pods", ip_cidr_range=str(addresses.pods)),
-                gcp.compute.SubnetworkSecondaryIpRangeArgs(range_name="services",
-                                                           ip_cidr_range=str(addresses.services)),
-            ],
-            opts=child)
-        self.register_outputs({"networkId": self.network.id, "subnetId": self.subnet.id})
+        project = gcp.organizations.get_project_output(
+            project_id=spec.gcp_project, opts=pulumi.InvokeOutputOptions(parent=self, provider=self.cloud_provider))
+        self.project_number = project.number
+
+        self.key_ring = key_ring(f"{name}-keys", spec, region.region, child)
+        etcd_key = rotating_key(f"{name}-gke-etcd", self.key_ring, spec,
+                                [service_agent(project.number, "container-engine-robot")], child)
+        self.network = GcpRegionalNetwork(name, spec, region, addresses, network, child)
+        self.network_id = network.network.id
+
+        gke = GkeCluster(f"{name}-gke", spec, region, addresses, network_id=network.network.id,
+                         subnet_id=self.network.subnet.id, etcd_key=etcd_key, opts=child)
+        self.cluster_name = gke.cluster.name
+        self.workload_identity_pool = gke.workload_pool
+        self.k8s_provider = gke.k8s_provider
+        email = gke.node_service_account.email
+        SystemNodePool(f"{name}-system", spec, region, cluster=gke.cluster, service_account_email=email, opts=child)
+        for pool in region.gpu_pools:
+            self.gpu_pools[pool.name] = GpuNodePool(f"{name}-{pool.name}", spec, region, pool, cluster=gke.cluster,
+                                                    service_account_email=email, opts=child)
+        self.register_outputs({"clusterName": self.cluster_name, "subnetId": self.network.subnet.id})

@@ -1,0 +1,134 @@
+"""The GCP region of the prod stack, a GCP-only stack, and the cross-cloud pool interface."""
+from __future__ import annotations
+
+import pytest
+
+from blueprint.plan import run_plan
+from blueprint.spec import Cloud, FULL_KEY, SpecError, address_plan, load_spec
+from components.compute import scheduling_for
+from tests.conftest import platform_config
+
+NODE_POOL = "gcp:container/nodePool:NodePool"
+
+
+def test_network_subnet_router_nat_and_firewall(prod_plan):
+    spec = load_spec(platform_config("prod"), stack="prod")
+    ranges = address_plan(spec)["gcp/us-central1"]
+    (network,) = prod_plan.of_type("gcp:compute/network:Network")
+    assert network.inputs["autoCreateSubnetworks"] is False and network.inputs["routingMode"] == "GLOBAL"
+    subnet = prod_plan.one("gcp:compute/subnetwork:Subnetwork")
+    assert subnet.inputs["ipCidrRange"] == str(ranges.nodes)
+    assert subnet.inputs["privateIpGoogleAccess"] is True
+    assert {r["rangeName"]: r["ipCidrRange"] for r in subnet.inputs["secondaryIpRanges"]} == {
+        "pods": str(ranges.pods), "services": str(ranges.services)}
+    router = prod_plan.one("gcp:compute/router:Router")
+    assert router.inputs["bgp"]["asn"] == 65515.0
+    nat = prod_plan.one("gcp:compute/routerNat:RouterNat")
+    assert nat.inputs["sourceSubnetworkIpRangesToNat"] == "LIST_OF_SUBNETWORKS"
+    rules = {f.name.split("-", 2)[-1]: f.inputs for f in prod_plan.of_type("gcp:compute/firewall:Firewall")}
+    assert rules["allow-private"]["sourceRanges"] == ["10.64.0.0/10"]
+    assert rules["deny-all-ingress"]["denies"] == [{"protocol": "all"}]
+    control = next(v for k, v in rules.items() if k.endswith("allow-control-plane"))
+    assert control["sourceRanges"] == [str(ranges.control_plane)]
+    assert all("0.0.0.0/0" not in r.get("sourceRanges", []) for k, r in rules.items() if "allow" in k)
+
+
+def test_cluster_is_private_hardened_and_encrypted(prod_plan):
+    cluster = prod_plan.one("gcp:container/cluster:Cluster")
+    i = cluster.inputs
+    assert i["privateClusterConfig"]["enablePrivateNodes"] is True
+    assert i["privateClusterConfig"]["enablePrivateEndpoint"] is True
+    blocks = [b["cidrBlock"] for b in i["masterAuthorizedNetworksConfig"]["cidrBlocks"]]
+    assert blocks == ["10.64.0.0/10"] and "0.0.0.0/0" not in blocks
+    assert i["workloadIdentityConfig"]["workloadPool"] == "aiplat-prod-ml.svc.id.goog"
+    assert i["enableShieldedNodes"] is True
+    assert i["releaseChannel"]["channel"] == "STABLE"
+    assert i["datapathProvider"] == "ADVANCED_DATAPATH"
+    assert i["databaseEncryption"]["state"] == "ENCRYPTED"
+    assert i["addonsConfig"]["gcsFuseCsiDriverConfig"]["enabled"] is True
+    assert i["addonsConfig"]["gcpFilestoreCsiDriverConfig"]["enabled"] is True
+    assert i["removeDefaultNodePool"] is True
+    assert "DCGM" in i["monitoringConfig"]["enableComponents"]
+    key = prod_plan.one("gcp:kms/cryptoKey:CryptoKey", "*gke-etcd")
+    assert key.inputs["rotationPeriod"] == "7776000s"
+
+
+def test_gpu_pools_match_the_spec(prod_plan):
+    h100 = prod_plan.one(NODE_POOL, "gcp-us-central1-train-h100").inputs
+    l4 = prod_plan.one(NODE_POOL, "gcp-us-central1-serve-l4").inputs
+    assert h100["nodeConfig"]["machineType"].startswith("a3-")
+    assert l4["nodeConfig"]["machineType"].startswith("g2-")
+    assert h100["nodeConfig"]["guestAccelerators"] == [{"type": "nvidia-h100-80gb", "count": 8.0,
+                                                        "gpuDriverInstallationConfig": {"gpuDriverVersion": "LATEST"}}]
+    assert l4["nodeConfig"]["guestAccelerators"][0]["type"] == "nvidia-l4"
+    assert h100["nodeConfig"]["spot"] is True and l4["nodeConfig"]["spot"] is False
+    assert h100["placementPolicy"] == {"type": "COMPACT"} and h100["nodeLocations"] == ["us-central1-a"]
+    assert "placementPolicy" not in l4
+    for pool in (h100, l4):
+        assert pool["nodeConfig"]["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
+        assert pool["nodeConfig"]["gvnic"] == {"enabled": True}
+        assert pool["nodeConfig"]["shieldedInstanceConfig"]["enableSecureBoot"] is True
+        assert pool["nodeConfig"]["workloadMetadataConfig"]["mode"] == "GKE_METADATA"
+    assert h100["autoscaling"]["totalMinNodeCount"] == 0.0 and h100["autoscaling"]["totalMaxNodeCount"] == 2.0
+
+
+def test_same_labels_on_both_clouds(prod_plan):
+    aws = prod_plan.one("aws:eks/nodeGroup:NodeGroup", "aws-us-east-1-serve-l4").inputs["labels"]
+    gcp = prod_plan.one(NODE_POOL, "gcp-us-central1-serve-l4").inputs["nodeConfig"]["labels"]
+    assert aws == gcp
+
+
+def test_pool_interface_is_cloud_neutral():
+    spec = load_spec(platform_config("prod"), stack="prod")
+    aws_pool = spec.region("aws/us-east-1").pool("serve-l4")
+    gcp_pool = spec.region("gcp/us-central1").pool("serve-l4")
+    a, g = scheduling_for(aws_pool, Cloud.aws), scheduling_for(gcp_pool, Cloud.gcp)
+    assert (a.node_selector, a.tolerations, a.accelerator) == (g.node_selector, g.tolerations, g.accelerator)
+
+
+def test_reserved_gcp_pool_uses_a_specific_reservation():
+    cfg = platform_config("prod")
+    cfg["regions"][2]["gpuPools"][0].update(capacityType="reserved", reservationId="a3-reservation-1")
+    pool = run_plan("prod", platform=cfg).one(NODE_POOL, "gcp-us-central1-train-h100").inputs
+    assert pool["nodeConfig"]["reservationAffinity"] == {
+        "consumeReservationType": "SPECIFIC_RESERVATION", "key": "compute.googleapis.com/reservation-name",
+        "values": ["a3-reservation-1"]}
+    assert pool["nodeConfig"]["spot"] is False
+
+
+def _gcp_only() -> dict:
+    cfg = platform_config("prod")
+    gcp = cfg["regions"][2]
+    eu = {**gcp, "region": "europe-west4", "storage": None,
+          "gpuPools": [{**gcp["gpuPools"][1], "instanceType": "g2-standard-8"}]}
+    cfg["regions"] = [gcp, eu]
+    cfg["workloads"] = {}
+    return cfg
+
+
+def test_gcp_only_stack_shares_one_vpc_and_has_no_aws():
+    plan = run_plan("prod", platform=_gcp_only())
+    assert not [r for r in plan if r.type.startswith("aws:") or r.type == "pulumi:providers:aws"]
+    assert len(plan.of_type("gcp:compute/network:Network")) == 1
+    (network,) = plan.of_type("gcp:compute/network:Network")
+    subnets = plan.of_type("gcp:compute/subnetwork:Subnetwork")
+    assert len(subnets) == 2 and all(network.urn in s.dependencies for s in subnets)
+    assert len(plan.of_type("gcp:container/cluster:Cluster")) == 2
+
+
+def test_aws_only_stack_declares_nothing_on_gcp(dev_plan):
+    assert not [r for r in dev_plan if r.type.startswith(("gcp:", "pulumi:providers:gcp"))]
+
+
+def test_gcp_stack_needs_a_project():
+    cfg = _gcp_only()
+    del cfg["gcpProject"]
+    with pytest.raises(SpecError, match=f"{FULL_KEY}.gcpProject: a stack with a GCP region needs the GCP project id"):
+        run_plan("prod", platform=cfg)
+
+
+def test_compact_placement_on_a_type_without_it_is_an_error():
+    cfg = platform_config("prod")
+    cfg["regions"][2]["gpuPools"][1]["compactPlacement"] = True  # g2-standard-8
+    with pytest.raises(SpecError, match=r"gpuPools\[1\]\.compactPlacement: g2-standard-8 does not support compact"):
+        run_plan("prod", platform=cfg)
