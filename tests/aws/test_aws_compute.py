@@ -150,7 +150,7 @@ def test_every_child_uses_its_regions_provider(prod_plan):
 
 def test_a_kubernetes_provider_per_cluster(prod_plan):
     k8s = prod_plan.of_type("pulumi:providers:kubernetes")
-    assert sorted(p.name for p in k8s) == ["aws-us-east-1-eks-k8s", "aws-us-west-2-eks-k8s"]
+    assert sorted(p.name for p in k8s) == ["aws-us-east-1-eks-k8s", "aws-us-west-2-eks-k8s", "gcp-us-central1-gke-k8s"]
 
 
 def test_adding_a_region_adds_a_full_region_and_changes_nothing_else():
