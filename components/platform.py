@@ -6,6 +6,10 @@ import pulumi
 from blueprint.spec import Cloud, PlatformSpec, address_plan
 from components.compute import RegionalCompute
 from components.interconnect.interconnect import Interconnect
+from components.k8s.namespaces import platform_namespaces
+from components.storage.access import WorkloadIdentity
+from components.storage.k8s_storage import KubernetesStorage
+from components.storage.replication import ModelReplication
 from components.storage.tiered_storage import TieredStorage
 
 
@@ -26,17 +30,59 @@ def _regions(spec: PlatformSpec) -> dict[str, RegionalCompute]:
     return computes
 
 
+def _identities(spec: PlatformSpec, computes: dict[str, RegionalCompute],
+                storages: dict[str, TieredStorage]) -> dict[tuple[str, str], WorkloadIdentity]:
+    """A cloud identity per (workload, region), scoped to the buckets of the region holding its data."""
+    out: dict[tuple[str, str], WorkloadIdentity] = {}
+    train = spec.workloads.training
+    if train is not None:
+        data = storages[train.storage_region or train.region]
+        out[(train.name, train.region)] = WorkloadIdentity(
+            spec, computes[train.region], workload=train.name, training=True, storage_region=data.region,
+            storage_key=data.key_id)
+    serve = spec.workloads.serving
+    if serve is not None:
+        for key in serve.regions:
+            if key in storages:
+                out[(serve.name, key)] = WorkloadIdentity(spec, computes[key], workload=serve.name, training=False,
+                                                          storage_region=storages[key].region,
+                                                          storage_key=storages[key].key_id)
+    return out
+
+
+def _replication(spec: PlatformSpec, computes: dict[str, RegionalCompute],
+                 storages: dict[str, TieredStorage]) -> None:
+    """In production, models exported in the training region replicate to every other AWS serving region."""
+    train, serve = spec.workloads.training, spec.workloads.serving
+    if not (spec.is_production and train and serve) or computes[train.region].region.cloud is not Cloud.aws:
+        return
+    source = train.storage_region or train.region
+    destinations = {k: (storages[k].region, storages[k].backend) for k in serve.regions
+                    if k != source and k in storages and storages[k].region.cloud is Cloud.aws}
+    if destinations:
+        ModelReplication(spec, storages[source].region, storages[source].backend, destinations,
+                         computes[source].cloud_provider)
+
+
 def build_platform(spec: PlatformSpec) -> dict[str, RegionalCompute]:
     """Declare every resource of the stack. The spec is already validated, so nothing here can half-fail."""
     computes = _regions(spec)
-    storages: dict[str, TieredStorage] = {}
-    for region in spec.regions:
-        if region.storage is not None:
-            storages[region.key] = TieredStorage(spec, region, computes[region.key])
+    storages = {r.key: TieredStorage(spec, r, computes[r.key]) for r in spec.regions if r.storage is not None}
+    identities = _identities(spec, computes, storages)
+    _replication(spec, computes, storages)
+    for key, compute in computes.items():
+        if compute.k8s_provider is None:
+            continue
+        namespaces = platform_namespaces(compute)
+        if key in storages:
+            KubernetesStorage(f"{compute.child_name}-volumes", spec, compute.region, compute,
+                              storages[key].backend, namespaces["training"],
+                              opts=pulumi.ResourceOptions(parent=storages[key]))
     if len(spec.regions) > 1:
         Interconnect(spec, address_plan(spec), computes)
     pulumi.export("environment", spec.environment)
     pulumi.export("regions", {key: {"cloud": c.region.cloud.value, "cidr": str(c.addresses.block),
                                     "gpuPools": sorted(p.name for p in c.region.gpu_pools)}
                               for key, c in computes.items()})
+    pulumi.export("workloadIdentities", {f"{w}@{r}": ident.annotation[1] for (w, r), ident in identities.items()})
     return computes

@@ -83,6 +83,19 @@ def _event_loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
+def _describe(failure: BaseException) -> str:
+    """The program's own message: a RunError as is, else the innermost cause the SDK wrapped (which resource)."""
+    if type(failure).__name__ == "RunError":
+        return str(failure)
+    chain: list[BaseException] = []
+    current: BaseException | None = failure
+    while current is not None and all(current is not e for e in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return f"{type(chain[-1]).__name__}: {chain[-1]}" + "".join(
+        f"\n  (while: {str(e).splitlines()[0]})" for e in reversed(chain[1:-1]))
+
+
 def run_plan(stack: str, *, platform: dict | None = None, root: Path = REPO) -> Plan:
     """Plan one stack offline. ``platform`` replaces the stack file's ``aiplatform:platform`` object (tests use it)."""
     config, secret_keys = stack_config(stack, platform, root)
@@ -119,10 +132,7 @@ def run_program(program: Callable[[], None], *, stack: str = "test", config: dic
     finally:
         settings.ROOT.set(None)
     if failure is not None:
-        message = str(failure)
-        if type(failure).__name__ != "RunError":
-            message = f"{type(failure).__name__}: {message}"
-        raise PlanError(message) from failure
+        raise PlanError(_describe(failure)) from failure
     return Plan(stack=stack, project=PROJECT, resources=list(monitor.recorded.values()), config=config or {})
 
 

@@ -269,7 +269,8 @@ class PlatformSpec(_Model):
     environment: str = Field(pattern=r"^[a-z][a-z0-9-]{1,15}$")
     tier: Tier
     data_residency: Literal["global", "us", "eu", "apac"] = "global"
-    name_prefix: str = Field(default="aiplat", pattern=r"^[a-z][a-z0-9-]{1,20}$")  # globally unique names
+    # Prefix of globally unique names (buckets, clusters); it should name the environment. Default aiplat-<env>.
+    name_prefix: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{1,24}[a-z0-9]$")
     gcp_project: str | None = Field(default=None, pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
     cluster_admin_role_arns: list[str] = []  # IAM roles given cluster-admin through EKS access entries
     tags: Tags
@@ -284,6 +285,10 @@ class PlatformSpec(_Model):
         if self.policy.enforcement is not None:
             return self.policy.enforcement
         return Enforcement.advisory if self.tier is Tier.development else Enforcement.mandatory
+
+    @property
+    def prefix(self) -> str:
+        return self.name_prefix or f"aiplat-{self.environment}"
 
     @property
     def is_production(self) -> bool:

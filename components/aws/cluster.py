@@ -43,7 +43,7 @@ class EksCluster(pulumi.ComponentResource):
                  secrets_key: aws.kms.Key, opts: pulumi.ResourceOptions):
         super().__init__("aiplatform:aws:EksCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=opts.provider)
-        self.cluster_name = f"{spec.name_prefix}-{spec.environment}-{region.region}"
+        self.cluster_name = f"{spec.prefix}-{region.region}"
         public = spec.tier is Tier.development and bool(region.api_authorized_cidrs)
 
         role = service_role(f"{name}-cluster", "eks.amazonaws.com", spec,

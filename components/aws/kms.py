@@ -31,6 +31,6 @@ def rotating_key(name: str, spec: PlatformSpec, region: str, purpose: str,
     key = aws.kms.Key(name, description=f"{spec.environment} {region}: {purpose}", enable_key_rotation=True,
                       rotation_period_in_days=365, deletion_window_in_days=30, policy=policy,
                       tags=spec.aws_tags(purpose=purpose), opts=opts)
-    aws.kms.Alias(f"{name}-alias", name=f"alias/{spec.name_prefix}-{spec.environment}-{name}",
+    aws.kms.Alias(f"{name}-alias", name=f"alias/{spec.prefix}-{name}",
                   target_key_id=key.key_id, opts=opts)
     return key

@@ -28,7 +28,7 @@ class AwsNetwork(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=opts.provider)
         tags = spec.aws_tags
         self.zones = list(region.facts.zones[: spec.zone_count(region)])
-        cluster_tag = f"kubernetes.io/cluster/{spec.name_prefix}-{spec.environment}-{region.region}"
+        cluster_tag = f"kubernetes.io/cluster/{spec.prefix}-{region.region}"
 
         self.vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=str(addresses.block), enable_dns_hostnames=True,
                                enable_dns_support=True, tags=tags(Name=f"{spec.environment}-{region.region}"),

@@ -40,7 +40,7 @@ class GkeCluster(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions):
         super().__init__("aiplatform:gcp:GkeCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=opts.provider)
-        self.cluster_name = f"{spec.name_prefix}-{spec.environment}-{region.region}"
+        self.cluster_name = f"{spec.prefix}-{region.region}"
         self.workload_pool = f"{spec.gcp_project}.svc.id.goog"
 
         self.node_service_account = gcp.serviceaccount.Account(

@@ -10,7 +10,7 @@ ROTATION_PERIOD = "7776000s"  # 90 days
 
 
 def key_ring(name: str, spec: PlatformSpec, region: str, opts: pulumi.ResourceOptions) -> gcp.kms.KeyRing:
-    return gcp.kms.KeyRing(name, name=f"{spec.name_prefix}-{spec.environment}-{region}", location=region, opts=opts)
+    return gcp.kms.KeyRing(name, name=f"{spec.prefix}-{region}", location=region, opts=opts)
 
 
 def rotating_key(name: str, ring: gcp.kms.KeyRing, spec: PlatformSpec, agents: list[pulumi.Input[str]],

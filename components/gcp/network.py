@@ -27,7 +27,7 @@ class GcpNetwork(pulumi.ComponentResource):
         self.provider = gcp.Provider(f"{name}-global", project=spec.gcp_project, default_labels=spec.gcp_labels(),
                                      opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, provider=self.provider)
-        self.network = gcp.compute.Network(f"{name}-vpc", name=f"{spec.name_prefix}-{spec.environment}",
+        self.network = gcp.compute.Network(f"{name}-vpc", name=f"{spec.prefix}",
                                            auto_create_subnetworks=False, routing_mode="GLOBAL",
                                            delete_default_routes_on_create=False, opts=child)
         gcp.compute.Firewall(f"{name}-allow-private", network=self.network.id, direction="INGRESS", priority=1000,

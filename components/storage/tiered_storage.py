@@ -3,16 +3,30 @@ from __future__ import annotations
 
 import pulumi
 
-from blueprint.spec import PlatformSpec, Region
+from blueprint.spec import Cloud, PlatformSpec, Region
 from components.compute import RegionalCompute
 
 
 class TieredStorage(pulumi.ComponentResource):
-    """Datasets, checkpoints, model artifacts and archives for one region (filled in by the storage issue)."""
+    """Datasets, checkpoints, model artifacts and archives for one region, on the region's own cloud.
+
+    ``backend`` is the cloud-specific part (``AwsStorage`` or ``GcpStorage``); ``key_id`` the customer-managed
+    key that encrypts it, which workload identities are allowed to use.
+    """
 
     def __init__(self, spec: PlatformSpec, region: Region, compute: RegionalCompute,
                  opts: pulumi.ResourceOptions | None = None):
-        super().__init__("aiplatform:storage:TieredStorage", f"{compute.child_name}-storage", None, opts)
+        name = f"{compute.child_name}-storage"
+        super().__init__("aiplatform:storage:TieredStorage", name, None, opts)
         self.spec = spec
         self.region = region
-        self.register_outputs({})
+        child = pulumi.ResourceOptions(parent=self)
+        if region.cloud is Cloud.aws:
+            from components.storage.aws_storage import AwsStorage
+            self.backend = AwsStorage(compute.child_name, spec, region, compute, child)
+            self.key_id = self.backend.key.arn
+        else:
+            from components.storage.gcp_storage import GcpStorage
+            self.backend = GcpStorage(compute.child_name, spec, region, compute, child)
+            self.key_id = self.backend.key.id
+        self.register_outputs({"keyId": self.key_id})

@@ -1,0 +1,96 @@
+"""Least-privilege identities for the training and serving service accounts.
+
+AWS: an IRSA role per workload and region, trusted only by that service account. Training reads datasets, writes
+only under its own checkpoint prefix and its model prefix; serving only reads models. Every S3 statement names
+exact bucket ARNs (deterministic names), never "*", so reviewers see the policy in the preview.
+GCP: a Google service account per workload with bucket-level roles (prefix-scoped by IAM conditions for training)
+and a Workload Identity binding for exactly that Kubernetes service account.
+"""
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_gcp as gcp
+
+from blueprint.spec import Cloud, PlatformSpec, Region
+from components.aws.iam import irsa_role
+from components.compute import RegionalCompute
+from components.storage.names import SERVING_NAMESPACE, TRAINING_NAMESPACE, bucket_name, s3_arn
+
+READ = ["s3:GetObject", "s3:GetObjectVersion"]
+WRITE = ["s3:PutObject", "s3:AbortMultipartUpload"]
+
+
+def training_s3_policy(spec: PlatformSpec, storage_region: Region, workload: str) -> dict:
+    datasets, ckpt, models = (bucket_name(spec, storage_region, c) for c in ("datasets", "checkpoints", "models"))
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "ListOwnData", "Effect": "Allow", "Action": "s3:ListBucket",
+         "Resource": [s3_arn(datasets), s3_arn(ckpt), s3_arn(models)]},
+        {"Sid": "ReadDatasets", "Effect": "Allow", "Action": READ, "Resource": [s3_arn(datasets, "*")]},
+        {"Sid": "OwnCheckpoints", "Effect": "Allow", "Action": READ + WRITE + ["s3:DeleteObject"],
+         "Resource": [s3_arn(ckpt, f"{workload}/*")]},
+        {"Sid": "ExportModels", "Effect": "Allow", "Action": WRITE, "Resource": [s3_arn(models, f"{workload}/*")]},
+    ]}
+
+
+def serving_s3_policy(spec: PlatformSpec, region: Region) -> dict:
+    models = bucket_name(spec, region, "models")
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "ListModels", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": [s3_arn(models)]},
+        {"Sid": "ReadModels", "Effect": "Allow", "Action": READ, "Resource": [s3_arn(models, "*")]},
+    ]}
+
+
+def kms_policy(key_arn: pulumi.Input[str], write: bool) -> pulumi.Output[str]:
+    actions = ["kms:Decrypt", "kms:DescribeKey"] + (["kms:GenerateDataKey", "kms:Encrypt"] if write else [])
+    return pulumi.Output.from_input(key_arn).apply(lambda arn: json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": [arn]}]}))
+
+
+class WorkloadIdentity(pulumi.ComponentResource):
+    """``aiplatform:storage:WorkloadIdentity``: one workload's cloud identity in one region.
+
+    ``annotation`` is what the Kubernetes service account carries: the IRSA role ARN or the GSA email.
+    """
+
+    annotation: tuple[str, pulumi.Output[str]]
+
+    def __init__(self, spec: PlatformSpec, compute: RegionalCompute, *, workload: str, training: bool,
+                 storage_region: Region, storage_key: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None):
+        name = f"{compute.child_name}-{workload}"
+        super().__init__("aiplatform:storage:WorkloadIdentity", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=compute.cloud_provider)
+        namespace = TRAINING_NAMESPACE if training else SERVING_NAMESPACE
+        if compute.region.cloud is Cloud.aws:
+            role = irsa_role(name, spec, compute.oidc_provider_arn, compute.oidc_issuer, namespace, workload, child)
+            s3 = training_s3_policy(spec, storage_region, workload) if training else serving_s3_policy(spec, storage_region)
+            aws.iam.RolePolicy(f"{name}-s3", role=role.id, policy=json.dumps(s3), opts=child)
+            aws.iam.RolePolicy(f"{name}-kms", role=role.id, policy=kms_policy(storage_key, training), opts=child)
+            self.annotation = ("eks.amazonaws.com/role-arn", role.arn)
+        else:
+            account = gcp.serviceaccount.Account(name, account_id=f"{workload}-{compute.region.region}"[:30].rstrip("-"),
+                                                 display_name=f"{workload} in {compute.region.key}", opts=child)
+            for data_class, role, prefix in self._gcs_grants(training, workload):
+                condition = None if prefix is None else {
+                    "title": f"only {prefix}",
+                    "expression": f'resource.name.startsWith("projects/_/buckets/'
+                                  f'{bucket_name(spec, storage_region, data_class)}/objects/{prefix}")'}
+                gcp.storage.BucketIAMMember(f"{name}-{data_class}-{role.split('.')[-1]}",
+                                            bucket=bucket_name(spec, storage_region, data_class), role=role,
+                                            member=account.member, condition=condition, opts=child)
+            gcp.serviceaccount.IAMMember(f"{name}-workload-identity", service_account_id=account.name,
+                                         role="roles/iam.workloadIdentityUser",
+                                         member=f"serviceAccount:{compute.workload_identity_pool}[{namespace}/{workload}]",
+                                         opts=child)
+            self.annotation = ("iam.gke.io/gcp-service-account", account.email)
+        self.register_outputs({"identity": self.annotation[1]})
+
+    @staticmethod
+    def _gcs_grants(training: bool, workload: str) -> list[tuple[str, str, str | None]]:
+        if not training:
+            return [("models", "roles/storage.objectViewer", None)]
+        return [("datasets", "roles/storage.objectViewer", None),
+                ("checkpoints", "roles/storage.objectUser", f"{workload}/"),
+                ("models", "roles/storage.objectCreator", f"{workload}/")]

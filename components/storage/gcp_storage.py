@@ -1,0 +1,79 @@
+"""GCS buckets per data class and the Filestore hot tier of one GCP region.
+
+Uniform bucket-level access, enforced public access prevention, versioning and a customer-managed Cloud KMS key
+that rotates. In production the model bucket is a dual-region bucket with turbo replication, so every serving
+region in the pair reads models locally.
+"""
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from blueprint import catalog
+from blueprint.spec import PlatformSpec, Region
+from components.compute import RegionalCompute
+from components.gcp.kms import key_ring, rotating_key, service_agent
+from components.storage.lifecycle import gcs_rules, rules_for
+from components.storage.names import DATA_CLASSES, bucket_name
+
+
+def dual_region_partner(region: Region) -> str:
+    """Another catalog region of the same continent and residency, to pair with for a dual-region bucket."""
+    continent = region.region.split("-")[0]
+    for name in catalog.region_names("gcp"):
+        facts = catalog.region("gcp", name)
+        if name != region.region and name.startswith(continent) and facts.residency == region.facts.residency:
+            return name
+    raise ValueError(f"no dual-region partner for {region.key} in the catalog")
+
+
+class GcpStorage(pulumi.ComponentResource):
+    """``aiplatform:storage:GcpStorage``: one region's GCS buckets, CMEK key and optional Filestore instance."""
+
+    buckets: dict[str, gcp.storage.Bucket]
+
+    def __init__(self, name: str, spec: PlatformSpec, region: Region, compute: RegionalCompute,
+                 opts: pulumi.ResourceOptions):
+        super().__init__("aiplatform:storage:GcpStorage", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=compute.cloud_provider)
+        storage = region.storage
+        assert storage is not None
+        project_number = getattr(compute, "project_number", None)
+        ring = key_ring(f"{name}-keys", spec, f"{region.region}-storage", child)
+        self.key = rotating_key(f"{name}-gcs", ring, spec, [service_agent(project_number, "gs-project-accounts")],
+                                child)
+        self.buckets = {}
+        for data_class in DATA_CLASSES:
+            replicated = data_class == "models" and spec.is_production
+            location = region.region.upper()
+            placement = rpo = None
+            if replicated:
+                location = region.region.split("-")[0].upper() if region.facts.residency != "us" else "US"
+                placement = {"data_locations": [region.region.upper(), dual_region_partner(region).upper()]}
+                rpo = "ASYNC_TURBO"
+            self.buckets[data_class] = gcp.storage.Bucket(
+                f"{name}-{data_class}", name=bucket_name(spec, region, data_class), location=location,
+                custom_placement_config=placement, rpo=rpo,
+                uniform_bucket_level_access=True, public_access_prevention="enforced",
+                versioning={"enabled": True}, encryption={"default_kms_key_name": self.key.id},
+                lifecycle_rules=gcs_rules(rules_for(data_class, storage.lifecycle), storage.lifecycle),
+                force_destroy=storage.force_destroy and not spec.is_production,
+                labels=spec.gcp_labels(**{"data-class": data_class}), opts=child)
+        self.hot = None
+        hot = storage.hot
+        if hot is not None and hot.kind == "filestore":
+            regional = hot.filestore_tier in ("REGIONAL", "ENTERPRISE")
+            self.hot = gcp.filestore.Instance(
+                f"{name}-filestore", name=f"{spec.environment}-{region.region}-hot",
+                location=region.region if regional else region.facts.zones[0],
+                tier=hot.filestore_tier, kms_key_name=self.key.id,
+                file_shares={"name": "datasets", "capacity_gb": hot.capacity_gib},
+                networks=[{"network": compute.network_id, "modes": ["MODE_IPV4"], "connect_mode": "DIRECT_PEERING"}],
+                labels=spec.gcp_labels(), opts=child)
+        elif hot is not None and hot.kind == "managed-lustre":
+            self.hot = gcp.lustre.Instance(
+                f"{name}-lustre", instance_id=f"{spec.environment}-{region.region}-hot",
+                location=region.facts.zones[0], filesystem="datasets", capacity_gib=hot.capacity_gib,
+                per_unit_storage_throughput=hot.throughput_per_tib, network=compute.network_id,
+                gke_support_enabled=True, kms_key=self.key.id, labels=spec.gcp_labels(), opts=child)
+        self.register_outputs({"buckets": {c: b.name for c, b in self.buckets.items()}})
