@@ -1,0 +1,141 @@
+"""``blueprint review``: what a reviewer reads, in one place: plan changes, policy results and cost, per stack.
+
+Without ``--base`` it reviews the stacks as they are (the main offline job: plan, policies and cost for every
+stack). With ``--base REF`` it plans each stack at REF too and shows what the change adds, changes and removes,
+the policy failures of the new plan and the monthly cost delta.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from blueprint.commands.common import add_stack_arg, stacks_from
+from blueprint.plan import Plan
+from blueprint.plan.diff import PlanDiff, diff_plans
+
+HELP = "plan, policy and cost for every stack in one report; with --base REF, the change against REF"
+MARKER = "<!-- blueprint-review -->"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("review", help=HELP, description=HELP)
+    add_stack_arg(p)
+    p.add_argument("--base", metavar="REF", help="git ref to compare against (e.g. origin/main)")
+    p.add_argument("--format", choices=["markdown", "table"], default="table", help="output format (default table)")
+    p.add_argument("--out", type=Path, metavar="FILE", help="write the markdown report to FILE as well")
+    p.add_argument("--strict", action="store_true", help="exit 1 when a mandatory policy fails or a budget is exceeded")
+    p.set_defaults(run=run)
+
+
+@dataclass
+class StackReview:
+    stack: str
+    head: Plan
+    diff: PlanDiff
+    policy: "PolicyOutcome"
+    cost_before: float | None
+    cost_after: float
+    budget: float
+
+    @property
+    def cost_delta(self) -> float:
+        return self.cost_after - (self.cost_before or 0.0)
+
+
+@dataclass
+class PolicyOutcome:
+    mandatory_failures: list[tuple[str, str, str]]  # (policy, resource, message)
+    advisory: list[tuple[str, str, str]]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.mandatory_failures)
+
+
+def review_stack(stack: str, base_ref: str | None) -> StackReview:
+    from blueprint.cost import estimate_monthly_total
+    from blueprint.plan import run_plan
+    from blueprint.plan.git import plan_at_ref
+    from blueprint.policy import evaluate_plan
+    from blueprint.spec import load_spec
+
+    head = run_plan(stack)
+    base = plan_at_ref(base_ref, stack) if base_ref else None
+    spec = load_spec(_platform(head), stack=stack)
+    report = evaluate_plan(head, spec)
+    outcome = PolicyOutcome(
+        mandatory_failures=[(v.policy, v.resource, v.message) for v in report.violations if v.blocking],
+        advisory=[(v.policy, v.resource, v.message) for v in report.violations if not v.blocking])
+    return StackReview(stack=stack, head=head, diff=diff_plans(base, head) if base_ref else diff_plans(head, head),
+                       policy=outcome, cost_before=estimate_monthly_total(base) if base is not None else None,
+                       cost_after=estimate_monthly_total(head), budget=spec.budget.monthly_usd)
+
+
+def _platform(plan: Plan) -> dict:
+    import json
+
+    from blueprint.spec import FULL_KEY
+    return json.loads(plan.config[FULL_KEY])
+
+
+def _money(x: float | None) -> str:
+    return "n/a" if x is None else f"${x:,.0f}"
+
+
+def render_markdown(reviews: list[StackReview], base_ref: str | None) -> str:
+    title = f"against `{base_ref}`" if base_ref else "of the stacks as they are"
+    lines = [MARKER, f"## Platform review {title}", "",
+             "| stack | created | updated | deleted | mandatory policy failures | advisory | monthly cost | delta | budget |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in reviews:
+        s = r.diff.summary()
+        lines.append(f"| {r.stack} | {s['create']} | {s['update']} | {s['delete']} | {len(r.policy.mandatory_failures)} "
+                     f"| {len(r.policy.advisory)} | {_money(r.cost_after)} | {'+' if r.cost_delta >= 0 else '-'}"
+                     f"{_money(abs(r.cost_delta))} | {_money(r.budget)} |")
+    for r in reviews:
+        lines += ["", f"### {r.stack}", ""]
+        if base_ref:
+            for op in ("create", "update", "delete"):
+                steps = r.diff.of(op)
+                if steps:
+                    lines.append(f"<details><summary>{len(steps)} to {op}</summary>\n")
+                    lines += [f"- `{s.resource.type}` {s.resource.name}" for s in steps[:200]]
+                    lines.append("\n</details>\n")
+        if r.policy.mandatory_failures:
+            lines += ["**Mandatory policy failures**", "", "| policy | resource | message |", "| --- | --- | --- |"]
+            lines += [f"| {p} | `{res.rsplit('::', 1)[-1]}` | {m} |" for p, res, m in r.policy.mandatory_failures]
+        else:
+            lines.append("No mandatory policy failures.")
+        lines.append("")
+        over = " **over budget**" if r.cost_after > r.budget else ""
+        lines.append(f"Expected monthly cost {_money(r.cost_after)} (before: {_money(r.cost_before)}), "
+                     f"budget {_money(r.budget)}{over}.")
+    return "\n".join(lines) + "\n"
+
+
+def render_table(reviews: list[StackReview]) -> str:
+    out = [f"{'stack':<10} {'resources':>9} {'+':>5} {'~':>5} {'-':>5} {'mandatory':>9} {'advisory':>8} "
+           f"{'monthly $':>12} {'delta $':>12} {'budget $':>12}"]
+    for r in reviews:
+        s = r.diff.summary()
+        out.append(f"{r.stack:<10} {len(r.head):>9} {s['create']:>5} {s['update']:>5} {s['delete']:>5} "
+                   f"{len(r.policy.mandatory_failures):>9} {len(r.policy.advisory):>8} {r.cost_after:>12,.0f} "
+                   f"{r.cost_delta:>+12,.0f} {r.budget:>12,.0f}")
+    for r in reviews:
+        for p, res, m in r.policy.mandatory_failures:
+            out.append(f"  {r.stack}: MANDATORY {p}: {res.rsplit('::', 1)[-1]}: {m}")
+    return "\n".join(out)
+
+
+def run(args: argparse.Namespace) -> int:
+    reviews = [review_stack(stack, args.base) for stack in stacks_from(args)]
+    markdown = render_markdown(reviews, args.base)
+    print(markdown if args.format == "markdown" else render_table(reviews))
+    if args.out:
+        args.out.write_text(markdown)
+    failed = any(r.policy.failed or r.cost_after > r.budget for r in reviews)
+    if failed:
+        print("review: a mandatory policy failed or a budget is exceeded", file=sys.stderr)
+    return 1 if failed and args.strict else 0
