@@ -6,6 +6,7 @@ import pulumi
 from blueprint.spec import Cloud, PlatformSpec, address_plan
 from components.compute import RegionalCompute
 from components.interconnect.interconnect import Interconnect
+from components.k8s import deploy_workloads
 from components.storage.tiered_storage import TieredStorage
 
 
@@ -30,6 +31,8 @@ def build_platform(spec: PlatformSpec) -> dict[str, RegionalCompute]:
             storages[region.key] = TieredStorage(spec, region, compute)
     if len(spec.regions) > 1:
         Interconnect(spec, addresses, computes)
+    # Seam: pass WorkloadIdentities(...) from the storage issue's access.py (IRSA role / GSA per region) here.
+    deploy_workloads(spec, computes)
     pulumi.export("environment", spec.environment)
     pulumi.export("regions", {key: {"cloud": c.region.cloud.value, "cidr": str(c.addresses.block),
                                     "gpuPools": sorted(p.name for p in c.region.gpu_pools)}
