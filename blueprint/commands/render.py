@@ -9,7 +9,8 @@ import yaml
 
 from blueprint.commands.common import add_stack_arg, stacks_from
 
-HELP = "write the Kubernetes manifests of a stack, one folder per cluster (DIR/<stack>/<cluster>/<kind>-....yaml)"
+HELP = ("write the Kubernetes manifests per cluster as YAML: DIR/<cluster>/<kind>-<namespace>-<name>.yaml "
+        "(DIR/<stack>/<cluster>/... when several stacks are rendered)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -25,3 +25,17 @@ def test_serving_accelerator_mismatch_names_the_pools_that_have_it():
         run_plan("prod", platform=platform)
     msg = str(err.value)
     assert "workloads.serving.accelerator" in msg and "train-h100" in msg
+
+
+def test_mutable_image_tag_is_rejected():
+    platform = platform_config("dev")
+    platform["workloads"]["serving"]["image"] = "ghcr.io/aiplatform/serve:latest"
+    with pytest.raises(SpecError, match=r"workloads.serving.image.*not immutable"):
+        run_plan("dev", platform=platform)
+
+
+def test_route53_routing_needs_a_domain():
+    platform = platform_config("staging")
+    del platform["workloads"]["serving"]["domain"]
+    with pytest.raises(SpecError, match=r"workloads.serving.domain.*route53-latency"):
+        run_plan("staging", platform=platform)
