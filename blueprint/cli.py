@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from blueprint.commands import plan
+from blueprint.commands import plan, render
 
-COMMANDS = [plan]
+COMMANDS = [plan, render]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ import pulumi
 from blueprint.spec import Cloud, PlatformSpec, address_plan
 from components.compute import RegionalCompute
 from components.interconnect.interconnect import Interconnect
-from components.k8s.namespaces import platform_namespaces
+from components.k8s import WorkloadIdentities, deploy_workloads
 from components.storage.access import WorkloadIdentity
 from components.storage.k8s_storage import KubernetesStorage
 from components.storage.replication import ModelReplication
@@ -64,22 +64,32 @@ def _replication(spec: PlatformSpec, computes: dict[str, RegionalCompute],
                          computes[source].cloud_provider)
 
 
+def _training_volumes(spec: PlatformSpec, computes: dict[str, RegionalCompute], storages: dict[str, TieredStorage],
+                      job) -> None:
+    """The training region's buckets and hot tier as volumes in the training namespace."""
+    train = spec.workloads.training
+    key = train.storage_region or train.region
+    if key == train.region and key in storages:
+        compute = computes[key]
+        KubernetesStorage(f"{compute.child_name}-volumes", spec, compute.region, compute, storages[key].backend,
+                          job.namespace, opts=pulumi.ResourceOptions(parent=storages[key]))
+
+
 def build_platform(spec: PlatformSpec) -> dict[str, RegionalCompute]:
     """Declare every resource of the stack. The spec is already validated, so nothing here can half-fail."""
     computes = _regions(spec)
     storages = {r.key: TieredStorage(spec, r, computes[r.key]) for r in spec.regions if r.storage is not None}
     identities = _identities(spec, computes, storages)
     _replication(spec, computes, storages)
-    for key, compute in computes.items():
-        if compute.k8s_provider is None:
-            continue
-        namespaces = platform_namespaces(compute)
-        if key in storages:
-            KubernetesStorage(f"{compute.child_name}-volumes", spec, compute.region, compute,
-                              storages[key].backend, namespaces["training"],
-                              opts=pulumi.ResourceOptions(parent=storages[key]))
     if len(spec.regions) > 1:
         Interconnect(spec, address_plan(spec), computes)
+    workloads = deploy_workloads(spec, computes, WorkloadIdentities(
+        training={r: ident.annotation[1] for (w, r), ident in identities.items()
+                  if spec.workloads.training and w == spec.workloads.training.name},
+        serving={r: ident.annotation[1] for (w, r), ident in identities.items()
+                 if spec.workloads.serving and w == spec.workloads.serving.name}))
+    if workloads.training is not None:
+        _training_volumes(spec, computes, storages, workloads.training)
     pulumi.export("environment", spec.environment)
     pulumi.export("regions", {key: {"cloud": c.region.cloud.value, "cidr": str(c.addresses.block),
                                     "gpuPools": sorted(p.name for p in c.region.gpu_pools)}

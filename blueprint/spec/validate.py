@@ -196,6 +196,37 @@ def _workload_issues(spec: PlatformSpec) -> list[SpecIssue]:
                 out += _accelerator_issue("workloads.serving", serve.accelerator, region.pool(serve.pool), region)
         if serve.canary_weight and not serve.canary_image:
             out.append(SpecIssue("workloads.serving.canaryWeight", "a canary weight needs canaryImage"))
+        out += _routing_issues(spec)
+    for at, image in _workload_images(spec):
+        if "@sha256:" not in image and (":" not in image.rsplit("/", 1)[-1] or image.endswith(":latest")):
+            out.append(SpecIssue(at, f"'{image}' is not immutable; pin a digest (@sha256:...) or a version tag"))
+    return out
+
+
+def _workload_images(spec: PlatformSpec) -> list[tuple[str, str]]:
+    t, s = spec.workloads.training, spec.workloads.serving
+    out = [("workloads.training.image", t.image)] if t else []
+    if s is not None:
+        out += [("workloads.serving.image", s.image)]
+        out += [("workloads.serving.canaryImage", s.canary_image)] if s.canary_image else []
+    return out
+
+
+def _routing_issues(spec: PlatformSpec) -> list[SpecIssue]:
+    """Global routing needs a domain (Route 53 / TLS) and a serving region on the cloud that provides it."""
+    serve = spec.workloads.serving
+    assert serve is not None
+    mode = serve.global_routing
+    if mode == "none":
+        return []
+    out: list[SpecIssue] = []
+    if mode in ("route53-latency", "gcp-global-lb") and not serve.domain:
+        out.append(SpecIssue("workloads.serving.domain", f"globalRouting '{mode}' needs the service's domain"))
+    clouds = {spec.region(k).cloud for k in serve.regions if spec.region(k) is not None}
+    needs = Cloud.gcp if mode == "gcp-global-lb" else Cloud.aws
+    if needs not in clouds:
+        out.append(SpecIssue("workloads.serving.globalRouting", f"'{mode}' needs a {needs.value} serving region",
+                             ("none", "route53-latency", "global-accelerator", "gcp-global-lb")))
     return out
 
 

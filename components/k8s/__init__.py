@@ -1,1 +1,64 @@
 """Kubernetes workloads deployed onto the clusters with pulumi-kubernetes."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+
+from blueprint.spec import PlatformSpec
+from components.compute import RegionalCompute
+from components.k8s.global_routing import GlobalRouting
+from components.k8s.serving import ServingService
+from components.k8s.training import TrainingJob
+
+
+@dataclass
+class WorkloadIdentities:
+    """Seam for the storage issue (components/storage/access.py): cloud identities per region key.
+
+    AWS: the IRSA role ARN; GCP: the Google service account email. Missing entries deploy the pods without a
+    cloud identity (they then cannot reach the buckets), so wire these in platform.py once storage lands.
+    """
+
+    training: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    serving: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Workloads:
+    training: TrainingJob | None = None
+    serving: dict[str, ServingService] = field(default_factory=dict)
+    routing: GlobalRouting | None = None
+
+
+def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
+                     identities: WorkloadIdentities | None = None) -> Workloads:
+    """Training in its region, serving in each serving region, global routing once.
+
+    A region whose compute has no ``k8s_provider`` yet (no cluster declared) is skipped rather than deployed
+    through an ambient kubeconfig.
+    """
+    ids = identities or WorkloadIdentities()
+    out = Workloads()
+    train = spec.workloads.training
+    if train is not None:
+        compute = computes.get(train.region)
+        if compute is not None and compute.k8s_provider is not None:
+            pool = compute.region.pool(train.pool)
+            assert pool is not None, "validated spec"
+            out.training = TrainingJob(spec, compute, pool, identity=ids.training.get(train.region))
+    serve = spec.workloads.serving
+    if serve is not None:
+        for key in serve.regions:
+            compute = computes.get(key)
+            if compute is None or compute.k8s_provider is None:
+                continue
+            pool = compute.region.pool(serve.pool)
+            assert pool is not None, "validated spec"
+            out.serving[key] = ServingService(spec, compute, pool, identity=ids.serving.get(key))
+        if serve.global_routing != "none" and out.serving:
+            out.routing = GlobalRouting(spec, [computes[k] for k in out.serving])
+    return out
+
+
+__all__ = ["GlobalRouting", "ServingService", "TrainingJob", "WorkloadIdentities", "Workloads", "deploy_workloads"]

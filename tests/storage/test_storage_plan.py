@@ -153,8 +153,18 @@ def test_kubernetes_volumes_for_hot_tier_and_buckets(prod_plan):
     pvs = {p.name: p.inputs["spec"]["csi"]["driver"] for p in prod_plan.of_type("kubernetes:core/v1:PersistentVolume")}
     assert pvs["aws-us-east-1-volumes-hot"] == "fsx.csi.aws.com"
     assert pvs["aws-us-east-1-volumes-datasets-s3"] == "s3.csi.aws.com"
-    assert pvs["gcp-us-central1-volumes-hot"] == "filestore.csi.storage.gke.io"
-    assert pvs["gcp-us-central1-volumes-datasets-gcs"] == "gcsfuse.csi.storage.gke.io"
+    assert not [name for name in pvs if not name.startswith("aws-us-east-1-")], "only where training runs"
+    claims = prod_plan.of_type("kubernetes:core/v1:PersistentVolumeClaim")
+    assert {c.get("metadata.namespace") for c in claims} == {"training"}
+
+
+def test_gcp_training_mounts_filestore_and_gcs():
+    cfg = platform_config("prod")
+    cfg["workloads"]["training"].update(region="gcp/us-central1", pool="train-h100")
+    plan = run_plan("prod", platform=cfg)
+    pvs = {p.name: p.inputs["spec"]["csi"]["driver"] for p in plan.of_type("kubernetes:core/v1:PersistentVolume")}
+    assert pvs == {"gcp-us-central1-volumes-hot": "filestore.csi.storage.gke.io",
+                   "gcp-us-central1-volumes-datasets-gcs": "gcsfuse.csi.storage.gke.io"}
 
 
 def test_training_without_local_storage_needs_an_explicit_storage_region():

@@ -1,0 +1,113 @@
+"""Pieces both workloads share: names, the pod's GPU scheduling and resources, and the network-policy baseline.
+
+Everything here is pure (dicts in the Kubernetes wire shape) except ``namespace`` / ``baseline_policies``, which
+declare resources with the cluster's provider passed explicitly.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from blueprint.spec import Cloud, GpuPool, PlatformSpec, Region
+from components.compute import PodScheduling, scheduling_for
+from components.compute.base import GPU_RESOURCE
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "aiplatform"}
+GATEWAY_NAMESPACE = "gateway"      # where the shared Gateway lives; serving admits traffic only from there
+MONITORING_NAMESPACE = "monitoring"  # Prometheus scrapes metrics from there
+DNS_NAMESPACE = "kube-system"
+# Node headroom for kubelet and daemonsets: pods request this share of the node's CPU and memory per GPU.
+NODE_SHARE = 0.85
+# Seam: the serving server's queue-depth gauge (workloads/serve.py exports it on /metrics).
+QUEUE_DEPTH_METRIC = "serve_queue_depth"
+
+
+def labels(workload: str, component: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": workload, "app.kubernetes.io/component": component, **MANAGED_BY}
+
+
+def selector(workload: str, component: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": workload, "app.kubernetes.io/component": component}
+
+
+def k8s_opts(parent: pulumi.Resource, provider: pulumi.ProviderResource | None,
+             depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
+    """Every Kubernetes resource names its cluster's provider explicitly (never the ambient kubeconfig)."""
+    return pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=depends_on or [])
+
+
+from components.storage.names import bucket_name, object_uri  # noqa: E402,F401 - one naming scheme for all
+
+
+# --- pods ---------------------------------------------------------------------------------------------------
+def gpu_resources(pool: GpuPool, cloud: Cloud, gpus: int | None = None) -> tuple[PodScheduling, dict[str, Any]]:
+    """Scheduling from the pool, and requests == limits (Guaranteed QoS) sized as the pod's share of the node."""
+    sched = scheduling_for(pool, cloud)
+    facts = pool.facts(cloud)
+    gpus = gpus or sched.gpus_per_node
+    share = gpus / sched.gpus_per_node
+    amounts: dict[str, Any] = {
+        "cpu": str(max(1, int(facts.vcpus * NODE_SHARE * share))),
+        "memory": f"{max(1, int(facts.memory_gib * NODE_SHARE * share))}Gi",
+        GPU_RESOURCE: str(gpus),
+        **{name: str(n) for name, n in sched.extra_resources.items()},
+    }
+    return sched, {"requests": dict(amounts), "limits": dict(amounts)}
+
+
+def shm_volume(pool: GpuPool, cloud: Cloud, share: float = 1.0) -> dict[str, Any]:
+    """/dev/shm in RAM for NCCL and data loaders; bounded so it counts against, and stays inside, the limit."""
+    gib = max(1, min(64, int(pool.facts(cloud).memory_gib * share / 4)))
+    return {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": f"{gib}Gi"}}
+
+
+def scheduling_fields(sched: PodScheduling) -> dict[str, Any]:
+    return {"nodeSelector": dict(sched.node_selector), "tolerations": [dict(t) for t in sched.tolerations]}
+
+
+# --- namespaces and the network baseline -------------------------------------------------------------------
+def namespace(name: str, parent: pulumi.Resource, provider, resource_name: str) -> k8s.core.v1.Namespace:
+    return k8s.core.v1.Namespace(
+        resource_name, metadata={"name": name, "labels": {**MANAGED_BY, "pod-security.kubernetes.io/enforce":
+                                                          "baseline"}},
+        opts=k8s_opts(parent, provider))
+
+
+def dns_egress() -> dict[str, Any]:
+    return {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": DNS_NAMESPACE}}}],
+            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
+
+
+def https_egress() -> dict[str, Any]:
+    """Object storage (S3 / GCS, public or via VPC endpoints) and identity token exchange, on 443 only."""
+    return {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]}
+
+
+def from_namespace(ns: str, port: int) -> dict[str, Any]:
+    return {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}],
+            "ports": [{"protocol": "TCP", "port": port}]}
+
+
+def default_deny(ns: str, parent: pulumi.Resource, provider, resource_name: str,
+                 depends_on: list[pulumi.Resource]) -> k8s.networking.v1.NetworkPolicy:
+    """Nothing in or out of the namespace unless a later policy allows it."""
+    return k8s.networking.v1.NetworkPolicy(
+        resource_name, metadata={"name": "default-deny", "namespace": ns, "labels": MANAGED_BY},
+        spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        opts=k8s_opts(parent, provider, depends_on))
+
+
+def service_account(name: str, ns: str, cloud: Cloud, identity: pulumi.Input[str] | None, parent: pulumi.Resource,
+                    provider, resource_name: str, depends_on: list[pulumi.Resource]) -> k8s.core.v1.ServiceAccount:
+    """The pod's identity; bound to the cloud identity (IRSA role ARN / GCP service account email) when given."""
+    annotations: dict[str, Any] = {}
+    if identity is not None:
+        key = "eks.amazonaws.com/role-arn" if cloud is Cloud.aws else "iam.gke.io/gcp-service-account"
+        annotations[key] = identity
+    return k8s.core.v1.ServiceAccount(
+        resource_name, metadata={"name": name, "namespace": ns, "labels": MANAGED_BY, "annotations": annotations},
+        # IRSA projects its own token volume and GKE Workload Identity uses the metadata server: no API token.
+        automount_service_account_token=False,
+        opts=k8s_opts(parent, provider, depends_on))

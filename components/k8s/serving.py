@@ -1,0 +1,205 @@
+"""``aiplatform:workloads:ServingService``: the inference server on one region's serving pool.
+
+Traffic enters only through the cluster's shared Gateway (namespace ``gateway``) via an HTTPRoute that also
+splits stable/canary by the spec's weight; the route publishes the region's hostname (external-dns), which
+global routing points at. Pods are Guaranteed QoS on the pool's GPUs, non-root with a read-only root, and stop
+inside the cloud's preemption window: preStop sleep (endpoints drop the pod), then the server drains.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from blueprint.catalog.preemption import shutdown_budget
+from blueprint.spec import Cloud, GpuPool, PlatformSpec
+from components.compute import RegionalCompute
+from components.k8s import common
+
+NAMESPACE = "serving"
+PORT = 8080
+GATEWAY_NAME = "platform"  # the shared Gateway in common.GATEWAY_NAMESPACE, installed with the ingress controller
+PROMETHEUS_URL = f"http://prometheus-operated.{common.MONITORING_NAMESPACE}.svc:9090"
+CPU_TARGET_PERCENT = 70
+WARMUP_LIMIT_S = 900  # model download + CUDA warm-up allowed before liveness applies
+# GCP's global external LB health-checks and proxies from these ranges (container-native NEGs reach pods directly).
+GCLB_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
+
+
+def global_hostname(spec: PlatformSpec) -> str | None:
+    s = spec.workloads.serving
+    return f"{s.name}.{s.domain}" if s is not None and s.domain else None
+
+
+def regional_hostname(spec: PlatformSpec, child_name: str) -> str | None:
+    """The one name per region that global routing targets (published by external-dns from the HTTPRoute)."""
+    s = spec.workloads.serving
+    return f"{s.name}.{child_name}.{s.domain}" if s is not None and s.domain else None
+
+
+def neg_name(spec: PlatformSpec) -> str:
+    """Standalone NEG GKE creates per zone for the Service (read by the GCP global LB)."""
+    s = spec.workloads.serving
+    assert s is not None
+    return f"{spec.name_prefix}-{s.name}-neg"
+
+
+def server_args(spec: PlatformSpec, model_uri: str, drain_s: int) -> list[str]:
+    s = spec.workloads.serving
+    assert s is not None
+    return ["--model-uri", model_uri, "--host", "0.0.0.0", "--port", str(PORT),
+            "--max-batch-size", str(s.max_batch_size), "--max-wait-ms", str(s.max_wait_ms),
+            "--queue-size", str(s.queue_size), "--drain-timeout-s", str(drain_s)]
+
+
+def probes() -> dict[str, Any]:
+    def get(path: str, period: int, failures: int) -> dict[str, Any]:
+        return {"httpGet": {"path": path, "port": PORT}, "periodSeconds": period, "timeoutSeconds": 2,
+                "failureThreshold": failures}
+    return {"startupProbe": get("/readyz", 10, WARMUP_LIMIT_S // 10),
+            "readinessProbe": get("/readyz", 5, 2),
+            "livenessProbe": get("/livez", 10, 3)}
+
+
+class ServingService(pulumi.ComponentResource):
+    """Namespace, service account, stable (+ canary) Deployment and Service, PDB, autoscaling, policies, route."""
+
+    def __init__(self, spec: PlatformSpec, compute: RegionalCompute, pool: GpuPool, *,
+                 identity: pulumi.Input[str] | None = None, model_uri: str | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
+        """``identity``: IRSA role ARN (AWS) or GCP service-account email allowed to read the model prefix."""
+        serve = spec.workloads.serving
+        assert serve is not None, "ServingService needs spec.workloads.serving"
+        region, cloud = compute.region, compute.region.cloud
+        name = f"{compute.child_name}-{serve.name}"
+        super().__init__("aiplatform:workloads:ServingService", name, None, opts)
+        prov = compute.k8s_provider
+        self.model_uri = model_uri or serve.model_uri or common.object_uri(spec, region, "models", serve.name)
+        self.hostname = regional_hostname(spec, compute.child_name)
+        budget = shutdown_budget(cloud.value)
+        sched, resources = common.gpu_resources(pool, cloud, 1)
+        app = serve.name
+
+        ns = common.namespace(NAMESPACE, self, prov, f"{name}-ns")
+        after_ns = [ns]
+        self.service_account = common.service_account(app, NAMESPACE, cloud, identity, self, prov, f"{name}-sa",
+                                                      after_ns)
+        common.default_deny(NAMESPACE, self, prov, f"{name}-deny", after_ns)
+        ingress = [common.from_namespace(common.GATEWAY_NAMESPACE, PORT),
+                   common.from_namespace(common.MONITORING_NAMESPACE, PORT)]
+        if serve.global_routing == "gcp-global-lb" and cloud is Cloud.gcp:
+            ingress.append({"from": [{"ipBlock": {"cidr": c}} for c in GCLB_RANGES],
+                            "ports": [{"protocol": "TCP", "port": PORT}]})
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-allow", metadata={"name": f"{app}-allow", "namespace": NAMESPACE, "labels": common.MANAGED_BY},
+            spec={"podSelector": {"matchLabels": {"app.kubernetes.io/name": app}},
+                  "policyTypes": ["Ingress", "Egress"], "ingress": ingress,
+                  "egress": [common.dns_egress(), common.https_egress()]},
+            opts=common.k8s_opts(self, prov, after_ns))
+
+        def deployment(track: str, image: str, replicas: int | None) -> tuple[k8s.apps.v1.Deployment,
+                                                                               k8s.core.v1.Service]:
+            component = "server" if track == "stable" else "canary"
+            lbl = {**common.labels(app, component), "aiplatform.io/track": track}
+            sel = common.selector(app, component)
+            deploy_name = app if track == "stable" else f"{app}-canary"
+            container = {
+                "name": "server", "image": image, "imagePullPolicy": "IfNotPresent",
+                "command": ["python", "-m", "workloads.serve"],
+                "args": server_args(spec, self.model_uri, budget.serving_drain_s),
+                "ports": [{"name": "http", "containerPort": PORT}],
+                "env": [{"name": "PYTHONUNBUFFERED", "value": "1"}, {"name": "TMPDIR", "value": "/tmp"}],
+                "resources": resources, **probes(),
+                "lifecycle": {"preStop": {"sleep": {"seconds": budget.serving_prestop_s}}},
+                "volumeMounts": [{"name": "dshm", "mountPath": "/dev/shm"}, {"name": "tmp", "mountPath": "/tmp"}],
+                "securityContext": {"runAsNonRoot": True, "readOnlyRootFilesystem": True,
+                                    "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                    "seccompProfile": {"type": "RuntimeDefault"}},
+            }
+            pod = {
+                "serviceAccountName": app, "terminationGracePeriodSeconds": budget.grace_s,
+                **common.scheduling_fields(sched),
+                "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532,
+                                    "seccompProfile": {"type": "RuntimeDefault"}},
+                "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                                               "whenUnsatisfiable": "ScheduleAnyway",
+                                               "labelSelector": {"matchLabels": sel}}],
+                "containers": [container],
+                "volumes": [common.shm_volume(pool, cloud, 1 / sched.gpus_per_node),
+                            {"name": "tmp", "emptyDir": {"sizeLimit": "10Gi"}}],
+            }
+            dep = k8s.apps.v1.Deployment(
+                f"{name}-{track}",
+                metadata={"name": deploy_name, "namespace": NAMESPACE, "labels": lbl,
+                          "annotations": {"pulumi.com/timeoutSeconds": "1800"}},  # GPU nodes may scale from zero
+                # no replicas for the autoscaled stable track: the HPA / KEDA own that field
+                spec={**({"replicas": replicas} if replicas is not None else {}), "selector": {"matchLabels": sel},
+                      "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+                      "template": {"metadata": {"labels": lbl}, "spec": pod}},
+                opts=common.k8s_opts(self, prov, [self.service_account]))
+            svc_meta: dict[str, Any] = {"name": deploy_name, "namespace": NAMESPACE, "labels": lbl}
+            if track == "stable" and serve.global_routing == "gcp-global-lb" and cloud is Cloud.gcp:
+                svc_meta["annotations"] = {"cloud.google.com/neg":
+                                           f'{{"exposed_ports": {{"{PORT}": {{"name": "{neg_name(spec)}"}}}}}}'}
+            svc = k8s.core.v1.Service(
+                f"{name}-{track}-svc", metadata=svc_meta,
+                spec={"type": "ClusterIP", "selector": sel,
+                      "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}]},
+                opts=common.k8s_opts(self, prov, after_ns))
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-{track}-pdb", metadata={"name": deploy_name, "namespace": NAMESPACE, "labels": lbl},
+                spec={"maxUnavailable": 1, "selector": {"matchLabels": sel}},
+                opts=common.k8s_opts(self, prov, after_ns))
+            return dep, svc
+
+        self.deployment, self.service = deployment("stable", serve.image, None)
+        self._autoscaling(spec, name, prov, after_ns)
+        backends = [{"name": serve.name, "port": PORT, "weight": 100 - serve.canary_weight}]
+        if serve.canary_image and serve.canary_weight > 0:
+            canary_replicas = max(1, math.ceil(serve.replicas.desired * serve.canary_weight / 100))
+            self.canary, _ = deployment("canary", serve.canary_image, canary_replicas)
+            backends.append({"name": f"{serve.name}-canary", "port": PORT, "weight": serve.canary_weight})
+        route_meta: dict[str, Any] = {"name": app, "namespace": NAMESPACE, "labels": common.MANAGED_BY}
+        hostnames = [h for h in (global_hostname(spec), self.hostname) if h]
+        if self.hostname:
+            route_meta["annotations"] = {"external-dns.alpha.kubernetes.io/hostname": self.hostname}
+        k8s.apiextensions.CustomResource(
+            f"{name}-route", api_version="gateway.networking.k8s.io/v1", kind="HTTPRoute", metadata=route_meta,
+            spec={"parentRefs": [{"name": GATEWAY_NAME, "namespace": common.GATEWAY_NAMESPACE}],
+                  **({"hostnames": hostnames} if hostnames else {}),
+                  # /readyz too: global health checks probe each region through its public hostname
+                  "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/v1/"}},
+                                         {"path": {"type": "Exact", "value": "/readyz"}}],
+                             "backendRefs": backends}]},
+            opts=common.k8s_opts(self, prov, after_ns))
+        self.register_outputs({"hostname": self.hostname, "modelUri": self.model_uri})
+
+    def _autoscaling(self, spec: PlatformSpec, name: str, prov, after: list[pulumi.Resource]) -> None:
+        """KEDA on the server's queue depth when enabled (KEDA owns the HPA then), else an HPA on CPU."""
+        serve = spec.workloads.serving
+        assert serve is not None
+        meta = {"name": serve.name, "namespace": NAMESPACE, "labels": common.MANAGED_BY}
+        target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": serve.name}
+        opts = common.k8s_opts(self, prov, [*after, self.deployment])
+        if serve.keda:
+            query = (f'sum({common.QUEUE_DEPTH_METRIC}{{namespace="{NAMESPACE}",'
+                     f'app_kubernetes_io_name="{serve.name}"}})')
+            k8s.apiextensions.CustomResource(
+                f"{name}-scaler", api_version="keda.sh/v1alpha1", kind="ScaledObject", metadata=meta,
+                spec={"scaleTargetRef": {"name": serve.name}, "minReplicaCount": serve.replicas.min,
+                      "maxReplicaCount": serve.replicas.max, "pollingInterval": 15, "cooldownPeriod": 300,
+                      # a replica is "full" at a quarter of its queue: scale before requests start to wait
+                      "triggers": [{"type": "prometheus", "metadata": {
+                          "serverAddress": PROMETHEUS_URL, "query": query,
+                          "threshold": str(max(1, serve.queue_size // 4))}}]},
+                opts=opts)
+        else:
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-hpa", metadata=meta,
+                spec={"scaleTargetRef": target, "minReplicas": max(1, serve.replicas.min),
+                      "maxReplicas": serve.replicas.max,
+                      "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+                          "type": "Utilization", "averageUtilization": CPU_TARGET_PERCENT}}}]},
+                opts=opts)

@@ -1,0 +1,141 @@
+"""``aiplatform:workloads:TrainingJob``: multi-node torchrun training as an Indexed Job on one GPU pool.
+
+Pod 0's stable DNS name (``<job>-0.<headless service>``) is the c10d rendezvous endpoint; rendezvous waits long
+enough for GPU nodes to scale up from zero; preemption (spot notices, drains) is ignored by the Job's retry
+budget while bug exit codes fail the Job at once; and every shutdown deadline sits inside the cloud's window.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from blueprint.catalog.preemption import shutdown_budget
+from blueprint.spec import GpuPool, PlatformSpec
+from components.compute import RegionalCompute
+from components.k8s import common
+
+NAMESPACE = "training"
+RDZV_PORT = 29400
+METRICS_PORT = 9090
+CONTAINER = "trainer"
+# Rendezvous: join waits for the slowest node (scale-from-zero GPU nodes take 5-15 min to join and pull images).
+RDZV_CONF = {"join_timeout": 900, "last_call_timeout": 60, "close_timeout": 60, "read_timeout": 300}
+BUG_EXIT_CODES = (1, 2)      # Python exception / argument error in the trainer: retrying cannot help
+PREEMPTED_EXIT_CODE = 143    # SIGTERM without a disruption condition recorded: retry, counted
+TORCHRUN_MAX_RESTARTS = 3
+BACKOFF_LIMIT = 6
+
+
+def trainer_args(spec: PlatformSpec, checkpoint_uri: str, model_uri: str, budget_s: int) -> list[str]:
+    """The trainer's fixed flags (``python -m workloads.train --help``)."""
+    t = spec.workloads.training
+    assert t is not None
+    return ["--batch-size", str(t.batch_size), "--steps", str(t.steps),
+            "--checkpoint-interval", str(t.checkpoint_interval), "--checkpoint-uri", checkpoint_uri,
+            "--model-uri", model_uri, "--metrics-port", str(METRICS_PORT),
+            "--emergency-checkpoint-budget-s", str(budget_s)]
+
+
+def torchrun_command(job: str, service: str, nodes: int, gpus: int, launcher_timeout_s: int) -> list[str]:
+    conf = ",".join(f"{k}={v}" for k, v in RDZV_CONF.items())
+    return ["torchrun", f"--nnodes={nodes}", f"--nproc-per-node={gpus}", "--rdzv-backend=c10d",
+            f"--rdzv-endpoint={job}-0.{service}:{RDZV_PORT}", f"--rdzv-id={job}", f"--rdzv-conf={conf}",
+            f"--max-restarts={TORCHRUN_MAX_RESTARTS}", f"--shutdown-timeout={launcher_timeout_s}",
+            "-m", "workloads.train"]
+
+
+def pod_failure_policy() -> dict[str, Any]:
+    """First match wins: preemption is free, bugs fail fast, an unexplained SIGTERM is an ordinary retry."""
+    return {"rules": [
+        {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
+        {"action": "FailJob", "onExitCodes": {"containerName": CONTAINER, "operator": "In",
+                                              "values": list(BUG_EXIT_CODES)}},
+        {"action": "Count", "onExitCodes": {"containerName": CONTAINER, "operator": "In",
+                                            "values": [PREEMPTED_EXIT_CODE]}},
+    ]}
+
+
+class TrainingJob(pulumi.ComponentResource):
+    """Namespace, service account, headless rendezvous Service, network policies and the Indexed Job."""
+
+    def __init__(self, spec: PlatformSpec, compute: RegionalCompute, pool: GpuPool, *,
+                 identity: pulumi.Input[str] | None = None, checkpoint_uri: str | None = None,
+                 model_uri: str | None = None, opts: pulumi.ResourceOptions | None = None):
+        """``identity``: IRSA role ARN (AWS) or GCP service-account email that may write the checkpoint prefix."""
+        train = spec.workloads.training
+        assert train is not None, "TrainingJob needs spec.workloads.training"
+        region = compute.region
+        cloud = region.cloud
+        super().__init__("aiplatform:workloads:TrainingJob", f"{compute.child_name}-{train.name}", None, opts)
+        prov = compute.k8s_provider
+        name = f"{compute.child_name}-{train.name}"
+        storage_region = spec.region(train.storage_region) if train.storage_region else region
+        assert storage_region is not None
+        self.checkpoint_uri = checkpoint_uri or train.checkpoint_uri or common.object_uri(
+            spec, storage_region, "checkpoints", train.name)
+        self.model_uri = model_uri or common.object_uri(spec, storage_region, "models", train.name)
+        budget = shutdown_budget(cloud.value)
+        sched, resources = common.gpu_resources(pool, cloud, train.gpus_per_node)
+        gpus = train.gpus_per_node or sched.gpus_per_node
+        job_name, svc_name = train.name, f"{train.name}-rdzv"
+        pod_labels = common.labels(train.name, "trainer")
+
+        ns = common.namespace(NAMESPACE, self, prov, f"{name}-ns")
+        self.namespace = ns
+        after_ns = [ns]
+        self.service_account = common.service_account(train.name, NAMESPACE, cloud, identity, self, prov,
+                                                      f"{name}-sa", after_ns)
+        common.default_deny(NAMESPACE, self, prov, f"{name}-deny", after_ns)
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-allow", metadata={"name": f"{train.name}-allow", "namespace": NAMESPACE,
+                                       "labels": common.MANAGED_BY},
+            spec={"podSelector": {"matchLabels": common.selector(train.name, "trainer")},
+                  "policyTypes": ["Ingress", "Egress"],
+                  # rendezvous and NCCL (any port) between the job's own pods; metrics to Prometheus
+                  "ingress": [{"from": [{"podSelector": {"matchLabels": common.selector(train.name, "trainer")}}]},
+                              common.from_namespace(common.MONITORING_NAMESPACE, METRICS_PORT)],
+                  "egress": [{"to": [{"podSelector": {"matchLabels": common.selector(train.name, "trainer")}}]},
+                             common.dns_egress(), common.https_egress()]},
+            opts=common.k8s_opts(self, prov, after_ns))
+        self.service = k8s.core.v1.Service(
+            f"{name}-rdzv", metadata={"name": svc_name, "namespace": NAMESPACE, "labels": pod_labels},
+            spec={"clusterIP": "None", "publishNotReadyAddresses": True,  # DNS before readiness: rendezvous needs it
+                  "selector": common.selector(train.name, "trainer"),
+                  "ports": [{"name": "rdzv", "port": RDZV_PORT, "targetPort": RDZV_PORT, "protocol": "TCP"}]},
+            opts=common.k8s_opts(self, prov, after_ns))
+
+        job_labels = dict(pod_labels)
+        if train.kueue_queue:
+            job_labels["kueue.x-k8s.io/queue-name"] = train.kueue_queue
+        container = {
+            "name": CONTAINER, "image": train.image, "imagePullPolicy": "IfNotPresent",
+            "command": torchrun_command(job_name, svc_name, train.nodes, gpus, budget.launcher_timeout_s),
+            "args": trainer_args(spec, self.checkpoint_uri, self.model_uri, budget.checkpoint_s),
+            "ports": [{"name": "rdzv", "containerPort": RDZV_PORT}, {"name": "metrics", "containerPort": METRICS_PORT}],
+            "env": [{"name": "NCCL_DEBUG", "value": "WARN"}, {"name": "PYTHONUNBUFFERED", "value": "1"}],
+            "resources": resources,
+            "volumeMounts": [{"name": "dshm", "mountPath": "/dev/shm"}],
+            "securityContext": {"allowPrivilegeEscalation": False},
+        }
+        pod_spec = {
+            "serviceAccountName": train.name, "subdomain": svc_name, "restartPolicy": "Never",
+            "terminationGracePeriodSeconds": budget.grace_s,
+            **common.scheduling_fields(sched),
+            "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [container],
+            "volumes": [common.shm_volume(pool, cloud, gpus / sched.gpus_per_node)],
+        }
+        self.job = k8s.batch.v1.Job(
+            f"{name}-job",
+            metadata={"name": job_name, "namespace": NAMESPACE, "labels": job_labels,
+                      # a training run outlives `pulumi up`; don't block the deployment on its completion
+                      "annotations": {"pulumi.com/skipAwait": "true"}},
+            spec={"completionMode": "Indexed", "completions": train.nodes, "parallelism": train.nodes,
+                  "backoffLimit": BACKOFF_LIMIT, "podFailurePolicy": pod_failure_policy(),
+                  # Kueue admits the job by unsuspending it once the queue has quota
+                  **({"suspend": True} if train.kueue_queue else {}),
+                  "template": {"metadata": {"labels": pod_labels}, "spec": pod_spec}},
+            opts=common.k8s_opts(self, prov, [self.service, self.service_account]))
+        self.register_outputs({"job": job_name, "checkpointUri": self.checkpoint_uri})

@@ -1,0 +1,25 @@
+"""Readers over workload plans: pod templates and the resources of one cluster."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from blueprint.plan import Plan, PlannedResource
+from blueprint.render import cluster_of
+
+POD_OWNERS = ("kubernetes:batch/v1:Job", "kubernetes:apps/v1:Deployment")
+
+
+def pod_templates(plan: Plan) -> Iterator[tuple[PlannedResource, dict[str, Any]]]:
+    for type_ in POD_OWNERS:
+        for r in plan.of_type(type_):
+            yield r, r.get("spec.template.spec")
+
+
+def in_cluster(plan: Plan, type_: str, cluster: str) -> list[PlannedResource]:
+    return [r for r in plan.of_type(type_) if cluster_of(plan, r) == cluster]
+
+
+def one_in(plan: Plan, type_: str, cluster: str, name: str | None = None) -> PlannedResource:
+    found = [r for r in in_cluster(plan, type_, cluster) if name is None or r.get("metadata.name") == name]
+    assert len(found) == 1, f"expected one {type_} {name or ''} in {cluster}, found {[r.name for r in found]}"
+    return found[0]

@@ -1,0 +1,144 @@
+"""ServingService: GPU pods on an existing pool, probes, disruption budget, autoscaling, network policy, canary."""
+from __future__ import annotations
+
+import pytest
+
+from blueprint.catalog.preemption import preemption_window_s
+from tests.conftest import platform_config
+from tests.k8s.conftest import spec_of, workload_plan
+from tests.k8s.helpers import in_cluster, one_in, pod_templates
+
+STACKS = ["dev", "staging", "prod"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_gpu_pod_tolerates_the_taint_and_selects_an_existing_pool(stack):
+    spec = spec_of(stack)
+    plan = workload_plan(stack)
+    from blueprint.render import cluster_of
+    pods = list(pod_templates(plan))
+    assert pods, "the stack declares workloads"
+    for owner, pod in pods:
+        region = next(r for r in spec.regions if r.key.replace("/", "-") == cluster_of(plan, owner))
+        pool = region.pool(pod["nodeSelector"]["aiplatform.io/pool"])
+        assert pool is not None, f"{owner.name} selects a pool {region.key} does not have"
+        assert pod["nodeSelector"].items() <= pool.labels.items()
+        taint = pool.taint
+        assert {"key": taint.key, "operator": "Equal", "value": taint.value, "effect": taint.effect} \
+            in pod["tolerations"]
+        for c in pod["containers"]:
+            assert int(c["resources"]["limits"]["nvidia.com/gpu"]) >= 1
+            assert c["resources"]["requests"] == c["resources"]["limits"]
+        assert pod["terminationGracePeriodSeconds"] < preemption_window_s(region.cloud.value)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_server_has_probes_prestop_and_a_locked_down_container(stack):
+    spec = spec_of(stack)
+    plan = workload_plan(stack)
+    for key in spec.workloads.serving.regions:
+        dep = one_in(plan, "kubernetes:apps/v1:Deployment", key.replace("/", "-"), spec.workloads.serving.name)
+        pod = dep.get("spec.template.spec")
+        c = pod["containers"][0]
+        assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": 8080}
+        assert c["livenessProbe"]["httpGet"] == {"path": "/livez", "port": 8080}
+        assert c["startupProbe"]["failureThreshold"] * c["startupProbe"]["periodSeconds"] >= 300
+        prestop = c["lifecycle"]["preStop"]["sleep"]["seconds"]
+        drain = int(c["args"][c["args"].index("--drain-timeout-s") + 1])
+        assert prestop + drain < pod["terminationGracePeriodSeconds"]
+        sc = c["securityContext"]
+        assert sc["runAsNonRoot"] and sc["readOnlyRootFilesystem"] and sc["allowPrivilegeEscalation"] is False
+        assert sc["capabilities"]["drop"] == ["ALL"] and sc["seccompProfile"]["type"] == "RuntimeDefault"
+        mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert volumes[mounts["/dev/shm"]]["emptyDir"]["medium"] == "Memory"
+        assert "emptyDir" in volumes[mounts["/tmp"]]
+        assert c["command"] == ["python", "-m", "workloads.serve"] and c["image"] == spec.workloads.serving.image
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_pdb_autoscaler_and_network_policies_in_every_serving_region(stack):
+    spec = spec_of(stack)
+    serve = spec.workloads.serving
+    plan = workload_plan(stack)
+    for key in serve.regions:
+        cluster = key.replace("/", "-")
+        one_in(plan, "kubernetes:policy/v1:PodDisruptionBudget", cluster, serve.name)
+        hpas = in_cluster(plan, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", cluster)
+        scalers = in_cluster(plan, "kubernetes:keda.sh/v1alpha1:ScaledObject", cluster)
+        if serve.keda:
+            assert not hpas and len(scalers) == 1
+            trigger = scalers[0].get("spec.triggers[0]")
+            assert trigger["type"] == "prometheus" and "queue_depth" in trigger["metadata"]["query"]
+            assert scalers[0].get("spec.maxReplicaCount") == serve.replicas.max
+        else:
+            assert not scalers and len(hpas) == 1
+            assert hpas[0].get("spec.metrics[0].resource.name") == "cpu"
+            assert hpas[0].get("spec.maxReplicas") == serve.replicas.max
+        policies = {p.get("metadata.name"): p for p in in_cluster(plan, "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+                                                                   cluster) if p.get("metadata.namespace") == "serving"}
+        deny = policies["default-deny"]
+        assert deny.get("spec.podSelector") == {} and deny.get("spec.ingress") is None
+        allow = policies[f"{serve.name}-allow"]
+        sources = {r["from"][0].get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+                   for r in allow.get("spec.ingress")}
+        assert {"gateway", "monitoring"} <= sources
+        assert all(p["port"] == 8080 for r in allow.get("spec.ingress") for p in r["ports"])
+        egress_ports = {p["port"] for r in allow.get("spec.egress") for p in r["ports"]}
+        assert egress_ports == {53, 443}
+
+
+def test_canary_gets_its_own_deployment_and_the_weight_from_the_spec():
+    spec = spec_of("prod")
+    serve = spec.workloads.serving
+    plan = workload_plan("prod")
+    for key in serve.regions:
+        cluster = key.replace("/", "-")
+        canary = one_in(plan, "kubernetes:apps/v1:Deployment", cluster, f"{serve.name}-canary")
+        assert canary.get("spec.template.spec.containers[0].image") == serve.canary_image
+        route = one_in(plan, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", cluster)
+        weights = {b["name"]: b["weight"] for b in route.get("spec.rules[0].backendRefs")}
+        assert weights == {serve.name: 100 - serve.canary_weight, f"{serve.name}-canary": serve.canary_weight}
+    dev = workload_plan("dev")
+    assert [d.get("metadata.name") for d in dev.of_type("kubernetes:apps/v1:Deployment")] == ["charlm-serve"]
+
+
+def test_every_kubernetes_resource_names_its_clusters_provider():
+    plan = workload_plan("prod")
+    providers = {r.urn for r in plan.of_type("pulumi:providers:kubernetes")}
+    k8s = [r for r in plan if r.type.startswith("kubernetes:")]
+    assert k8s and all(r.provider_urn in providers for r in k8s)
+
+
+def test_route53_latency_records_with_health_checks_per_region():
+    spec = spec_of("prod")
+    serve = spec.workloads.serving
+    plan = workload_plan("prod")
+    records = plan.of_type("aws:route53/record:Record")
+    checks = {c.urn: c for c in plan.of_type("aws:route53/healthCheck:HealthCheck")}
+    assert sorted(r.get("setIdentifier") for r in records) == sorted(serve.regions)
+    assert {r.get("latencyRoutingPolicies[0].region") for r in records} == {"us-east-1", "us-west-2", "us-east-2"}
+    assert all(r.get("name") == f"{serve.name}.{serve.domain}" for r in records)
+    for check in checks.values():
+        assert check.get("resourcePath") == "/readyz" and check.get("fqdn").endswith(serve.domain)
+    first_aws = next(r for r in plan.of_type("pulumi:providers:aws") if r.name == "aws-us-east-1")
+    assert all(r.provider_urn == first_aws.urn for r in records)
+
+
+def test_global_accelerator_and_gcp_global_lb_modes():
+    platform = platform_config("prod")
+    platform["workloads"]["serving"]["globalRouting"] = "global-accelerator"
+    plan = workload_plan("prod", platform)
+    plan.one("aws:globalaccelerator/accelerator:Accelerator")
+    groups = plan.of_type("aws:globalaccelerator/endpointGroup:EndpointGroup")
+    assert sorted(g.get("endpointGroupRegion") for g in groups) == ["us-east-1", "us-west-2"]
+    assert all(g.get("healthCheckPath") == "/readyz" for g in groups)
+
+    platform["workloads"]["serving"]["globalRouting"] = "gcp-global-lb"
+    plan = workload_plan("prod", platform)
+    backend = plan.one("gcp:compute/backendService:BackendService")
+    assert backend.get("loadBalancingScheme") == "EXTERNAL_MANAGED" and backend.get("backends")
+    assert all("/networkEndpointGroups/" in b["group"] for b in backend.get("backends"))
+    plan.one("gcp:compute/globalForwardingRule:GlobalForwardingRule")
+    svc = one_in(plan, "kubernetes:core/v1:Service", "gcp-us-central1", "charlm-serve")
+    assert "cloud.google.com/neg" in svc.get("metadata.annotations")
