@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from blueprint.spec import PlatformSpec, Region
+from blueprint.spec import Cloud, PlatformSpec, Region
 from components.aws.iam import irsa_role
 
 # Chart versions are pinned: an add-on upgrade is a reviewed change like any other.
@@ -20,6 +20,7 @@ CHARTS = {
     "nvidia-device-plugin": ("https://nvidia.github.io/k8s-device-plugin", "0.17.1"),
     "dcgm-exporter": ("https://nvidia.github.io/dcgm-exporter/helm-charts", "4.1.1"),
     "cluster-autoscaler": ("https://kubernetes.github.io/autoscaler", "9.46.6"),
+    "aws-efa-k8s-device-plugin": ("https://aws.github.io/eks-charts", "v0.5.6"),
 }
 MANAGED_ADDONS = ["vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"]
 
@@ -74,6 +75,11 @@ class ClusterAddons(pulumi.ComponentResource):
         self._chart("dcgm-exporter", name, "monitoring", k8s_child,
                     {"tolerations": tolerations, "affinity": gpu_nodes,
                      "serviceMonitor": {"enabled": True, "interval": "15s"}})
+
+        if any(p.uses_efa(Cloud.aws) for p in region.gpu_pools):
+            # Pods on EFA pools request vpc.amazonaws.com/efa; this plugin advertises it on EFA nodes.
+            self._chart("aws-efa-k8s-device-plugin", name, "kube-system", k8s_child,
+                        {"tolerations": tolerations, "nodeSelector": {"vpc.amazonaws.com/efa.present": "true"}})
 
         ca_role = irsa_role(f"{name}-cluster-autoscaler", spec, oidc_provider_arn, oidc_issuer, "kube-system",
                             "cluster-autoscaler", aws_child)

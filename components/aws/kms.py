@@ -9,6 +9,10 @@ import pulumi_aws as aws
 from blueprint.spec import PlatformSpec
 
 
+def autoscaling_role(account: str) -> str:
+    return f"arn:aws:iam::{account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+
+
 def rotating_key(name: str, spec: PlatformSpec, region: str, purpose: str,
                  opts: pulumi.ResourceOptions) -> aws.kms.Key:
     """A symmetric key with yearly rotation whose policy lets the account and CloudWatch Logs in `region` use it.
@@ -27,6 +31,13 @@ def rotating_key(name: str, spec: PlatformSpec, region: str, purpose: str,
              "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
              "Resource": "*",
              "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{acct}:*"}}},
+            # Node groups launch through Auto Scaling, whose service-linked role must use the key for the
+            # encrypted root volumes, or instances fail to start.
+            {"Sid": "AutoScalingVolumes", "Effect": "Allow", "Principal": {"AWS": autoscaling_role(acct)},
+             "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+             "Resource": "*"},
+            {"Sid": "AutoScalingGrants", "Effect": "Allow", "Principal": {"AWS": autoscaling_role(acct)},
+             "Action": "kms:CreateGrant", "Resource": "*", "Condition": {"Bool": {"kms:GrantIsForAWSResource": True}}},
         ]}))
     key = aws.kms.Key(name, description=f"{spec.environment} {region}: {purpose}", enable_key_rotation=True,
                       rotation_period_in_days=365, deletion_window_in_days=30, policy=policy,
