@@ -1,0 +1,67 @@
+"""fsspec helpers shared by the trainer and the server: one code path for local paths, s3:// and gs://.
+
+Credentials and endpoints come from the environment the platform gives the pod (IRSA / Workload Identity,
+``AWS_ENDPOINT_URL`` for S3-compatible stores), never from flags.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import fsspec
+import torch
+from fsspec.core import url_to_fs
+
+from workloads.model import CharTransformer, ModelConfig
+
+WEIGHTS, CONFIG = "model.pt", "config.json"
+
+
+def join(uri: str, *parts: str) -> str:
+    return "/".join([uri.rstrip("/"), *parts])
+
+
+def filesystem(uri: str):
+    """(fs, path-without-protocol) for ``uri``; local paths are made absolute."""
+    if "://" not in uri:
+        uri = os.path.abspath(uri)
+    return url_to_fs(uri)
+
+
+def write_bytes(uri: str, data: bytes) -> None:
+    fs, path = filesystem(uri)
+    parent = path.rsplit("/", 1)[0]
+    if parent:
+        fs.makedirs(parent, exist_ok=True)
+    with fs.open(path, "wb") as f:
+        f.write(data)
+
+
+def read_bytes(uri: str) -> bytes:
+    fs, path = filesystem(uri)
+    with fs.open(path, "rb") as f:
+        return f.read()
+
+
+def export_model(model: CharTransformer, uri: str, extra: dict | None = None) -> None:
+    """Weights first, config last: a reader that finds ``config.json`` finds complete weights beside it."""
+    buf = io.BytesIO()
+    state = {k: v.detach().to("cpu") for k, v in model.state_dict().items()}
+    torch.save(state, buf)
+    write_bytes(join(uri, WEIGHTS), buf.getvalue())
+    meta = {"model": model.cfg.to_dict(), **(extra or {})}
+    write_bytes(join(uri, CONFIG), json.dumps(meta, indent=2, sort_keys=True).encode())
+
+
+def load_model(uri: str, device: str | torch.device = "cpu") -> tuple[CharTransformer, dict]:
+    meta = json.loads(read_bytes(join(uri, CONFIG)))
+    model = CharTransformer(ModelConfig.from_dict(meta["model"]))
+    state = torch.load(io.BytesIO(read_bytes(join(uri, WEIGHTS))), map_location="cpu", weights_only=True)
+    model.load_state_dict(state)
+    return model.to(device).eval(), meta
+
+
+def open_text(uri: str) -> str:
+    with fsspec.open(uri if "://" in uri else os.path.abspath(uri), "r", encoding="utf-8") as f:
+        return f.read()

@@ -1,0 +1,25 @@
+"""``torchrun`` with Kubernetes-compatible exit codes; the training image installs it as its ``torchrun``.
+
+Stock torchrun forwards SIGTERM to its workers (the trainer checkpoints and exits 143) but then dies of the
+re-raised ``SignalException`` with exit code 1, which the Job's podFailurePolicy reads as a bug (FailJob). This
+wrapper runs the very same launcher and exits ``128 + signal`` instead, so a preempted pod is retried. Every
+argument is torchrun's own; nothing else differs.
+"""
+from __future__ import annotations
+
+import sys
+
+from torch.distributed.elastic.multiprocessing.api import SignalException
+from torch.distributed.run import main as torchrun_main
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        torchrun_main(argv)
+    except SignalException as e:
+        return 128 + int(e.sigval)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
