@@ -123,7 +123,9 @@ class TrainingJob(pulumi.ComponentResource):
             "serviceAccountName": train.name, "subdomain": svc_name, "restartPolicy": "Never",
             "terminationGracePeriodSeconds": budget.grace_s,
             **common.scheduling_fields(sched),
-            "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+            # non-root like serving: NCCL, EFA and torchrun need no root, and a compromised trainer must not get it
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532,
+                                "seccompProfile": {"type": "RuntimeDefault"}},
             "containers": [container],
             "volumes": [common.shm_volume(pool, cloud, gpus / sched.gpus_per_node)],
         }
