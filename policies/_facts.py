@@ -1,0 +1,151 @@
+"""Facts read off resources that several policies need: where a resource lives and what a node pool holds."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from blueprint import catalog
+from policies._framework import as_mapping, at, items, peek, truthy
+
+EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+GKE_NODE_POOL = "gcp:container/nodePool:NodePool"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+GKE_CLUSTER = "gcp:container/cluster:Cluster"
+GPU_RESOURCE = "nvidia.com/gpu"
+
+# GCS multi-regions and predefined dual-regions, by residency class.
+_GCS_LOCATIONS = {"US": "us", "NAM4": "us", "EU": "eu", "EUR4": "eu", "EUR5": "eu", "EUR7": "eu", "EUR8": "eu",
+                  "ASIA": "apac", "ASIA1": "apac"}
+_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "PREFER_NO_SCHEDULE": "PreferNoSchedule", "NO_EXECUTE": "NoExecute"}
+
+
+def cloud_of(resource_type: str) -> str:
+    return resource_type.split(":", 1)[0]
+
+
+def region_of(resource_type: str, props: Mapping, provider_props: Mapping | None) -> str | None:
+    """The region a resource is placed in: GCP's region/location input, else the provider's region."""
+    if cloud_of(resource_type) == "gcp":
+        for key in ("region", "location"):
+            value = peek(props, key)
+            if isinstance(value, str) and value and not value.startswith("04da6b54"):
+                value = value.lower()
+                return value[:-2] if len(value.split("-")) == 3 and len(value.split("-")[-1]) == 1 else value
+    if provider_props is not None:
+        region = peek(provider_props, "region")
+        if isinstance(region, str):
+            return region
+    return None
+
+
+def residency_of(cloud: str, location: str) -> str | None:
+    """The residency class (us, eu, apac) of a region, GCS multi-region or dual-region; None when unknown."""
+    if cloud == "gcp" and location.upper() in _GCS_LOCATIONS:
+        return _GCS_LOCATIONS[location.upper()]
+    facts = catalog.region(cloud, location.lower())
+    return facts.residency if facts else None
+
+
+def gpu_facts(cloud: str, instance_type: str) -> catalog.InstanceFacts | None:
+    return catalog.instance(cloud, instance_type) if isinstance(instance_type, str) else None
+
+
+@dataclass
+class Pool:
+    """A node pool as declared: instance type, GPU count per node, max nodes, labels, taints."""
+
+    cloud: str
+    instance_type: str | None
+    gpus_per_node: int
+    max_nodes: int
+    labels: dict[str, str]
+    taints: list[tuple[str, str, str]]  # (key, value, effect) with Kubernetes effect names
+    spot: bool
+    is_gpu: bool
+
+    @property
+    def max_gpus(self) -> int:
+        return self.gpus_per_node * self.max_nodes
+
+    @property
+    def purpose(self) -> str | None:
+        return self.labels.get("aiplatform.io/purpose")
+
+
+def _taints(raw: Any) -> list[tuple[str, str, str]]:
+    out = []
+    for t in items(raw):
+        effect = str(peek(t, "effect") or "")
+        out.append((str(peek(t, "key") or ""), str(peek(t, "value") or ""), _EFFECTS.get(effect, effect)))
+    return out
+
+
+def pool_of(resource_type: str, props: Mapping) -> Pool | None:
+    """Read an EKS node group or a GKE node pool; None for other types."""
+    if resource_type == EKS_NODE_GROUP:
+        types = [t for t in items(peek(props, "instanceTypes")) if isinstance(t, str)]
+        facts = next((f for f in (gpu_facts("aws", t) for t in types) if f), None)
+        ami = str(peek(props, "amiType") or "")
+        max_nodes = int(peek(as_mapping(peek(props, "scalingConfig")), "maxSize") or 0)
+        return Pool("aws", types[0] if types else None, facts.gpus if facts else 0, max_nodes,
+                    dict(as_mapping(peek(props, "labels"))), _taints(peek(props, "taints")),
+                    str(peek(props, "capacityType") or "") == "SPOT", bool(facts) or "NVIDIA" in ami or "GPU" in ami)
+    if resource_type == GKE_NODE_POOL:
+        node = as_mapping(peek(props, "nodeConfig"))
+        machine = peek(node, "machineType")
+        facts = gpu_facts("gcp", machine)
+        accels = items(peek(node, "guestAccelerators"))
+        gpus = facts.gpus if facts else sum(int(peek(a, "count") or 0) for a in accels)
+        scaling = as_mapping(peek(props, "autoscaling"))
+        zones = max(1, len(items(peek(props, "nodeLocations"))))
+        max_nodes = int(peek(scaling, "totalMaxNodeCount") or 0) or int(peek(scaling, "maxNodeCount") or 0) * zones \
+            or int(peek(props, "nodeCount") or peek(props, "initialNodeCount") or 0) * zones
+        return Pool("gcp", machine if isinstance(machine, str) else None, gpus, max_nodes,
+                    dict(as_mapping(peek(node, "labels"))), _taints(peek(node, "taints")),
+                    truthy(peek(node, "spot")) or truthy(peek(node, "preemptible")), bool(facts) or bool(accels))
+    return None
+
+
+def pod_spec_path(kind_type: str) -> str | None:
+    """Where a workload keeps its pod spec."""
+    kind = kind_type.rsplit(":", 1)[-1]
+    if kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
+        return "spec.template.spec"
+    if kind == "CronJob":
+        return "spec.jobTemplate.spec.template.spec"
+    if kind == "Pod":
+        return "spec"
+    return None
+
+
+WORKLOAD_TYPES = tuple(f"kubernetes:{g}:{k}" for g, k in (
+    ("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("apps/v1", "DaemonSet"), ("apps/v1", "ReplicaSet"),
+    ("batch/v1", "Job"), ("batch/v1", "CronJob"), ("core/v1", "Pod")))
+
+
+def containers(pod: Mapping) -> list:
+    return items(at(pod, "containers", [])) + items(at(pod, "initContainers", []))
+
+
+def requests_gpus(pod: Mapping) -> bool:
+    for c in containers(pod):
+        res = as_mapping(peek(c, "resources"))
+        for part in ("limits", "requests"):
+            if peek(as_mapping(peek(res, part)), GPU_RESOURCE) is not None:
+                return True
+    return False
+
+
+def tolerates(tolerations: list, taint: tuple[str, str, str]) -> bool:
+    key, value, effect = taint
+    for t in tolerations:
+        t_key, t_op = str(peek(t, "key") or ""), str(peek(t, "operator") or "Equal")
+        t_effect = str(peek(t, "effect") or "")
+        if t_effect and t_effect != effect:
+            continue
+        if t_op == "Exists" and (not t_key or t_key == key):
+            return True
+        if t_op == "Equal" and t_key == key and str(peek(t, "value") or "") == value:
+            return True
+    return False

@@ -1,0 +1,296 @@
+"""Cross-resource guardrails (stack policies): what no single resource can show.
+
+GPU workloads land on a pool that exists, S3 buckets have their separate companion resources, checkpoints stay
+next to the GPUs, serving has disruption budgets, namespaces default-deny, EKS has IRSA, the stack stays under its
+GPU and cost limits, and exemptions are current.
+"""
+from __future__ import annotations
+
+import fnmatch
+from collections import defaultdict
+
+from pulumi_policy import Severity
+
+from policies._facts import (
+    EKS_CLUSTER, EKS_NODE_GROUP, GKE_CLUSTER, GKE_NODE_POOL, WORKLOAD_TYPES, pod_spec_path, pool_of, region_of,
+    requests_gpus, tolerates,
+)
+from policies._framework import DOCS, as_mapping, at, current, items, peek, stack_policy
+from policies.storage import VERSIONED_CLASSES
+
+S3_BUCKET = "aws:s3/bucket:Bucket"
+GCS_BUCKET = "gcp:storage/bucket:Bucket"
+S3_COMPANIONS = {
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": "default encryption",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "public access block",
+    "aws:s3/bucketVersioning:BucketVersioning": "versioning",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "lifecycle rules",
+}
+
+
+class Stack:
+    """Indexes over ``args.resources`` that several stack policies use."""
+
+    def __init__(self, resources):
+        self.resources = list(resources)
+        self.by_urn = {r.urn: r for r in self.resources}
+
+    def of(self, *types):
+        return [r for r in self.resources if r.resource_type in types]
+
+    def region(self, r) -> str | None:
+        return region_of(r.resource_type, r.props, r.provider.props if r.provider is not None else None)
+
+    def cluster_of(self, r):
+        """The EKS/GKE cluster a Kubernetes object is deployed to, through its provider's kubeconfig."""
+        if r.provider is None or r.provider.urn not in self.by_urn:
+            return None
+        prov = self.by_urn[r.provider.urn]
+        for dep in prov.property_dependencies.get("kubeconfig", []) + prov.dependencies:
+            if dep.resource_type in (EKS_CLUSTER, GKE_CLUSTER):
+                return dep
+        return None
+
+    def pools_of(self, cluster):
+        """Node pools of a cluster: EKS by clusterName, GKE through the pool's cluster dependency."""
+        out = []
+        name = peek(cluster.props, "name")
+        for r in self.of(EKS_NODE_GROUP, GKE_NODE_POOL):
+            if r.resource_type == EKS_NODE_GROUP and peek(r.props, "clusterName") == name and \
+                    r.provider and cluster.provider and r.provider.urn == cluster.provider.urn:
+                out.append((r, pool_of(r.resource_type, r.props)))
+            elif cluster in r.property_dependencies.get("cluster", []):
+                out.append((r, pool_of(r.resource_type, r.props)))
+        return out
+
+    def dependents(self, target, prop: str, resource_type: str):
+        return [r for r in self.of(resource_type) if target in r.property_dependencies.get(prop, [])]
+
+
+def _pod(r):
+    return at(r.props, pod_spec_path(r.resource_type), {})
+
+
+def _meta(r, key):
+    return peek(as_mapping(peek(r.props, "metadata")), key)
+
+
+@stack_policy(
+    "gpu-workload-schedulable",
+    description="Every GPU workload tolerates the taints and selects the labels of a GPU pool that exists in its "
+                "cluster (the most common cause of Pending GPU pods).",
+    severity=Severity.HIGH, concern="kubernetes",
+    remediation="Use the pool's GpuPool.labels in nodeSelector and tolerate GpuPool.taint; check the pool name "
+                "exists in the workload's region.",
+    url=f"{DOCS}#gpu-workload-schedulable")
+def gpu_workload_schedulable(args, report, settings):
+    stack = Stack(args.resources)
+    for w in stack.of(*WORKLOAD_TYPES):
+        pod = _pod(w)
+        if not requests_gpus(pod):
+            continue
+        cluster = stack.cluster_of(w)
+        if cluster is None:
+            report("GPU workload is not deployed to a cluster declared in this stack", w.urn)
+            continue
+        selector = dict(as_mapping(at(pod, "nodeSelector", {})))
+        tolerations = items(at(pod, "tolerations", []))
+        fits = [r for r, p in stack.pools_of(cluster) if p.is_gpu
+                and all(p.labels.get(k) == v for k, v in selector.items())
+                and all(tolerates(tolerations, t) for t in p.taints if t[2] in ("NoSchedule", "NoExecute"))]
+        if not fits:
+            report(f"no GPU pool in {cluster.name} matches nodeSelector {selector or '{}'} and is tolerated "
+                   f"(tolerations: {[peek(t, 'key') for t in tolerations]}): pods would stay Pending", w.urn)
+
+
+@stack_policy(
+    "s3-bucket-companions",
+    description="Each S3 bucket has its encryption, public-access-block and lifecycle resources, and checkpoint and "
+                "model buckets versioning Enabled (separate resources in pulumi-aws v7).",
+    severity=Severity.HIGH, concern="storage",
+    remediation="Declare BucketServerSideEncryptionConfiguration, BucketPublicAccessBlock, "
+                "BucketLifecycleConfiguration and (checkpoints/models) BucketVersioning for the bucket.",
+    url=f"{DOCS}#s3-bucket-companions")
+def s3_bucket_companions(args, report, settings):
+    stack = Stack(args.resources)
+    for bucket in stack.of(S3_BUCKET):
+        data_class = peek(as_mapping(peek(bucket.props, "tags")), "data-class")
+        for rtype, what in S3_COMPANIONS.items():
+            found = stack.dependents(bucket, "bucket", rtype)
+            if rtype.endswith(":BucketVersioning"):
+                enabled = [v for v in found if at(v.props, "versioningConfiguration.status") == "Enabled"]
+                if data_class in VERSIONED_CLASSES and not enabled:
+                    report(f"{data_class} bucket {bucket.name} has no BucketVersioning with status Enabled", bucket.urn)
+            elif rtype.endswith(":BucketLifecycleConfiguration"):
+                if not any(at(r, "status") == "Enabled" for f in found for r in items(at(f.props, "rules", []))):
+                    report(f"bucket {bucket.name} has no enabled lifecycle rule", bucket.urn)
+            elif not found:
+                report(f"bucket {bucket.name} has no {what} resource", bucket.urn)
+
+
+def _checkpoint_uri(pod) -> str | None:
+    for c in items(at(pod, "containers", [])):
+        argv = [str(a) for a in items(at(c, "command", []))] + [str(a) for a in items(at(c, "args", []))]
+        for i, a in enumerate(argv):
+            if a.startswith("--checkpoint-uri="):
+                return a.split("=", 1)[1]
+            if a == "--checkpoint-uri" and i + 1 < len(argv):
+                return argv[i + 1]
+        for e in items(at(c, "env", [])):
+            if peek(e, "name") in ("CHECKPOINT_URI", "CHECKPOINT_DIR"):
+                return str(peek(e, "value") or "") or None
+    return None
+
+
+@stack_policy(
+    "checkpoints-near-training",
+    description="Training writes checkpoints to storage in the same region as its GPU pool.",
+    severity=Severity.MEDIUM, concern="storage",
+    remediation="Point --checkpoint-uri at the training region's checkpoint bucket, or set "
+                "workloads.training.storageRegion explicitly (reviewed cross-region traffic).",
+    url=f"{DOCS}#checkpoints-near-training")
+def checkpoints_near_training(args, report, settings):
+    if settings.explicit_training_storage:
+        return
+    stack = Stack(args.resources)
+    buckets = {}
+    for b in stack.of(S3_BUCKET, GCS_BUCKET):
+        name = peek(b.props, "bucket" if b.resource_type == S3_BUCKET else "name")
+        if isinstance(name, str):
+            buckets[name] = b
+    for job in stack.of(*WORKLOAD_TYPES):
+        uri = _checkpoint_uri(_pod(job))
+        if not uri or "://" not in uri:
+            continue
+        bucket = buckets.get(uri.split("://", 1)[1].split("/", 1)[0])
+        cluster = stack.cluster_of(job)
+        if bucket is None or cluster is None:
+            continue
+        where, near = stack.region(bucket), stack.region(cluster)
+        locations = {str(x).lower() for x in items(at(bucket.props, "customPlacementConfig.dataLocations", []))}
+        if where != near and near not in locations:
+            report(f"checkpoints go to {uri} in {where} but the job trains in {near}: every checkpoint crosses "
+                   "regions (latency and egress cost)", job.urn)
+
+
+@stack_policy(
+    "serving-has-pdb",
+    description="Every serving Deployment has a PodDisruptionBudget selecting its pods.",
+    severity=Severity.MEDIUM, concern="kubernetes",
+    remediation="Declare a policy/v1 PodDisruptionBudget (maxUnavailable: 1) with the Deployment's selector.",
+    url=f"{DOCS}#serving-has-pdb")
+def serving_has_pdb(args, report, settings):
+    stack = Stack(args.resources)
+    pdbs = stack.of("kubernetes:policy/v1:PodDisruptionBudget")
+    for d in stack.of("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet"):
+        labels = dict(as_mapping(at(d.props, "spec.template.metadata.labels", {})))
+        ns = _meta(d, "namespace") or "default"
+        ok = [p for p in pdbs if (_meta(p, "namespace") or "default") == ns and p.provider and d.provider
+              and p.provider.urn == d.provider.urn
+              and all(labels.get(k) == v for k, v in dict(as_mapping(at(p.props, "spec.selector.matchLabels", {}))).items())]
+        if not ok:
+            report(f"{_meta(d, 'name')} in {ns} has no PodDisruptionBudget: a node drain can take every replica",
+                   d.urn)
+
+
+def _default_deny(np) -> bool:
+    spec = at(np.props, "spec", {})
+    selector = as_mapping(at(spec, "podSelector", {}))
+    types = [str(t) for t in items(at(spec, "policyTypes", []))]
+    return not dict(selector) and "Ingress" in types and not items(at(spec, "ingress", []))
+
+
+@stack_policy(
+    "namespace-default-deny",
+    description="Each workload namespace has a default-deny NetworkPolicy (empty podSelector, Ingress and Egress).",
+    severity=Severity.MEDIUM, concern="kubernetes",
+    remediation="Add a NetworkPolicy with podSelector: {} and policyTypes [Ingress, Egress] and no rules; allow "
+                "traffic with narrower policies next to it.",
+    url=f"{DOCS}#namespace-default-deny")
+def namespace_default_deny(args, report, settings):
+    stack = Stack(args.resources)
+    namespaces = defaultdict(list)  # (provider urn, namespace) -> resources living there
+    for r in stack.of("kubernetes:core/v1:Namespace"):
+        namespaces[(r.provider.urn if r.provider else "", _meta(r, "name"))].append(r)
+    for r in stack.of(*WORKLOAD_TYPES):
+        namespaces[(r.provider.urn if r.provider else "", _meta(r, "namespace") or "default")].append(r)
+    denies = {(p.provider.urn if p.provider else "", _meta(p, "namespace") or "default")
+              for p in stack.of("kubernetes:networking.k8s.io/v1:NetworkPolicy") if _default_deny(p)}
+    for key, members in namespaces.items():
+        if key not in denies:
+            report(f"namespace '{key[1]}' has no default-deny NetworkPolicy", members[0].urn)
+
+
+@stack_policy(
+    "eks-irsa-enabled",
+    description="Every EKS cluster has an IAM OIDC provider (IRSA) or the Pod Identity agent, so pods never "
+                "use the node role.",
+    severity=Severity.HIGH, concern="compute",
+    remediation="Declare aws.iam.OpenIdConnectProvider for the cluster's issuer (or the eks-pod-identity-agent "
+                "add-on).",
+    url=f"{DOCS}#workload-identity")
+def eks_irsa_enabled(args, report, settings):
+    stack = Stack(args.resources)
+    for cluster in stack.of(EKS_CLUSTER):
+        oidc = stack.dependents(cluster, "url", "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+        agent = [a for a in stack.of("aws:eks/addon:Addon") if peek(a.props, "addonName") == "eks-pod-identity-agent"
+                 and peek(a.props, "clusterName") == peek(cluster.props, "name")]
+        if not oidc and not agent:
+            report(f"cluster {cluster.name} has neither an IAM OIDC provider nor the Pod Identity agent", cluster.urn)
+
+
+@stack_policy(
+    "gpu-max-per-stack",
+    description="All GPU pools together cannot scale past policy.maxGpusPerStack.",
+    severity=Severity.HIGH, concern="compute",
+    remediation="Lower pool maxima, or raise policy.maxGpusPerStack through review.",
+    url=f"{DOCS}#gpu-max-per-stack")
+def gpu_max_per_stack(args, report, settings):
+    limit = settings.max_gpus_per_stack
+    if limit is None:
+        return
+    pools = [pool_of(r.resource_type, r.props) for r in Stack(args.resources).of(EKS_NODE_GROUP, GKE_NODE_POOL)]
+    total = sum(p.max_gpus for p in pools if p.is_gpu)
+    if total > limit:
+        report(f"GPU pools scale to {total} GPUs in total; the limit is {limit}")
+
+
+@stack_policy(
+    "stack-within-budget",
+    description="The stack's estimated monthly cost is within its budget (budget.monthlyUsd).",
+    severity=Severity.HIGH, concern="cost",
+    remediation="Shrink pools, use spot, or raise budget.monthlyUsd through review; see `blueprint cost`.",
+    url=f"{DOCS}#stack-within-budget")
+def stack_within_budget(args, report, settings):
+    if settings.budget_usd is None:
+        args.not_applicable("no budget in the stack's spec")
+    try:
+        from blueprint.cost import estimate_monthly_total
+    except ImportError:
+        args.not_applicable("the cost estimator (blueprint.cost) is not installed")
+    from policies._plan import plan_from_resources
+    total = estimate_monthly_total(plan_from_resources(args.resources, settings.stack))
+    if total > settings.budget_usd:
+        report(f"estimated ${total:,.0f}/month exceeds the budget of ${settings.budget_usd:,.0f}/month")
+
+
+@stack_policy(
+    "policy-exemptions-valid",
+    description="Every policy exemption in the stack config names a real policy and has not expired.",
+    severity=Severity.HIGH, concern="governance",
+    remediation="Renew the exemption with a new expiry date and approver, fix the resource, or remove it.",
+    url=f"{DOCS}#exemptions")
+def policy_exemptions_valid(args, report, settings):
+    from policies import POLICY_NAMES
+    ctx = current()
+    for ex in settings.exemptions:
+        if not any(fnmatch.fnmatchcase(n, ex.policy) for n in POLICY_NAMES):
+            report(f"exemption for unknown policy '{ex.policy}' ({ex.resource})")
+        if ctx.expired(ex):
+            report(f"exemption of '{ex.policy}' for {ex.resource} (approved by {ex.approved_by}: {ex.reason}) "
+                   f"expired on {ex.expires.isoformat()}")
+
+
+POLICIES = [gpu_workload_schedulable, s3_bucket_companions, checkpoints_near_training, serving_has_pdb,
+            namespace_default_deny, eks_irsa_enabled, gpu_max_per_stack, stack_within_budget,
+            policy_exemptions_valid]
