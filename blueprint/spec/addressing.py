@@ -5,6 +5,9 @@ so adding or reordering regions never renumbers existing ones. Inside a block th
 
     block /p  ->  eighths (/p+3): 0-3 private subnets (AWS, one per zone) or 0 nodes, 1 services,
                   3 GKE control plane (GCP); 4 public subnets (AWS, /p+6 each); upper half (/p+1) GKE pods.
+
+VPN tunnel inside ranges (link-local /30s, four per AWS-GCP region pair) come from ``169.254.64.0/18`` by the two
+regions' catalog slots, so they too are fixed per pair and never move when a region is added.
 """
 from __future__ import annotations
 
@@ -14,6 +17,13 @@ from dataclasses import dataclass, field
 from blueprint import catalog
 
 Net = ipaddress.IPv4Network
+
+# AWS accepts tunnel inside CIDRs in 169.254.0.0/16 except 169.254.0.0/30 .. 169.254.5.0/30 and 169.254.169.252/30;
+# GCP Cloud Router BGP addresses must be link-local too. This /18 avoids every reserved block.
+TUNNEL_POOL = ipaddress.ip_network("169.254.64.0/18")
+AWS_SLOTS = range(0, 32)  # catalog slots of AWS regions
+GCP_SLOTS = range(32, 64)  # catalog slots of GCP regions
+TUNNELS_PER_PAIR = 4  # HA VPN: two GCP interfaces x two AWS tunnels each
 
 
 class AddressError(ValueError):
@@ -58,6 +68,29 @@ class AddressPlan:
 
     def all_ranges(self) -> list[tuple[str, Net]]:
         return [r for region in self.regions.values() for r in region.ranges()]
+
+    def vpn_inside_cidrs(self, aws_key: str, gcp_key: str) -> tuple[Net, ...]:
+        """The four tunnel inside /30s of the HA VPN between an AWS and a GCP region of this plan."""
+        return vpn_inside_cidrs(self.regions[aws_key].key, self.regions[gcp_key].key)
+
+
+def vpn_inside_cidrs(aws_key: str, gcp_key: str) -> tuple[Net, ...]:
+    """Four link-local /30s for one AWS-GCP pair, fixed by the two catalog slots (pair index = aws*32 + gcp-32).
+
+    In each /30 the first host is the AWS side (``tunnelN_vgw_inside_address``), the second the GCP Cloud Router.
+    """
+    (aws_cloud, aws_region), (gcp_cloud, gcp_region) = aws_key.split("/", 1), gcp_key.split("/", 1)
+    if (aws_cloud, gcp_cloud) != ("aws", "gcp"):
+        raise ValueError(f"a VPN pair is (aws, gcp), got ({aws_key}, {gcp_key})")
+    a, g = catalog.region("aws", aws_region), catalog.region("gcp", gcp_region)
+    assert a is not None and g is not None, "regions validated before planning"
+    if a.slot not in AWS_SLOTS or g.slot not in GCP_SLOTS:
+        raise AddressError("regions", f"catalog slots {a.slot} ({aws_key}) / {g.slot} ({gcp_key}) are outside the "
+                                      f"VPN tunnel plan (AWS {AWS_SLOTS.start}-{AWS_SLOTS.stop - 1}, GCP "
+                                      f"{GCP_SLOTS.start}-{GCP_SLOTS.stop - 1})")
+    index = (a.slot - AWS_SLOTS.start) * len(GCP_SLOTS) + (g.slot - GCP_SLOTS.start)
+    pair = ipaddress.ip_network((int(TUNNEL_POOL.network_address) + index * 4 * TUNNELS_PER_PAIR, 28))
+    return tuple(pair.subnets(new_prefix=30))
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,8 @@ class DedicatedLinks(_Model):
     direct_connect_gateway_id: str | None = None
     interconnect_attachment_urls: list[str] = []  # Cloud Interconnect connection self links
     bgp_auth_key: SecretStr | None = None
+    # BGP ASN of the customer/colocation router on the far side of the Cloud Interconnect VLAN attachments.
+    peer_asn: int | None = Field(default=None, ge=1, le=4294967294)
 
 
 class Network(_Model):

@@ -131,12 +131,32 @@ def _network_issues(spec: PlatformSpec) -> list[SpecIssue]:
                              ("hub-and-spoke",)))
     if net.aws_asn == net.gcp_asn:
         out.append(SpecIssue("network.gcpAsn", "the AWS and GCP BGP ASNs must differ"))
+    out += _dedicated_issues(spec)
     if any(catalog.region(r.cloud.value, r.region) is None for r in spec.regions):
         return out  # addresses need valid regions; the region issue is reported already
     try:
         plan_addresses(net.supernet, net.region_prefix_length, address_requests(spec))
     except AddressError as exc:
         out.append(SpecIssue(exc.path, str(exc)))
+    return out
+
+
+def _dedicated_issues(spec: PlatformSpec) -> list[SpecIssue]:
+    """Dedicated links need the cloud they land in, and a BGP peer ASN for Cloud Interconnect."""
+    links, clouds, out = spec.network.dedicated, set(spec.clouds()), []
+    if links is None:
+        return out
+    if links.direct_connect_gateway_id and Cloud.aws not in clouds:
+        out.append(SpecIssue("network.dedicated.directConnectGatewayId", "Direct Connect needs an AWS region"))
+    if links.interconnect_attachment_urls:
+        if Cloud.gcp not in clouds:
+            out.append(SpecIssue("network.dedicated.interconnectAttachmentUrls", "Cloud Interconnect needs a GCP region"))
+        if links.peer_asn is None:
+            out.append(SpecIssue("network.dedicated.peerAsn", "Cloud Interconnect attachments need the BGP ASN of "
+                                                              "the router on the far side"))
+        elif links.peer_asn in (spec.network.gcp_asn, spec.network.aws_asn):
+            out.append(SpecIssue("network.dedicated.peerAsn", f"{links.peer_asn} is already the AWS or GCP ASN; "
+                                                              "the far-side router needs its own"))
     return out
 
 

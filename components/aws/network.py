@@ -62,9 +62,12 @@ class AwsNetwork(pulumi.ComponentResource):
         self.private_subnets, self.private_route_tables = [], []
         for i, zone in enumerate(self.zones):
             nat = nats[i] if i < len(nats) else nats[0]
+            # Standalone routes only (no inline `routes`): the interconnect adds TGW routes to these tables, and
+            # an inline route list would delete them on the next update.
             rt = aws.ec2.RouteTable(f"{name}-private-{zone}", vpc_id=self.vpc.id,
-                                    routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
                                     tags=tags(Name=f"{name}-private-{zone}"), opts=child)
+            aws.ec2.Route(f"{name}-private-{zone}-default", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0",
+                          nat_gateway_id=nat.id, opts=child)
             subnet = aws.ec2.Subnet(f"{name}-private-{zone}", vpc_id=self.vpc.id, availability_zone=zone,
                                     cidr_block=str(addresses.private_subnets[i]), map_public_ip_on_launch=False,
                                     tags=tags(Name=f"{name}-private-{zone}",

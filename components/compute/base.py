@@ -72,6 +72,8 @@ class RegionalCompute(pulumi.ComponentResource):
     network_id: pulumi.Output[str] | None
     private_subnet_ids: list[pulumi.Output[str]]
     private_route_table_ids: list[pulumi.Output[str]]
+    # GCP: the region's Cloud Router (BGP ASN network.gcpAsn), which the interconnect's VPN/Interconnect peers use.
+    cloud_router: pulumi.CustomResource | None
 
     def __init__(self, type_token: str, spec: PlatformSpec, region: Region, addresses: RegionAddresses,
                  opts: pulumi.ResourceOptions | None = None):
@@ -88,6 +90,7 @@ class RegionalCompute(pulumi.ComponentResource):
         self.network_id = None
         self.private_subnet_ids = []
         self.private_route_table_ids = []
+        self.cloud_router = None
 
     @property
     def child_name(self) -> str:

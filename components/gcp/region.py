@@ -32,6 +32,7 @@ class GcpRegion(RegionalCompute):
                                 [service_agent(project.number, "container-engine-robot")], child)
         self.network = GcpRegionalNetwork(name, spec, region, addresses, network, child)
         self.network_id = network.network.id
+        self.cloud_router = self.network.router
 
         gke = GkeCluster(f"{name}-gke", spec, region, addresses, network_id=network.network.id,
                          subnet_id=self.network.subnet.id, etcd_key=etcd_key, opts=child)

@@ -1,16 +1,74 @@
-"""``aiplatform:network:Interconnect``: private paths between every region of the stack."""
+"""``aiplatform:network:Interconnect``: private paths between every region of the stack, per ``network.topology``.
+
+It composes one concern per module: ``topology`` (which pairs link, pure), ``transit`` (a TGW per AWS region,
+peerings, static routes), ``vpn`` (HA VPN between a GCP region and an AWS TGW), ``dedicated`` (Direct Connect /
+Cloud Interconnect when the spec names them) and ``dns`` (private zones and cross-cloud forwarding).
+
+Outputs ``reachablePrefixes`` (per region: its block and the blocks its route tables reach) and ``links``, so
+workloads and tests can check reachability without re-deriving the topology.
+"""
 from __future__ import annotations
 
 import pulumi
 
-from blueprint.spec import AddressPlan, PlatformSpec
+from blueprint.spec import AddressPlan, Cloud, PlatformSpec
 from components.compute import RegionalCompute
+from components.interconnect.topology import HA_VPN, TGW_PEERING, links, outside_supernet, reachable_prefixes
 
 
 class Interconnect(pulumi.ComponentResource):
-    """Peering and VPN between the regions' networks per ``network.topology`` (filled in by the interconnect issue)."""
-
     def __init__(self, spec: PlatformSpec, addresses: AddressPlan, regions: dict[str, RegionalCompute],
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("aiplatform:network:Interconnect", f"{spec.environment}-interconnect", None, opts)
-        self.register_outputs({})
+        child = pulumi.ResourceOptions(parent=self)
+        self.links = links(spec)
+        self.hubs = {}
+        if any(r.cloud is Cloud.aws for r in spec.regions):
+            from components.interconnect.transit import TransitHub, TransitPeering
+
+            # A TGW in every AWS region with a link (a lone AWS region in hub-and-spoke still has one).
+            linked_aws = sorted({k for l in self.links if l.kind in (TGW_PEERING, HA_VPN) for k in (l.a, l.b)
+                                 if k.startswith("aws/")} | ({r.key for r in spec.regions if r.cloud is Cloud.aws}
+                                                             if spec.network.dedicated else set()))
+            self.hubs = {k: TransitHub(spec, regions[k], child) for k in linked_aws}
+            for link in self.links:
+                if link.kind == TGW_PEERING:
+                    TransitPeering(link.name, self.hubs[link.a], self.hubs[link.b], str(addresses[link.a].block),
+                                   str(addresses[link.b].block), child)
+        vpn_links = [l for l in self.links if l.kind == HA_VPN]
+        if vpn_links:
+            from components.interconnect.vpn import GcpVpnEndpoint, HaVpnLink
+
+            endpoints = {k: GcpVpnEndpoint(regions[k], child) for k in sorted({l.b for l in vpn_links})}
+            for link in vpn_links:
+                HaVpnLink(link.name, self.hubs[link.a], endpoints[link.b], addresses, child)
+            self._gcp_firewall(spec, addresses, regions, vpn_links, child)
+        gcp_regions = [regions[r.key] for r in spec.regions if r.cloud is Cloud.gcp]
+        if spec.network.dedicated is not None and (spec.network.dedicated.direct_connect_gateway_id
+                                                   or spec.network.dedicated.interconnect_attachment_urls):
+            from components.interconnect.dedicated import DedicatedLinks
+
+            DedicatedLinks(spec, addresses, self.hubs, gcp_regions, child)
+        from components.interconnect.dns import PrivateDns
+
+        self.dns = PrivateDns(spec, addresses, regions, self.links, child)
+        self.reachable_prefixes = reachable_prefixes(spec, addresses)
+        links_out = [{"a": l.a, "b": l.b, "kind": l.kind} for l in self.links]
+        pulumi.export("reachablePrefixes", self.reachable_prefixes)
+        self.register_outputs({"reachablePrefixes": self.reachable_prefixes, "links": links_out,
+                               "transitGatewayIds": {k: h.tgw.id for k, h in self.hubs.items()}})
+
+    @staticmethod
+    def _gcp_firewall(spec: PlatformSpec, addresses: AddressPlan, regions: dict[str, RegionalCompute],
+                      vpn_links: list, child: pulumi.ResourceOptions) -> None:
+        """The GCP network admits the supernet already; AWS blocks given outside it need their own rule."""
+        extra = outside_supernet(spec, addresses, sorted({l.a for l in vpn_links}))
+        if not extra:
+            return
+        from pulumi_gcp.compute import Firewall
+
+        gcp = regions[vpn_links[0].b]
+        Firewall(f"{spec.environment}-allow-interconnect", network=gcp.network_id, direction="INGRESS", priority=1000,
+                 source_ranges=extra, allows=[{"protocol": "tcp"}, {"protocol": "udp"}, {"protocol": "icmp"}],
+                 description="AWS regions with explicit CIDRs outside the supernet, over the VPN",
+                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(provider=gcp.cloud_provider)))
