@@ -1,0 +1,77 @@
+"""``python -m workloads.serve``: the flags ``components/k8s/serving.py`` passes, from the platform spec.
+
+Listens at once (``/livez`` answers), loads and warms the model, then ``/readyz`` turns 200. On SIGTERM it
+turns not-ready, refuses new inference with 503, finishes every accepted request, then exits 0; a second
+SIGTERM/SIGINT exits at once.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m workloads.serve", description=__doc__.splitlines()[0])
+    p.add_argument("--model-uri", required=True, help="artifact directory (fsspec URI) with config.json + model.pt")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--max-batch-size", type=int, default=16)
+    p.add_argument("--max-wait-ms", type=float, default=5.0, help="longest a request waits for a batch to fill")
+    p.add_argument("--queue-size", type=int, default=256, help="queued requests before 429")
+    p.add_argument("--drain-timeout-s", type=float, default=30.0)
+    p.add_argument("--request-timeout-s", type=float, default=30.0)
+    p.add_argument("--quantize", choices=("none", "int8"), default="none", help="int8: dynamic quantization (CPU)")
+    p.add_argument("--log-level", default="warning")
+    return p
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = build_parser()
+    a = p.parse_args(argv)
+    for name in ("max_batch_size", "queue_size"):
+        if getattr(a, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be >= 1")
+    if a.max_wait_ms < 0 or a.drain_timeout_s < 0 or a.request_timeout_s <= 0:
+        p.error("--max-wait-ms and --drain-timeout-s must be >= 0, --request-timeout-s > 0")
+    return a
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    import uvicorn
+
+    from workloads.serve.app import Settings, create_app, drain
+
+    logging.basicConfig(level=args.log_level.upper())
+    app = create_app(Settings(model_uri=args.model_uri, max_batch_size=args.max_batch_size,
+                              max_wait_ms=args.max_wait_ms, queue_size=args.queue_size,
+                              drain_timeout_s=args.drain_timeout_s, request_timeout_s=args.request_timeout_s,
+                              quantize=args.quantize))
+
+    class DrainingServer(uvicorn.Server):
+        """First signal: drain, then the usual uvicorn shutdown; second: exit now. Never re-raises the signal."""
+
+        draining = False
+
+        def handle_exit(self, sig, frame) -> None:  # noqa: ARG002
+            if self.draining:
+                self.should_exit = self.force_exit = True
+                return
+            self.draining = True
+            loop = asyncio.get_event_loop()
+            loop.call_soon_threadsafe(lambda: loop.create_task(self._drain_then_exit()))
+
+        async def _drain_then_exit(self) -> None:
+            await drain(app)
+            self.should_exit = True
+
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
+                            timeout_graceful_shutdown=max(1, int(args.drain_timeout_s)), lifespan="on")
+    DrainingServer(config).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
