@@ -1,0 +1,51 @@
+"""``blueprint policy``: the CrossGuard pack in ``policies/`` evaluated on each stack's offline plan.
+
+The same policy objects ``pulumi preview --policy-pack policies`` runs, fed the plan the way the CLI feeds them
+(unknown values included). Exit 1 when a mandatory policy fails.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from blueprint.commands.common import add_stack_arg, stacks_from
+
+HELP = "evaluate the policy pack on each stack's offline plan (table, markdown, sarif or json)"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("policy", help=HELP, description=HELP)
+    add_stack_arg(p)
+    p.add_argument("--format", choices=["table", "markdown", "sarif", "json"], default="table",
+                   help="output format (default table); sarif for GitHub code scanning")
+    p.add_argument("--out", type=Path, metavar="FILE", help="write the output to FILE instead of stdout")
+    p.add_argument("--policy-pack-config", type=Path, metavar="FILE",
+                   help="the JSON file `pulumi preview --policy-pack-config` takes (enforcement overrides)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from blueprint.plan import run_plan
+    from blueprint.policy import evaluate_plan
+    from blueprint.policy.report import render, to_json, to_sarif
+
+    pack_config = json.loads(args.policy_pack_config.read_text()) if args.policy_pack_config else None
+    reports = [evaluate_plan(run_plan(stack), pack_config=pack_config) for stack in stacks_from(args)]
+    if args.format == "sarif" and len(reports) > 1:
+        docs = [to_sarif(r) for r in reports]
+        docs[0]["runs"] = [run for d in docs for run in d["runs"]]
+        text = json.dumps(docs[0], indent=2)
+    elif args.format == "json" and len(reports) > 1:
+        text = json.dumps([to_json(r) for r in reports], indent=2, default=str)
+    else:
+        text = "\n\n".join(render(r, args.format) for r in reports)
+    if args.out:
+        args.out.write_text(text + "\n")
+    else:
+        print(text)
+    failed = [r.stack for r in reports if r.failed]
+    if failed:
+        print(f"policy: mandatory policy failures in {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
