@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from blueprint.commands import plan, render
+from blueprint.commands import plan, policy, render
 
-COMMANDS = [plan, render]
+COMMANDS = [plan, render, policy]
 
 
 def build_parser() -> argparse.ArgumentParser:
