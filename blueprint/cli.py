@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from blueprint.commands import plan, policy, render
+from blueprint.commands import cost, plan, policy, render
 
-COMMANDS = [plan, render, policy]
+COMMANDS = [plan, render, policy, cost]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,122 @@
+"""What a pricer needs to know about one resource: its region, its component, its siblings, usage and prices."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from blueprint.cost.model import CostComponent, Range
+from blueprint.cost.prices import Price, PriceBook
+from blueprint.plan.model import Plan, PlannedResource, is_unknown
+
+_ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z]$")  # us-central1-a -> us-central1
+_AWS_AZ = re.compile(r"^([a-z]{2}-[a-z]+-\d)[a-z]$")  # us-east-1a -> us-east-1
+MULTI_REGIONS = {"us", "eu", "asia"}
+
+
+class Unpriced(Exception):
+    """The resource costs money but the catalog cannot price it (a missing SKU, region or input)."""
+
+
+class Free(Exception):
+    """This particular resource carries no charge (e.g. a gateway VPC endpoint)."""
+
+
+class PlanIndex:
+    """Lookups over one plan, computed once: providers' regions, parents, components and siblings."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.by_urn = {r.urn: r for r in plan}
+        self.children: dict[str | None, list[PlannedResource]] = {}
+        for r in plan:
+            self.children.setdefault(r.parent, []).append(r)
+
+    def provider_region(self, r: PlannedResource) -> str | None:
+        urn = r.provider_urn
+        provider = self.by_urn.get(urn) if urn else None
+        if provider is not None:
+            region = provider.inputs.get("region")
+            if isinstance(region, str) and region and not is_unknown(region):
+                return region
+        cloud = r.type.split(":", 1)[0]
+        region = self.plan.config.get(f"{cloud}:region")  # a default provider reads the stack config
+        return region if isinstance(region, str) and region else None
+
+    def component_of(self, r: PlannedResource) -> str:
+        parent = self.by_urn.get(r.parent) if r.parent else None
+        while parent is not None:
+            if not parent.custom and parent.type != "pulumi:pulumi:Stack":
+                return f"{parent.type.split(':', 1)[1] if parent.type.startswith('aiplatform:') else parent.type} " \
+                       f"{parent.name}"
+            parent = self.by_urn.get(parent.parent) if parent.parent else None
+        return "(stack)"
+
+    def siblings(self, r: PlannedResource, type_: str) -> list[PlannedResource]:
+        return [s for s in self.children.get(r.parent, []) if s.type == type_ and s.urn != r.urn]
+
+
+def known(value: Any) -> bool:
+    return value is not None and not is_unknown(value)
+
+
+def region_of(r: PlannedResource, index: PlanIndex) -> str:
+    """The resource's region as the price catalog keys it ("us-east-1", "us-central1", "multi-region/us", "global")."""
+    for key in ("region", "location"):
+        value = r.inputs.get(key)
+        if isinstance(value, str) and known(value) and value:
+            value = value.lower()
+            for pattern in (_ZONE, _AWS_AZ):
+                m = pattern.match(value)
+                if m:
+                    return m.group(1)
+            return f"multi-region/{value}" if value in MULTI_REGIONS else value
+    return index.provider_region(r) or "global"
+
+
+@dataclass
+class Ctx:
+    resource: PlannedResource
+    index: PlanIndex
+    prices: PriceBook
+    usage: dict[str, Any]
+    cloud: str
+    region: str
+    label: str | None = None  # the region to report when it differs from the lookup region (GCS locations)
+
+    @property
+    def hours(self) -> float:
+        return self.prices.hours_per_month
+
+    def price(self, service: str, sku: str, region: str | None = None) -> Price:
+        found = self.find_price(service, sku, region)
+        if found is None:
+            raise Unpriced(f"no {self.cloud}/{service} price for '{sku}' in {region or self.region}")
+        return found
+
+    def find_price(self, service: str, sku: str, region: str | None = None) -> Price | None:
+        return self.prices.get(self.cloud, service, region or self.region, sku)
+
+    def flat(self, name: str, price: Price, quantity: float, unit: str | None = None) -> CostComponent:
+        return CostComponent(name, unit or price.unit, price, Range.flat(quantity))
+
+    def hourly(self, name: str, price: Price, count: float = 1.0) -> CostComponent:
+        return CostComponent(name, "hours", price, Range.flat(count * self.hours))
+
+    def metered(self, name: str, price: Price, key: str, scale: float = 1.0) -> CostComponent:
+        """A usage-priced component: the quantity comes from the usage file, or stays unknown."""
+        value = self.usage.get(key)
+        quantity = Range.flat(float(value) * scale) if value is not None else None
+        return CostComponent(name, price.unit, price, quantity)
+
+
+PRICERS: dict[str, Any] = {}
+
+
+def pricer(*types: str):
+    """Register a function ``(resource, ctx) -> list[CostComponent]`` as the pricer of these type tokens."""
+    def register(fn):
+        for t in types:
+            PRICERS[t] = fn
+        return fn
+    return register

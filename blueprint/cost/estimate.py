@@ -1,0 +1,93 @@
+"""The estimator: each planned resource's type and inputs to priced cost components, with usage and totals."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from blueprint.cost import aws as _aws  # noqa: F401 - registers the AWS pricers
+from blueprint.cost import gcp as _gcp  # noqa: F401 - registers the GCP pricers
+from blueprint.cost.context import PRICERS, Ctx, Free, PlanIndex, Unpriced, region_of
+from blueprint.cost.free import free_reason
+from blueprint.cost.model import Classified, CostComponent, CostEstimate, LineItem, Range
+from blueprint.cost.prices import PriceBook, load_prices
+from blueprint.cost.usage import Usage, load_usage
+from blueprint.plan.model import Plan
+
+TRANSFER_TYPE = "usage:transfer"
+
+
+def _budget(plan: Plan) -> float | None:
+    from blueprint.spec import FULL_KEY, load_spec
+
+    raw = plan.config.get(FULL_KEY)
+    if not raw:
+        return None
+    try:
+        return load_spec(json.loads(raw), stack=plan.stack).budget.monthly_usd
+    except Exception:  # noqa: BLE001 - a plan without a valid spec (a fragment in a test) has no budget
+        return None
+
+
+def estimate(plan: Plan, usage: Usage | None = None, prices: PriceBook | None = None,
+             usage_file: Path | None = None) -> CostEstimate:
+    """Price every resource of `plan`; `usage` defaults to the defaults plus ``stacks/usage.<stack>.yaml``."""
+    usage = usage or load_usage(plan.stack, extra=usage_file)
+    prices = prices or load_prices()
+    index = PlanIndex(plan)
+    result = CostEstimate(stack=plan.stack, items=[], prices_as_of=prices.as_of, usage_files=list(usage.files),
+                          budget_usd=_budget(plan))
+    regions: set[str] = set()
+    for r in plan:
+        if not r.custom:
+            continue  # components group resources; they are not billed
+        if r.op == "read":
+            result.free.append(Classified(r.urn, r.type, "read from outside the stack, not managed here"))
+            continue
+        fn = PRICERS.get(r.type)
+        if fn is None:
+            reason = free_reason(r)
+            if reason is not None:
+                result.free.append(Classified(r.urn, r.type, reason))
+            else:
+                result.unpriced.append(Classified(r.urn, r.type, "no pricer for this resource type"))
+            continue
+        cloud = r.type.split(":", 1)[0]
+        region = region_of(r, index)
+        ctx = Ctx(r, index, prices, usage.for_resource(r), cloud, region)
+        try:
+            components = fn(r, ctx)
+        except Free as exc:
+            result.free.append(Classified(r.urn, r.type, str(exc)))
+            continue
+        except Unpriced as exc:
+            result.unpriced.append(Classified(r.urn, r.type, str(exc)))
+            continue
+        regions.add(f"{cloud}/{region}")
+        result.items.append(LineItem(r.urn, r.type, r.name, f"{cloud}/{ctx.label or region}",
+                                     index.component_of(r), components))
+    result.items += _transfers(usage, prices, regions, result)
+    return result
+
+
+def _transfers(usage: Usage, prices: PriceBook, regions: set[str], result: CostEstimate) -> list[LineItem]:
+    """GB moved between regions (usage ``transfers``), for regions the plan has: inter-region within a cloud,
+    internet egress across clouds, at the source region's rate."""
+    items = []
+    for t in usage.transfers:
+        if t.source not in regions or t.dest not in regions:
+            continue
+        cloud, region = t.source.split("/", 1)
+        kind = "inter-region" if t.dest.split("/", 1)[0] == cloud else "internet-egress"
+        price = prices.get(cloud, "network" if cloud == "gcp" else "data-transfer", region, kind)
+        urn = f"usage:transfer:{t.source}->{t.dest}"
+        if price is None:
+            result.unpriced.append(Classified(urn, TRANSFER_TYPE, f"no {kind} transfer price for {t.source}"))
+            continue
+        items.append(LineItem(urn, TRANSFER_TYPE, f"{t.source} -> {t.dest}", t.source, "data transfer",
+                              [CostComponent(f"Data transfer ({kind})", "GB", price, Range.flat(t.monthly_gb))]))
+    return items
+
+
+def estimate_monthly_total(plan: Plan) -> float:
+    """Expected monthly USD of `plan` with the default usage for its stack (review and the budget policy use it)."""
+    return estimate(plan).total.expected

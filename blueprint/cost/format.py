@@ -1,0 +1,172 @@
+"""Estimates and diffs as text: a terminal table, a pull-request comment (markdown), and JSON for machines."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from blueprint.cost.diff import CostDiff
+from blueprint.cost.model import CostComponent, CostEstimate, LineItem, Range
+
+MARKER = "<!-- blueprint-cost -->"
+DIFF_MARKER = "<!-- blueprint-cost-diff -->"
+W = 96  # width of the label column in tables
+
+
+def money(x: float, sign: bool = False) -> str:
+    text = f"${abs(x):,.0f}" if abs(x) >= 100 or x == 0 else f"${abs(x):,.2f}"
+    if sign:
+        return ("+" if x >= 0 else "-") + text
+    return ("-" if x < 0 else "") + text
+
+
+def _qty(c: CostComponent) -> str:
+    q = c.quantity
+    if q is None:
+        return c.describe_unknown()
+    amount = f"{q.expected:,.0f}" if q.min == q.max else f"{q.expected:,.0f} ({q.min:,.0f}-{q.max:,.0f})"
+    return f"{amount} {c.unit} x ${c.unit_price:,.6g}"
+
+
+def _row(label: str, r: Range, indent: int = 0) -> str:
+    label = (" " * indent + label)
+    if len(label) > W:
+        label = label[:W - 1] + "~"
+    return f"{label:<{W}} {money(r.min):>12} {money(r.expected):>12} {money(r.max):>12}"
+
+
+def _budget_line(est: CostEstimate) -> str:
+    if est.budget_usd is None:
+        return "no budget in the spec"
+    state = "OVER BUDGET" if est.over_budget else "within budget"
+    return f"budget {money(est.budget_usd)}: expected {money(est.total.expected)} is {state}"
+
+
+def _grouped(est: CostEstimate) -> dict[str, dict[str, list[LineItem]]]:
+    out: dict[str, dict[str, list[LineItem]]] = defaultdict(lambda: defaultdict(list))
+    for item in est.items:
+        out[item.region][item.component].append(item)
+    return {r: dict(sorted(c.items())) for r, c in sorted(out.items())}
+
+
+def _usage_names(est: CostEstimate) -> str:
+    return ", ".join(Path(f).name if "/stacks/" not in f else f"stacks/{Path(f).name}" for f in est.usage_files)
+
+
+def render_table(est: CostEstimate) -> str:
+    lines = [f"Cost estimate for stack {est.stack} (USD per month; prices as of {est.prices_as_of}; "
+             f"usage: {_usage_names(est)})", "",
+             f"{'region / component / resource':<{W}} {'min':>12} {'expected':>12} {'max':>12}"]
+    by_region, by_component = est.by_region(), est.by_component()
+    for region, components in _grouped(est).items():
+        lines += ["", _row(region, by_region[region])]
+        for component, items in components.items():
+            lines.append(_row(component, by_component[(region, component)], 2))
+            for item in sorted(items, key=lambda i: (-i.monthly.expected, i.name)):
+                lines.append(_row(f"{item.name}  ({item.type})", item.monthly, 4))
+                for c in item.components:
+                    if c.usage_unknown:
+                        lines.append(" " * 6 + f"{c.name}: {c.describe_unknown()}")
+                    else:
+                        lines.append(_row(f"{c.name}: {_qty(c)}", c.monthly, 6))
+    lines += ["", _row("TOTAL", est.total), _budget_line(est)]
+    lines += ["", f"{len(est.free)} resources carry no charge of their own ({len(est.free_types())} types); "
+              f"{len(est.usage_unknown())} cost components have unknown usage (listed above)."]
+    if est.unpriced:
+        lines.append(f"UNPRICED: {len(est.unpriced)} resources are not in the estimate:")
+        lines += [f"  {u.type}  {u.urn.rsplit('::', 1)[-1]}: {u.reason}" for u in est.unpriced]
+    else:
+        lines.append("Every resource is priced or classified free.")
+    return "\n".join(lines)
+
+
+def _md_range(r: Range, sign: bool = False) -> str:
+    return f"{money(r.min, sign)} | {money(r.expected, sign)} | {money(r.max, sign)}"
+
+
+def render_markdown(est: CostEstimate) -> str:
+    total = est.total
+    budget = ""
+    if est.budget_usd is not None:
+        budget = (f" · budget {money(est.budget_usd)}: **over budget**" if est.over_budget
+                  else f" · budget {money(est.budget_usd)}: within budget")
+    lines = [MARKER, f"### Cost estimate: `{est.stack}`", "",
+             f"**{money(total.expected)} / month expected** (min {money(total.min)}, max {money(total.max)})"
+             f"{budget}", "", "| Region | Min | Expected | Max |", "| --- | ---: | ---: | ---: |"]
+    lines += [f"| {region} | {_md_range(r)} |" for region, r in est.by_region().items()]
+    lines += [f"| **Total** | {_md_range(total)} |", "", "<details><summary>By component</summary>", "",
+              "| Region | Component | Min | Expected | Max |", "| --- | --- | ---: | ---: | ---: |"]
+    lines += [f"| {reg} | {comp} | {_md_range(r)} |" for (reg, comp), r in est.by_component().items()]
+    lines += ["", "</details>", "", f"<details><summary>By resource ({len(est.items)})</summary>", "",
+              "| Resource | Cost component | Quantity | Expected |", "| --- | --- | --- | ---: |"]
+    for item in sorted(est.items, key=lambda i: (i.region, i.component, -i.monthly.expected, i.name)):
+        for c in item.components:
+            amount = "usage unknown" if c.usage_unknown else money(c.monthly.expected)
+            lines.append(f"| `{item.name}` | {c.name} | {_qty(c)} | {amount} |")
+    lines += ["", "</details>", ""]
+    unknown = est.usage_unknown()
+    if unknown:
+        lines += [f"<details><summary>Usage unknown ({len(unknown)}): add it to "
+                  f"<code>stacks/usage.{est.stack}.yaml</code></summary>", ""]
+        lines += [f"- `{i.name}` {c.name}: {c.describe_unknown()}" for i, c in unknown]
+        lines += ["", "</details>", ""]
+    if est.unpriced:
+        lines += [f"**Unpriced ({len(est.unpriced)}), not in the totals:**", "", "| Type | Resource | Why |",
+                  "| --- | --- | --- |"]
+        lines += [f"| `{u.type}` | `{u.urn.rsplit('::', 1)[-1]}` | {u.reason} |" for u in est.unpriced]
+    else:
+        lines.append("Every resource is priced or classified free of charge "
+                     f"({len(est.free)} free resources of {len(est.free_types())} types).")
+    lines += ["", f"<sub>List prices as of {est.prices_as_of} (blueprint/cost/prices.yaml, each with its source); "
+              f"usage from {_usage_names(est)}.</sub>"]
+    return "\n".join(lines) + "\n"
+
+
+def render_diff_table(diff: CostDiff, base: str) -> str:
+    lines = [f"Cost change for stack {diff.stack} against {base} (USD per month)", "",
+             f"{'':<{W}} {'min':>12} {'expected':>12} {'max':>12}",
+             _row("before", diff.before), _row("after", diff.after),
+             f"{'change':<{W}} {money(diff.delta.min, True):>12} {money(diff.delta.expected, True):>12} "
+             f"{money(diff.delta.max, True):>12}", ""]
+    changed = diff.changed()
+    if not changed:
+        lines.append("No resource changes cost.")
+    for c in changed:
+        lines.append(f"{c.op:<8} {c.name} ({c.type}, {c.region}): {money(c.before.expected)} -> "
+                     f"{money(c.after.expected)} ({money(c.delta.expected, True)})")
+    budget = diff.after_estimate.budget_usd if diff.after_estimate else None
+    if budget is not None:
+        state = "OVER BUDGET" if diff.after.expected > budget else "within budget"
+        lines += ["", f"budget {money(budget)}: expected {money(diff.after.expected)} is {state}"]
+    return "\n".join(lines)
+
+
+def render_diff_markdown(diff: CostDiff, base: str) -> str:
+    delta = diff.delta
+    lines = [DIFF_MARKER, f"### Cost change: `{diff.stack}` against `{base}`", "",
+             f"**{money(delta.expected, True)} / month expected** "
+             f"({money(diff.before.expected)} → {money(diff.after.expected)})", "",
+             "| | Min | Expected | Max |", "| --- | ---: | ---: | ---: |",
+             f"| Before | {_md_range(diff.before)} |", f"| After | {_md_range(diff.after)} |",
+             f"| **Change** | {_md_range(delta, True)} |", ""]
+    changed = diff.changed()
+    if changed:
+        lines += ["| Change | Resource | Type | Region | Before | After | Delta |",
+                  "| --- | --- | --- | --- | ---: | ---: | ---: |"]
+        lines += [f"| {c.op} | `{c.name}` | `{c.type}` | {c.region} | {money(c.before.expected)} | "
+                  f"{money(c.after.expected)} | {money(c.delta.expected, True)} |" for c in changed]
+    else:
+        lines.append("No resource changes cost.")
+    after = diff.after_estimate
+    if after is not None:
+        if after.budget_usd is not None:
+            over = diff.after.expected > after.budget_usd
+            lines += ["", f"Budget {money(after.budget_usd)}: " + ("**over budget**" if over else "within budget")]
+        if after.unpriced:
+            lines += ["", f"{len(after.unpriced)} resources are unpriced: "
+                      + ", ".join(f"`{t}`" for t in after.unpriced_types())]
+    return "\n".join(lines) + "\n"
+
+
+def render_json(obj: CostEstimate | CostDiff) -> str:
+    return json.dumps(obj.as_dict(), indent=2)

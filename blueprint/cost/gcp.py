@@ -1,0 +1,168 @@
+"""Pricers for GCP resource types (type tokens as pulumi-gcp declares them)."""
+from __future__ import annotations
+
+from blueprint import catalog
+from blueprint.cost.aws import storage_by_class
+from blueprint.cost.context import MULTI_REGIONS, Ctx, Free, known, pricer
+from blueprint.cost.model import CostComponent
+from blueprint.cost.pools import ON_DEMAND, RESERVED, SPOT, PoolShape, instance_component, node_hours, \
+    per_node_volume, pick_rate
+from blueprint.plan.model import PlannedResource
+
+
+def _zones(r: PlannedResource, ctx: Ctx) -> int:
+    locations = r.inputs.get("nodeLocations")
+    if isinstance(locations, list) and locations:
+        return len(locations)
+    location = str(r.inputs.get("location") or "")
+    return 1 if location.count("-") >= 2 else 3  # a zonal cluster, else GKE's default of three zones
+
+
+def _shape(r: PlannedResource, ctx: Ctx, capacity: str) -> PoolShape:
+    """Totals across zones. With total limits the desired size is initialNodeCount clamped to them (the
+    component passes the spec's desired size there); per-zone limits and counts are multiplied by the zones."""
+    auto = r.inputs.get("autoscaling") or {}
+    initial = int(r.inputs.get("initialNodeCount") or r.inputs.get("nodeCount") or 0)
+    if "totalMinNodeCount" in auto or "totalMaxNodeCount" in auto:
+        low, high = int(auto.get("totalMinNodeCount", 0)), int(auto.get("totalMaxNodeCount", 1))
+        return PoolShape(low, min(max(initial, low), high), high, capacity)
+    zones = _zones(r, ctx)
+    if auto:
+        low, high = int(auto.get("minNodeCount", 0)) * zones, int(auto.get("maxNodeCount", 1)) * zones
+        return PoolShape(low, min(max(initial * zones, low), high), high, capacity)
+    fixed = int(r.inputs.get("nodeCount") or initial) * zones
+    return PoolShape(fixed, fixed, fixed, capacity)
+
+
+def _accelerators(node_config: dict, machine_type: str) -> list[tuple[str, int]]:
+    listed = [(str(a.get("type")), int(a.get("count") or 0)) for a in node_config.get("guestAccelerators") or []
+              if known(a.get("type"))]
+    if listed:
+        return listed
+    facts = catalog.instance("gcp", machine_type)  # A2/A3/G2 attach their GPUs whether listed or not
+    return [(facts.gcp_accelerator_type, facts.gpus)] if facts and facts.gcp_accelerator_type else []
+
+
+@pricer("gcp:container/nodePool:NodePool")
+def node_pool(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
+    config = r.inputs.get("nodeConfig") or {}
+    machine_type = str(config.get("machineType") or "e2-medium")
+    if config.get("spot") or config.get("preemptible"):
+        capacity = SPOT
+    elif (config.get("reservationAffinity") or {}).get("consumeReservationType") == "SPECIFIC_RESERVATION":
+        capacity = RESERVED
+    else:
+        capacity = ON_DEMAND
+    shape = _shape(r, ctx, capacity)
+    hours = node_hours(shape, ctx)
+    rate, on_demand = pick_rate(ctx, shape, "compute", machine_type)
+    out = [instance_component("Machine", f"{machine_type}, without GPUs", shape, ctx, rate, on_demand, hours)]
+    for gpu_type, count in _accelerators(config, machine_type):
+        gpu_rate, gpu_on_demand = pick_rate(ctx, shape, "gpu", gpu_type)
+        out.append(instance_component("GPU", f"{count} x {gpu_type} per node", shape, ctx, gpu_rate,
+                                      gpu_on_demand, hours * count))
+        out[-1].unit = "GPU-hours"
+    disk_type, disk_gb = str(config.get("diskType") or "pd-balanced"), float(config.get("diskSizeGb") or 100)
+    out.append(per_node_volume(f"Boot disk ({disk_type}, {disk_gb:,.0f} GB per node)", ctx,
+                               ctx.price("disks", disk_type), disk_gb, hours))
+    return out
+
+
+@pricer("gcp:container/cluster:Cluster")
+def gke_cluster(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
+    version = str(r.inputs.get("minMasterVersion") or "")
+    channel = str(r.get("releaseChannel.channel") or "REGULAR")
+    extended = channel == "EXTENDED" and version and version not in catalog.kubernetes_versions("gcp")
+    sku = "cluster-extended" if extended else "cluster-standard"
+    return [ctx.hourly(f"GKE cluster management ({'extended' if extended else 'standard'})",
+                       ctx.price("gke", sku, "global"))]
+
+
+@pricer("gcp:compute/routerNat:RouterNat")
+def cloud_nat(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
+    vms = ctx.usage.get("vm_count")
+    cap = ctx.price("cloud-nat", "gateway-hour-cap")
+    per_vm = ctx.price("cloud-nat", "vm-hour")
+    if vms is None:
+        uptime = ctx.hourly("NAT gateway uptime (at the 32-VM cap)", cap)
+    elif float(vms) >= 32:
+        uptime = ctx.hourly(f"NAT gateway uptime ({int(vms)} VMs, capped)", cap)
+    else:
+        uptime = ctx.flat(f"NAT gateway uptime ({int(vms)} VMs)", per_vm, float(vms) * ctx.hours, "VM-hours")
+    return [uptime, ctx.metered("Data processed", ctx.price("cloud-nat", "data-processed"),
+                                "monthly_data_processed_gb")]
+
+
+@pricer("gcp:filestore/instance:Instance")
+def filestore(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
+    tier = str(r.inputs.get("tier") or "BASIC_HDD")
+    shares = r.inputs.get("fileShares") or {}
+    shares = shares[0] if isinstance(shares, list) and shares else shares
+    capacity = float(shares.get("capacityGb") or 0)
+    return [ctx.flat(f"Capacity ({tier}, {capacity:,.0f} GiB)", ctx.price("filestore", tier), capacity)]
+
+
+@pricer("gcp:lustre/instance:Instance")
+def managed_lustre(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
+    throughput = str(int(float(r.inputs.get("perUnitStorageThroughput") or 0)))
+    capacity = float(r.inputs.get("capacityGib") or 0)
+    return [ctx.flat(f"Capacity ({throughput} MB/s/TiB, {capacity:,.0f} GiB)",
+                     ctx.price("managed-lustre", throughput), capacity)]
+
+
+def _gcs_location(r: PlannedResource) -> tuple[str, str]:
+    """(price-catalog location, description): regional, dual-region (configurable) or multi-region."""
+    location = str(r.inputs.get("location") or "US").lower()
+    placement = r.get("customPlacementConfig.dataLocations")
+    if placement:
+        return f"dual-region/{location}", f"dual-region {'+'.join(str(p).lower() for p in placement)}"
+    if location in MULTI_REGIONS:
+        return f"multi-region/{location}", f"multi-region {location}"
+    if location in ("nam4", "eur4", "asia1"):
+        return f"dual-region/{ {'nam4': 'us', 'eur4': 'eu', 'asia1': 'asia'}[location]}", f"dual-region {location}"
+    return location, location
+
+
+@pricer("gcp:storage/bucket:Bucket")
+def gcs_bucket(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
+    where, label = _gcs_location(r)
+    ctx.label = where.replace("/", ":") if "/" in where else None  # "dual-region:us", "multi-region:eu"
+    out = storage_by_class(ctx, "gcs", where, f"Storage, {label}")
+    out.append(ctx.metered("Class A operations", ctx.price("gcs", "class-a-operations", where),
+                           "monthly_put_requests", 1 / 1000))
+    out.append(ctx.metered("Class B operations", ctx.price("gcs", "class-b-operations", where),
+                           "monthly_get_requests", 1 / 1000))
+    if where.startswith("dual-region/"):
+        sku = "turbo-replication" if r.inputs.get("rpo") == "ASYNC_TURBO" else "replication"
+        out.append(ctx.metered(f"{'Turbo r' if sku == 'turbo-replication' else 'R'}eplication (per GB written)",
+                               ctx.price("gcs", sku, where), "monthly_written_gb"))
+    return out
+
+
+@pricer("gcp:kms/cryptoKey:CryptoKey")
+def gcp_kms_key(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
+    versions = float(ctx.usage.get("key_versions", 1))
+    return [ctx.flat("Active key versions", ctx.price("kms", "key-version-month", "global"), versions,
+                     "key-version-month"),
+            ctx.metered("Cryptographic operations", ctx.price("kms", "operations", "global"), "monthly_requests",
+                        1 / 10_000)]
+
+
+@pricer("gcp:compute/vPNTunnel:VPNTunnel")
+def vpn_tunnel(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
+    return [ctx.hourly("HA VPN tunnel", ctx.price("vpn", "tunnel-hour")),
+            ctx.metered("Egress over the tunnel", ctx.price("network", "internet-egress"), "monthly_egress_gb")]
+
+
+@pricer("gcp:compute/address:Address")
+def external_address(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
+    if str(r.inputs.get("addressType") or "EXTERNAL") == "INTERNAL":
+        raise Free("internal addresses carry no charge")
+    return [ctx.hourly("External IP address", ctx.price("network", "external-ip-hour"))]
+
+
+@pricer("gcp:compute/globalForwardingRule:GlobalForwardingRule")
+def global_forwarding_rule(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
+    return [ctx.hourly("Forwarding rule", ctx.price("lb", "forwarding-rule-hour", "global")),
+            ctx.metered("Data processed", ctx.price("lb", "data-processed", "global"), "monthly_data_processed_gb")]
+
