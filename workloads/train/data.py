@@ -80,6 +80,8 @@ def _worker_init(_: int) -> None:
 
 
 def loader(ds: Dataset, sampler: ResumableBatchSampler, num_workers: int, pin: bool) -> DataLoader:
+    # its own generator: the loader's base-seed draw must not consume the (checkpointed) global RNG stream
     return DataLoader(ds, batch_sampler=sampler, num_workers=num_workers, pin_memory=pin,
+                      generator=torch.Generator().manual_seed(sampler.seed),
                       worker_init_fn=_worker_init if num_workers else None,
                       persistent_workers=num_workers > 0, prefetch_factor=2 if num_workers else None)

@@ -1,0 +1,105 @@
+"""Two-process torchrun on CPU (gloo): SIGTERM and SIGKILL mid-run, resume, and bitwise-identical final weights."""
+from __future__ import annotations
+
+import signal
+import urllib.request
+
+import pytest
+import torch
+
+from components.k8s import training
+from tests.workloads.conftest import free_port, torchrun, train_args
+from workloads.storage import load_model
+from workloads.train.checkpoint import complete_checkpoints
+from workloads.train.preemption import PREEMPTED_EXIT_CODE
+
+STEPS, INTERVAL = 160, 20
+
+
+def is_step(n: int):
+    return lambda e: e.get("event") == "step" and e["step"] >= n
+
+
+def weights(uri: str) -> dict[str, torch.Tensor]:
+    model, meta = load_model(uri)
+    assert meta["step"] == STEPS
+    return model.state_dict()
+
+
+def assert_identical(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), f"{k} differs from the uninterrupted run"
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> dict[str, torch.Tensor]:
+    root = tmp_path_factory.mktemp("reference")
+    run = torchrun(train_args(str(root / "ckpt"), str(root / "model"), STEPS, INTERVAL, "--num-workers", "0"))
+    assert run.finish() == 0, run.output
+    assert run.named("start")[0]["world"] == 2
+    return weights(str(root / "model"))
+
+
+def test_preemption_exit_code_is_the_one_the_job_retries():
+    assert PREEMPTED_EXIT_CODE == training.PREEMPTED_EXIT_CODE
+    assert PREEMPTED_EXIT_CODE not in training.BUG_EXIT_CODES
+
+
+def test_sigterm_checkpoints_exits_143_and_resume_matches_uninterrupted_run(tmp_path, reference):
+    ckpt, model = str(tmp_path / "ckpt"), str(tmp_path / "model")
+    port = free_port()
+    # data-loader workers on: SIGTERM goes to the whole process group, so they must ignore it
+    args = train_args(ckpt, model, STEPS, INTERVAL, "--num-workers", "1")
+    args[args.index("--metrics-port") + 1] = str(port)
+    run = torchrun(args)
+    run.wait_for(is_step(INTERVAL + 7))  # between checkpoints: the emergency one has something to add
+    scraped = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    assert "train_step " in scraped and "train_checkpoint_stall_seconds_count" in scraped
+    assert "train_tokens_per_second" in scraped
+    run.signal_group(signal.SIGTERM)
+    assert run.finish() == PREEMPTED_EXIT_CODE, run.output
+    [pre] = run.named("preempted")
+    assert pre["emergency_checkpoint"] is True and pre["committed_step"] == pre["step"]
+    assert pre["step"] < STEPS and not run.named("exported")
+    assert complete_checkpoints(ckpt)[0].step == pre["step"]
+
+    resumed = torchrun(train_args(ckpt, model, STEPS, INTERVAL, "--num-workers", "1"))
+    assert resumed.finish() == 0, resumed.output
+    [r] = resumed.named("resumed")
+    assert r["step"] == pre["step"] and r["skipped_keys"] == []
+    first = [e for e in resumed.named("step")][0]
+    assert first["step"] == pre["step"] + 1
+    assert_identical(weights(model), reference)
+
+
+def test_sigkill_resumes_from_last_complete_checkpoint_and_matches(tmp_path, reference):
+    ckpt, model = str(tmp_path / "ckpt"), str(tmp_path / "model")
+    run = torchrun(train_args(ckpt, model, STEPS, INTERVAL, "--num-workers", "0"))
+    run.wait_for(lambda e: e.get("event") == "checkpoint_committed" and e["step"] >= 3 * INTERVAL)
+    run.wait_for(is_step(3 * INTERVAL + 5))
+    run.signal_group(signal.SIGKILL)  # the node vanished: no handler runs, an async save may be half-written
+    assert run.finish() == -signal.SIGKILL
+    last = max(e["step"] for e in run.named("checkpoint_committed"))
+    found = complete_checkpoints(ckpt)
+    assert found and found[0].step >= last  # a commit can land after the line we read; never an older one
+
+    resumed = torchrun(train_args(ckpt, model, STEPS, INTERVAL, "--num-workers", "0"))
+    assert resumed.finish() == 0, resumed.output
+    [r] = resumed.named("resumed")
+    assert r["step"] == found[0].step
+    assert_identical(weights(model), reference)
+
+
+def test_partial_checkpoint_without_marker_is_skipped(tmp_path):
+    ckpt, model = str(tmp_path / "ckpt"), str(tmp_path / "model")
+    run = torchrun(train_args(ckpt, model, 40, 10, "--num-workers", "0", "--keep-checkpoints", "5"))
+    assert run.finish() == 0, run.output
+    newest = complete_checkpoints(ckpt)[0]
+    assert newest.step == 40
+    (tmp_path / "ckpt" / "step-000000040" / "_COMMITTED").unlink()  # as if killed before the commit
+    assert complete_checkpoints(ckpt)[0].step == 30
+    resumed = torchrun(train_args(ckpt, model, 40, 10, "--num-workers", "0"))
+    assert resumed.finish() == 0, resumed.output
+    assert resumed.named("resumed")[0]["step"] == 30
+    assert [e["step"] for e in resumed.named("step")] == list(range(31, 41))
