@@ -1,0 +1,38 @@
+"""Run small programs (real SDK resource classes) or shipped plans through the policy pack."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pulumi
+
+from blueprint.plan.engine import run_program
+from blueprint.policy import evaluate_plan
+from blueprint.spec import load_spec
+from policies import ALL_POLICIES
+from tests.conftest import platform_config
+
+BY_NAME = {p.name: p for p in ALL_POLICIES}
+TODAY = dt.date(2026, 6, 1)
+
+
+def spec_for(stack: str = "prod", **policy):
+    cfg = platform_config(stack)
+    if policy:
+        cfg["policy"] = {**cfg.get("policy", {}), **policy}
+    return load_spec(cfg, stack=stack)
+
+
+def evaluate(plan, spec=None, names=None, **kw):
+    return evaluate_plan(plan, spec if spec is not None else spec_for(), today=TODAY,
+                         policies=[BY_NAME[n] for n in names] if names else None, **kw)
+
+
+def check(name: str, program, spec=None):
+    """Violations of one policy on what ``program`` declares (planned under the mock runtime)."""
+    report = evaluate(run_program(program), spec, [name])
+    assert not report.unknown, report.unknown
+    return report.violations
+
+
+def opts(**kw) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions(**kw)

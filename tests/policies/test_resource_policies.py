@@ -1,0 +1,175 @@
+"""Every resource policy fails on a bad resource and passes on the good twin, both declared with the real SDK."""
+from __future__ import annotations
+
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+import pytest
+from pulumi_gcp import container, kms as gkms, storage as gcs
+
+from tests.policies.helpers import check, spec_for
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+TAINT = [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
+SUBNETS = ["subnet-0a", "subnet-0b"]
+
+
+def node_group(instance="p5.48xlarge", taints=TAINT, max_size=2, capacity="SPOT", purpose="training"):
+    return lambda: aws.eks.NodeGroup(
+        "pool", cluster_name="c", node_role_arn="arn:aws:iam::123456789012:role/n", subnet_ids=SUBNETS,
+        instance_types=[instance], capacity_type=capacity, taints=taints,
+        labels={"aiplatform.io/pool": "pool", "aiplatform.io/purpose": purpose},
+        scaling_config={"min_size": 0, "desired_size": 0, "max_size": max_size})
+
+
+def launch_template(tokens="required", encrypted="true", public=None):
+    nics = [{"associate_public_ip_address": public, "device_index": 0}] if public else None
+    return lambda: aws.ec2.LaunchTemplate(
+        "lt", metadata_options={"http_tokens": tokens, "http_put_response_hop_limit": 2, "http_endpoint": "enabled"},
+        block_device_mappings=[{"device_name": "/dev/xvda",
+                                "ebs": {"encrypted": encrypted, "kms_key_id": KEY, "volume_size": 100}}],
+        network_interfaces=nics)
+
+
+def gcs_bucket(cmek=True, pap="enforced", versioning=True, lifecycle=True, data_class="checkpoints"):
+    return lambda: gcs.Bucket(
+        "b", location="US-CENTRAL1", uniform_bucket_level_access=True, public_access_prevention=pap,
+        labels={"data-class": data_class}, versioning={"enabled": versioning},
+        encryption={"default_kms_key_name": "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k"} if cmek else None,
+        lifecycle_rules=[{"action": {"type": "Delete"}, "condition": {"age": 30}}] if lifecycle else None)
+
+
+def eks(public=False, secrets=True, cidrs=None):
+    return lambda: aws.eks.Cluster(
+        "eks", role_arn="arn:aws:iam::123456789012:role/eks",
+        vpc_config={"subnet_ids": SUBNETS, "endpoint_public_access": public, "endpoint_private_access": True,
+                    "public_access_cidrs": cidrs},
+        encryption_config={"resources": ["secrets"], "provider": {"key_arn": KEY}} if secrets else None)
+
+
+def gke(private=True, shielded=True, wi=True, etcd=True):
+    return lambda: container.Cluster(
+        "gke", location="us-central1", enable_shielded_nodes=shielded, initial_node_count=1,
+        private_cluster_config={"enable_private_nodes": True, "enable_private_endpoint": private,
+                                "master_ipv4_cidr_block": "10.0.0.0/28"},
+        master_authorized_networks_config={"cidr_blocks": [{"cidr_block": "10.0.0.0/8"}]},
+        workload_identity_config={"workload_pool": "p.svc.id.goog"} if wi else None,
+        database_encryption={"state": "ENCRYPTED", "key_name": "projects/p/locations/l/keyRings/r/cryptoKeys/k"}
+        if etcd else {"state": "DECRYPTED"})
+
+
+def gke_pool(metadata="GKE_METADATA", secure_boot=True):
+    return lambda: container.NodePool(
+        "np", cluster="c", location="us-central1", node_count=1,
+        node_config={"machine_type": "g2-standard-8", "taints": TAINT,
+                     "workload_metadata_config": {"mode": metadata},
+                     "shielded_instance_config": {"enable_secure_boot": secure_boot,
+                                                  "enable_integrity_monitoring": True}})
+
+
+def deployment(privileged=False, user=65532, resources=True, probes=True, image="ghcr.io/a/serve:1.2.3"):
+    def program():
+        probe = {"httpGet": {"path": "/readyz", "port": 8080}}
+        container_ = {"name": "server", "image": image,
+                      "securityContext": {"privileged": privileged, "runAsUser": user, "runAsNonRoot": user != 0},
+                      **({"resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}}
+                         if resources else {}),
+                      **({"readinessProbe": probe, "livenessProbe": probe} if probes else {})}
+        k8s.apps.v1.Deployment("d", metadata={"name": "d", "namespace": "serving"}, spec={
+            "selector": {"matchLabels": {"app": "d"}},
+            "template": {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": [container_]}}})
+    return program
+
+
+def regional_bucket(region):
+    def program():
+        prov = aws.Provider("p", region=region)
+        aws.s3.Bucket("b", bucket="b", tags={"owner": "ml-platform", "cost-center": "cc-ml-1001",
+                                             "environment": "prod"}, opts=__import__("pulumi").ResourceOptions(provider=prov))
+    return program
+
+
+CASES = {
+    # policy: [(bad program, good program, expected words in the message, spec or None)]
+    "storage-encrypted-cmk": [
+        (lambda: aws.s3.BucketServerSideEncryptionConfiguration("sse", bucket="b", rules=[
+            {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}]),
+         lambda: aws.s3.BucketServerSideEncryptionConfiguration("sse", bucket="b", rules=[
+             {"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": KEY}}]),
+         "SSE-KMS", None),
+        (gcs_bucket(cmek=False), gcs_bucket(), "CMEK", None),
+        (eks(secrets=False), eks(), "secrets", None),
+        (gke(etcd=False), gke(), "databaseEncryption", None),
+        (launch_template(encrypted="false"), launch_template(), "not encrypted", None),
+        (lambda: aws.fsx.LustreFileSystem("fsx", subnet_ids="subnet-0a", storage_capacity=1200,
+                                          deployment_type="PERSISTENT_2", per_unit_storage_throughput=125),
+         lambda: aws.fsx.LustreFileSystem("fsx", subnet_ids="subnet-0a", storage_capacity=1200, kms_key_id=KEY,
+                                          deployment_type="PERSISTENT_2", per_unit_storage_throughput=125),
+         "kmsKeyId", None),
+    ],
+    "storage-no-public-access": [
+        (lambda: aws.s3.BucketPublicAccessBlock("pab", bucket="b", block_public_acls=True, block_public_policy=False,
+                                                ignore_public_acls=True, restrict_public_buckets=True),
+         lambda: aws.s3.BucketPublicAccessBlock("pab", bucket="b", block_public_acls=True, block_public_policy=True,
+                                                ignore_public_acls=True, restrict_public_buckets=True),
+         "blockPublicPolicy", None),
+        (gcs_bucket(pap="inherited"), gcs_bucket(), "publicAccessPrevention", None),
+        (lambda: gcs.BucketIAMMember("m", bucket="b", role="roles/storage.objectViewer", member="allUsers"),
+         lambda: gcs.BucketIAMMember("m", bucket="b", role="roles/storage.objectViewer",
+                                     member="serviceAccount:x@p.iam.gserviceaccount.com"), "allUsers", None),
+    ],
+    "storage-versioning-gcs": [(gcs_bucket(versioning=False), gcs_bucket(), "versioning", None)],
+    "storage-lifecycle-gcs": [(gcs_bucket(lifecycle=False), gcs_bucket(), "lifecycle", None)],
+    "launch-template-imdsv2": [(launch_template(tokens="optional"), launch_template(), "httpTokens", None)],
+    "gpu-pool-tainted": [(node_group(taints=None), node_group(), "taint", None)],
+    "gpu-instance-allowlist": [(node_group("p4d.24xlarge"), node_group("p5.48xlarge"), "p4d.24xlarge",
+                                spec_for(allowedInstanceTypes=["p5.48xlarge", "g6.2xlarge", "a3-highgpu-8g",
+                                                               "g2-standard-8"]))],
+    "gpu-max-per-pool": [(node_group(max_size=5), node_group(max_size=4), "40 GPUs", spec_for(maxGpusPerPool=32))],
+    "training-spot-outside-prod": [(node_group(capacity="ON_DEMAND"), node_group(), "not spot", spec_for("staging"))],
+    "gke-shielded-nodes": [(gke(shielded=False), gke(), "enableShieldedNodes", None),
+                           (gke_pool(secure_boot=False), gke_pool(), "enableSecureBoot", None)],
+    "gke-workload-identity": [(gke(wi=False), gke(), "workloadPool", None),
+                              (gke_pool(metadata="GCE_METADATA"), gke_pool(), "GKE_METADATA", None)],
+    "kms-key-rotation": [
+        (lambda: aws.kms.Key("k", enable_key_rotation=False), lambda: aws.kms.Key("k", enable_key_rotation=True),
+         "enableKeyRotation", None),
+        (lambda: gkms.CryptoKey("k", key_ring="r", rotation_period="63072000s"),
+         lambda: gkms.CryptoKey("k", key_ring="r", rotation_period="7776000s"), "365 days", None)],
+    "k8s-api-endpoint-private": [
+        (eks(public=True, cidrs=["203.0.113.0/24"]), eks(), "public in a production", None),
+        (eks(public=True, cidrs=["0.0.0.0/0"]), eks(public=True, cidrs=["203.0.113.0/24"]), "0.0.0.0/0",
+         spec_for("dev")),
+        (gke(private=False), gke(), "enablePrivateEndpoint", None)],
+    "nodes-no-public-ip": [(launch_template(public="true"), launch_template(), "public IP", None)],
+    "tgw-auto-accept-off": [
+        (lambda: aws.ec2transitgateway.TransitGateway("tgw", auto_accept_shared_attachments="enable"),
+         lambda: aws.ec2transitgateway.TransitGateway("tgw", auto_accept_shared_attachments="disable"),
+         "autoAcceptSharedAttachments", None)],
+    "k8s-no-privileged": [(deployment(privileged=True), deployment(), "privileged", None)],
+    "k8s-non-root": [(deployment(user=0), deployment(), "uid 0", None)],
+    "k8s-resources-set": [(deployment(resources=False), deployment(), "requests.cpu", None)],
+    "k8s-serving-probes": [(deployment(probes=False), deployment(), "readinessProbe", None)],
+    "k8s-image-pinned": [(deployment(image="ghcr.io/a/serve:latest"), deployment(), "not pinned", None),
+                         (deployment(image="ghcr.io/a/serve"), deployment(
+                             image="ghcr.io/a/serve@sha256:" + "a" * 64), "not pinned", None)],
+    "required-tags": [(lambda: aws.s3.Bucket("b", tags={"owner": "ml-platform"}), regional_bucket("us-east-1"),
+                       "cost-center", None)],
+    "data-residency": [(regional_bucket("eu-west-1"), regional_bucket("us-east-1"), "eu-west-1", None)],
+}
+PARAMS = [pytest.param(name, *case, id=f"{name}-{i}") for name, cases in CASES.items() for i, case in enumerate(cases)]
+
+
+@pytest.mark.parametrize("name,bad,good,words,spec", PARAMS)
+def test_policy_fails_bad_and_passes_good(name, bad, good, words, spec):
+    violations = check(name, bad, spec)
+    assert violations, f"{name} let the bad resource through"
+    assert all(v.policy == name for v in violations)
+    assert any(words in v.message for v in violations), [v.message for v in violations]
+    assert check(name, good, spec) == []
+
+
+def test_every_resource_policy_has_a_case():
+    from policies import ALL_POLICIES
+    from pulumi_policy import ResourceValidationPolicy
+    names = {p.name for p in ALL_POLICIES if isinstance(p, ResourceValidationPolicy)}
+    assert names == set(CASES)

@@ -1,0 +1,155 @@
+"""Cross-resource (stack) policies: bad and good stacks declared with the real SDK, or the real program with a
+modified spec."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+import pytest
+
+from tests.conftest import shipped_plan
+from tests.policies.helpers import TODAY, check, evaluate, spec_for
+
+GPU_TOL = [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}]
+
+
+def cluster_stack(*, selector="train", tolerate=True, bucket_region="us-east-1", pdb=True, deny=True, oidc=True):
+    """An EKS cluster, a tainted GPU pool, a Kubernetes provider on the cluster and a training Job."""
+    def program():
+        east = aws.Provider("east", region="us-east-1")
+        cluster = aws.eks.Cluster("eks", name="c1", role_arn="arn:aws:iam::1:role/r", vpc_config={"subnet_ids": ["s"]},
+                                  opts=pulumi.ResourceOptions(provider=east))
+        if oidc:
+            aws.iam.OpenIdConnectProvider("oidc", url=cluster.identities[0].oidcs[0].issuer,
+                                          client_id_lists=["sts.amazonaws.com"],
+                                          opts=pulumi.ResourceOptions(provider=east))
+        aws.eks.NodeGroup("pool", cluster_name="c1", node_role_arn="arn:aws:iam::1:role/n", subnet_ids=["s"],
+                          instance_types=["p5.48xlarge"], capacity_type="SPOT",
+                          taints=[{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}],
+                          labels={"aiplatform.io/pool": "train", "aiplatform.io/purpose": "training"},
+                          scaling_config={"min_size": 0, "desired_size": 0, "max_size": 2},
+                          opts=pulumi.ResourceOptions(provider=east))
+        other = aws.Provider("other", region=bucket_region)
+        aws.s3.Bucket("ckpt", bucket="ckpt-bucket", opts=pulumi.ResourceOptions(provider=other))
+        kube = k8s.Provider("kube", kubeconfig=cluster.endpoint)
+        ko = pulumi.ResourceOptions(provider=kube)
+        k8s.core.v1.Namespace("ns", metadata={"name": "training"}, opts=ko)
+        k8s.batch.v1.Job("job", metadata={"name": "job", "namespace": "training"}, spec={"template": {"spec": {
+            "restartPolicy": "Never", "nodeSelector": {"aiplatform.io/pool": selector},
+            "tolerations": GPU_TOL if tolerate else [],
+            "containers": [{"name": "t", "image": "ghcr.io/a/train:1.0.0",
+                            "args": ["--checkpoint-uri", "s3://ckpt-bucket/run/"],
+                            "resources": {"limits": {"nvidia.com/gpu": "8"}}}]}}}, opts=ko)
+        k8s.apps.v1.Deployment("serve", metadata={"name": "serve", "namespace": "training"}, spec={
+            "selector": {"matchLabels": {"app": "serve"}},
+            "template": {"metadata": {"labels": {"app": "serve", "track": "stable"}},
+                         "spec": {"containers": [{"name": "s", "image": "ghcr.io/a/serve:1.0.0"}]}}}, opts=ko)
+        if pdb:
+            k8s.policy.v1.PodDisruptionBudget("pdb", metadata={"name": "serve", "namespace": "training"},
+                                              spec={"maxUnavailable": 1, "selector": {"matchLabels": {"app": "serve"}}},
+                                              opts=ko)
+        if deny:
+            k8s.networking.v1.NetworkPolicy("deny", metadata={"name": "default-deny", "namespace": "training"},
+                                            spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, opts=ko)
+    return program
+
+
+def bucket_stack(companions=True):
+    def program():
+        b = aws.s3.Bucket("b", bucket="b", tags={"data-class": "checkpoints"})
+        if not companions:
+            return
+        aws.s3.BucketServerSideEncryptionConfiguration("b", bucket=b.id, rules=[
+            {"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": "k"}}])
+        aws.s3.BucketPublicAccessBlock("b", bucket=b.id, block_public_acls=True, block_public_policy=True,
+                                       ignore_public_acls=True, restrict_public_buckets=True)
+        aws.s3.BucketVersioning("b", bucket=b.id, versioning_configuration={"status": "Enabled"})
+        aws.s3.BucketLifecycleConfiguration("b", bucket=b.id, rules=[{"id": "x", "status": "Enabled",
+                                                                      "expiration": {"days": 30}}])
+    return program
+
+
+CASES = {
+    "gpu-workload-schedulable": [(cluster_stack(selector="nope"), cluster_stack(), "Pending"),
+                                 (cluster_stack(tolerate=False), cluster_stack(), "Pending")],
+    "s3-bucket-companions": [(bucket_stack(False), bucket_stack(), "BucketVersioning")],
+    "checkpoints-near-training": [(cluster_stack(bucket_region="us-west-2"), cluster_stack(), "us-west-2")],
+    "serving-has-pdb": [(cluster_stack(pdb=False), cluster_stack(), "PodDisruptionBudget")],
+    "namespace-default-deny": [(cluster_stack(deny=False), cluster_stack(), "default-deny")],
+    "eks-irsa-enabled": [(cluster_stack(oidc=False), cluster_stack(), "OIDC")],
+}
+
+
+@pytest.mark.parametrize("name,bad,good,words", [pytest.param(n, *c, id=f"{n}-{i}") for n, cs in CASES.items()
+                                                 for i, c in enumerate(cs)])
+def test_stack_policy_fails_bad_and_passes_good(name, bad, good, words):
+    violations = check(name, bad)
+    assert violations and any(words in v.message for v in violations), [v.message for v in violations]
+    assert all(v.policy == name for v in violations)
+    assert check(name, good) == []
+
+
+def _names(report):
+    return {v.policy for v in report.violations}
+
+
+def test_gpu_max_per_stack_on_the_real_program():
+    plan = shipped_plan("prod")
+    bad = evaluate(plan, spec_for(maxGpusPerStack=40), ["gpu-max-per-stack"])
+    assert [v.policy for v in bad.violations] == ["gpu-max-per-stack"] and "limit is 40" in bad.violations[0].message
+    assert evaluate(plan, spec_for(maxGpusPerStack=1000), ["gpu-max-per-stack"]).violations == []
+
+
+def test_budget_with_the_real_estimator():
+    pytest.importorskip("blueprint.cost")
+    from blueprint.cost import estimate_monthly_total
+    plan = shipped_plan("prod")
+    total = estimate_monthly_total(plan)
+    assert total > 0
+    cfg_budget = lambda usd: spec_for().model_copy(update={"budget": spec_for().budget.model_copy(  # noqa: E731
+        update={"monthly_usd": usd})})
+    bad = evaluate(plan, cfg_budget(total * 0.5), ["stack-within-budget"])
+    assert [v.policy for v in bad.violations] == ["stack-within-budget"], bad.not_applicable
+    assert evaluate(plan, cfg_budget(total * 1.5), ["stack-within-budget"]).violations == []
+
+
+def test_budget_policy_rebuilds_the_plan_for_the_estimator(monkeypatch):
+    """The stack policy hands the estimator a Plan rebuilt from PolicyResources, as inside `pulumi preview`."""
+    import blueprint.cost as cost
+    seen = {}
+
+    def fake(plan):
+        seen["types"] = plan.counts_by_type()
+        return 10_000_000.0
+    monkeypatch.setattr(cost, "estimate_monthly_total", fake)
+    plan = shipped_plan("dev")
+    report = evaluate(plan, spec_for("dev"), ["stack-within-budget"])
+    assert [v.policy for v in report.violations] == ["stack-within-budget"]
+    assert seen["types"] == plan.counts_by_type()
+
+
+def test_exemptions_expired_and_unknown_policies_fail():
+    ok = {"policy": "k8s-image-pinned", "resource": "*", "reason": "vendor image, tracked in PLAT-1",
+          "approvedBy": "security@example.com", "expires": "2026-12-31"}
+    expired = {**ok, "expires": "2026-01-31"}
+    typo = {**ok, "policy": "k8s-image-pined"}
+    plan = shipped_plan("dev")
+    assert evaluate(plan, spec_for(exemptions=[ok]), ["policy-exemptions-valid"]).violations == []
+    bad = evaluate(plan, spec_for(exemptions=[expired, typo]), ["policy-exemptions-valid"])
+    messages = [v.message for v in bad.violations]
+    assert any("expired on 2026-01-31" in m for m in messages) and any("unknown policy" in m for m in messages)
+
+
+def test_exemption_turns_a_violation_into_a_note_until_it_expires():
+    from tests.policies.test_resource_policies import deployment
+    from blueprint.plan.engine import run_program
+    plan = run_program(deployment(image="ghcr.io/a/serve:latest"))
+    ex = {"policy": "k8s-image-pinned", "resource": "*::d", "reason": "vendor image, tracked in PLAT-1",
+          "approvedBy": "security@example.com", "expires": "2026-12-31"}
+    exempt = evaluate(plan, spec_for(exemptions=[ex]), ["k8s-image-pinned"])
+    assert exempt.violations == [] and [n.policy for n in exempt.exempted] == ["k8s-image-pinned"]
+    lapsed = evaluate(plan, spec_for(exemptions=[{**ex, "expires": str(TODAY - dt.timedelta(days=1))}]),
+                      ["k8s-image-pinned"])
+    assert [v.blocking for v in lapsed.violations] == [True] and "expired" in lapsed.violations[0].message
