@@ -124,7 +124,8 @@ class PrivateDns(pulumi.ComponentResource):
                 lambda lists: [t for ts in lists for t in ts])
             rule = aws.route53.ResolverRule(
                 f"{label}-to-gcp", name=f"{label}-to-gcp", domain_name=names["gcp"], rule_type="FORWARD",
-                resolver_endpoint_id=outbound.id, target_ips=targets, tags=spec.aws_tags(), opts=opts)
+                resolver_endpoint_id=outbound.id, target_ips=targets, tags=spec.aws_tags(),
+                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[policy])))
             aws.route53.ResolverRuleAssociation(f"{label}-to-gcp", resolver_rule_id=rule.id, vpc_id=c.network_id,
                                                 name=f"{label}-to-gcp", opts=opts)
             inbound_ips.append(inbound.ip_addresses.apply(lambda ips: [i.ip for i in ips or [] if i.ip]))
