@@ -1,0 +1,154 @@
+"""Hand-computed NAT, endpoint, storage (S3/GCS per class, FSx, Filestore, EBS), TGW, VPN and transfer costs,
+the "usage unknown" line, and free / unpriced classification."""
+from __future__ import annotations
+
+from tests.cost.helpers import HOURS, approx, aws_provider, component, gcp_provider, priced
+
+
+def test_nat_gateway_hours_plus_data_and_unknown_usage_line():
+    def program():
+        import pulumi_aws as aws
+        opts = aws_provider()
+        for name in ("nat-a", "nat-b"):
+            aws.ec2.NatGateway(name, subnet_id="subnet-1", allocation_id="eipalloc-1", opts=opts)
+    est = priced(program, {"resource_usage": {"nat-a": {"monthly_data_processed_gb": 1000}}})
+    assert est.item("nat-a").monthly.expected == approx(HOURS * 0.045 + 1000 * 0.045)  # 32.85 + 45.00
+    data = component(est.item("nat-b"), "Data processed")
+    assert data.usage_unknown and data.describe_unknown() == "priced at $0.045 per GB, usage unknown"
+    assert est.item("nat-b").monthly.expected == approx(32.85)
+    assert len(est.usage_unknown()) == 1
+
+
+def test_interface_endpoint_per_az_and_gateway_endpoint_free():
+    def program():
+        import pulumi_aws as aws
+        opts = aws_provider()
+        aws.ec2.VpcEndpoint("ecr", vpc_id="vpc-1", service_name="com.amazonaws.us-east-1.ecr.api",
+                            vpc_endpoint_type="Interface", subnet_ids=["s-1", "s-2", "s-3"], opts=opts)
+        aws.ec2.VpcEndpoint("s3", vpc_id="vpc-1", service_name="com.amazonaws.us-east-1.s3",
+                            vpc_endpoint_type="Gateway", opts=opts)
+    est = priced(program)
+    assert est.item("ecr").monthly.expected == approx(3 * HOURS * 0.01)  # $21.90
+    assert [f.reason for f in est.free if f.urn.endswith("::s3")] == ["gateway endpoints (S3, DynamoDB) carry no charge"]
+
+
+def test_s3_and_gcs_storage_per_class():
+    def program():
+        import pulumi_aws as aws
+        import pulumi_gcp.storage as storage
+        aws.s3.Bucket("aws-data", opts=aws_provider())
+        storage.Bucket("gcp-data", location="US-CENTRAL1", opts=gcp_provider())
+        storage.Bucket("gcp-models", location="US", rpo="ASYNC_TURBO",
+                       custom_placement_config={"data_locations": ["US-CENTRAL1", "US-EAST4"]}, opts=gcp_provider())
+    est = priced(program, {"resource_usage": {
+        "aws-data": {"storage_gb": {"STANDARD": 1000, "GLACIER_IR": 2000, "DEEP_ARCHIVE": 10000},
+                     "monthly_put_requests": 100_000},
+        "gcp-data": {"storage_gb": {"STANDARD": 1000, "NEARLINE": 500, "ARCHIVE": 1000}},
+        "gcp-models": {"storage_gb": {"STANDARD": 100}, "monthly_written_gb": 50}}})
+    s3 = est.item("aws-data")
+    assert component(s3, "Storage (STANDARD)").monthly.expected == approx(23.0)
+    assert component(s3, "Storage (GLACIER_IR)").monthly.expected == approx(8.0)
+    assert component(s3, "Storage (DEEP_ARCHIVE)").monthly.expected == approx(9.9)
+    assert component(s3, "PUT").monthly.expected == approx(0.5)  # 100 x 1k requests x $0.005
+    assert s3.monthly.expected == approx(23 + 8 + 9.9 + 0.5)
+    assert est.item("gcp-data").monthly.expected == approx(20 + 5 + 1.2)
+    models = est.item("gcp-models")
+    assert models.region == "gcp/dual-region:us"
+    assert models.monthly.expected == approx(100 * 0.022 + 50 * 0.04)  # storage + turbo replication
+
+
+def test_a_storage_class_the_cloud_does_not_have_is_unpriced_not_dropped():
+    def program():
+        import pulumi_aws as aws
+        aws.s3.Bucket("b", opts=aws_provider())
+    est = priced(program, {"resource_usage": {"b": {"storage_gb": {"COLDLINE": 10}}}})
+    assert not est.items
+    assert [(u.type, u.reason) for u in est.unpriced] == \
+        [("aws:s3/bucket:Bucket", "no aws/s3 price for 'COLDLINE' in us-east-1")]
+
+
+def test_fsx_filestore_and_ebs():
+    def program():
+        import pulumi_aws as aws
+        import pulumi_gcp.filestore as filestore
+        opts = aws_provider()
+        aws.fsx.LustreFileSystem("fsx", storage_capacity=2400, deployment_type="PERSISTENT_2",
+                                 per_unit_storage_throughput=250, subnet_ids="subnet-1",
+                                 automatic_backup_retention_days=7, opts=opts)
+        aws.ebs.Volume("vol", availability_zone="us-east-1a", size=100, type="gp3", iops=4000, throughput=200,
+                       opts=opts)
+        filestore.Instance("fs", tier="ZONAL", location="us-central1-a",
+                           file_shares={"name": "d", "capacity_gb": 2560},
+                           networks=[{"network": "n", "modes": ["MODE_IPV4"]}], opts=gcp_provider())
+    est = priced(program, {"resource_usage": {"fsx": {"backup_gb": 1000}}})
+    assert est.item("fsx").monthly.expected == approx(2400 * 0.21 + 1000 * 0.05)  # 504 + 50
+    assert est.item("vol").monthly.expected == approx(100 * 0.08 + 1000 * 0.005 + 75 * 0.04)  # 8 + 5 + 3
+    assert est.item("fs").monthly.expected == approx(2560 * 0.25)  # $640
+    assert est.item("fs").region == "gcp/us-central1"
+
+
+def test_transit_gateway_vpn_and_tunnels():
+    def program():
+        import pulumi_aws as aws
+        import pulumi_gcp.compute as compute
+        opts = aws_provider()
+        tgw = aws.ec2transitgateway.TransitGateway("tgw", opts=opts)
+        aws.ec2transitgateway.VpcAttachment("attach", transit_gateway_id=tgw.id, vpc_id="vpc-1",
+                                            subnet_ids=["s-1"], opts=opts)
+        aws.ec2transitgateway.PeeringAttachment("peer", transit_gateway_id=tgw.id, peer_region="us-west-2",
+                                                peer_transit_gateway_id="tgw-2", opts=opts)
+        aws.ec2transitgateway.PeeringAttachmentAccepter("accept", transit_gateway_attachment_id="tgw-attach-1",
+                                                        opts=opts)
+        aws.ec2.VpnConnection("vpn", customer_gateway_id="cgw-1", type="ipsec.1", transit_gateway_id=tgw.id,
+                              opts=opts)
+        gw = compute.HaVpnGateway("ha", region="us-central1", network="n", opts=gcp_provider())
+        compute.VPNTunnel("tunnel", region="us-central1", shared_secret="s", vpn_gateway=gw.id,
+                          vpn_gateway_interface=0, router="r", opts=gcp_provider())
+    est = priced(program, {"resource_usage": {"attach": {"monthly_data_processed_gb": 1000},
+                                              "peer": {"monthly_data_gb": 500},
+                                              "tunnel": {"monthly_egress_gb": 100}}})
+    assert est.item("attach").monthly.expected == approx(HOURS * 0.05 + 1000 * 0.02)  # 36.50 + 20
+    assert est.item("peer").monthly.expected == approx(HOURS * 0.05 + 500 * 0.02)
+    assert est.item("vpn").monthly.expected == approx(2 * HOURS * 0.05)  # connection + TGW VPN attachment
+    assert est.item("tunnel").monthly.expected == approx(HOURS * 0.05 + 100 * 0.12)
+    free = {f.type for f in est.free}
+    assert {"aws:ec2transitgateway/transitGateway:TransitGateway", "gcp:compute/haVpnGateway:HaVpnGateway",
+            "aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter"} <= free
+
+
+def test_transfers_between_regions_of_the_plan():
+    def program():
+        import pulumi_aws as aws
+        aws.ec2.Eip("east", domain="vpc", opts=aws_provider("us-east-1"))
+        aws.ec2.Eip("west", domain="vpc", opts=aws_provider("us-west-2"))
+        aws.ec2.Eip("gcp-less", domain="vpc", opts=aws_provider("us-east-2"))
+    est = priced(program, {"transfers": [
+        {"from": "aws/us-east-1", "to": "aws/us-west-2", "monthly_gb": 1000},
+        {"from": "aws/us-east-2", "to": "gcp/us-central1", "monthly_gb": 100},  # no GCP region in the plan
+    ]})
+    transfer = est.item("aws/us-east-1 -> aws/us-west-2")
+    assert transfer.monthly.expected == approx(1000 * 0.02) and transfer.region == "aws/us-east-1"
+    assert est.item("east").monthly.expected == approx(HOURS * 0.005)
+    assert [i.type for i in est.items].count("usage:transfer") == 1
+
+
+def test_free_unpriced_and_missing_region_are_all_listed():
+    def program():
+        import pulumi_aws as aws
+        import pulumi_kubernetes as k8s
+        opts = aws_provider("eu-west-1")
+        aws.iam.Role("role", assume_role_policy="{}", opts=opts)
+        aws.ec2.SecurityGroup("sg", vpc_id="vpc-1", opts=opts)
+        aws.ec2.NatGateway("nat", subnet_id="s", allocation_id="a", opts=opts)  # no eu-west-1 prices
+        aws.rds.Instance("db", instance_class="db.t3.micro", engine="postgres", allocated_storage=20, opts=opts)
+        k8s.core.v1.Namespace("ns")
+        k8s.core.v1.Service("lb", spec={"type": "LoadBalancer", "ports": [{"port": 80}]})
+    est = priced(program)
+    assert not est.items
+    unpriced = {u.type: u.reason for u in est.unpriced}
+    assert unpriced == {"aws:ec2/natGateway:NatGateway": "no aws/vpc price for 'nat-gateway-hour' in eu-west-1",
+                        "aws:rds/instance:Instance": "no pricer for this resource type",
+                        "kubernetes:core/v1:Service": "no pricer for this resource type"}
+    free = est.free_types()
+    assert free["aws:iam/role:Role"] == 1 and free["aws:ec2/securityGroup:SecurityGroup"] == 1
+    assert free["kubernetes:core/v1:Namespace"] == 1
