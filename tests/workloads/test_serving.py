@@ -1,0 +1,179 @@
+"""The server over real HTTP on loopback: outputs, batching, 429 back-pressure, probes, and a lossless SIGTERM drain."""
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+import torch
+from torch.nn import functional as F
+
+from tests.workloads.conftest import Run, free_port
+from workloads.model import Vocab
+from workloads.storage import load_model
+
+PROMPTS = ["Shall I compare thee", "To be, or not", "When in disgrace with fortune", "O", "The quality of mercy",
+           "Now is the winter of our discontent made glorious summer by this sun of York; and all the clouds"]
+
+
+class Server:
+    def __init__(self, artifact: str, *flags: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.run = Run([sys.executable, "-m", "workloads.serve", "--model-uri", artifact, "--host", "127.0.0.1",
+                        "--port", str(self.port), *flags])
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert self.run.proc.poll() is None and time.monotonic() < deadline, self.run.output
+            time.sleep(0.1)
+
+    def metric(self, name: str) -> float:
+        text = httpx.get(f"{self.url}/metrics", timeout=5).text
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+
+    def stop(self) -> None:
+        if self.run.proc.poll() is None:
+            self.run.proc.send_signal(signal.SIGTERM)
+            try:
+                self.run.finish(30)
+            except Exception:
+                self.run.signal_group(signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def reference_model(artifact):
+    model, _ = load_model(artifact)
+    return model, Vocab(model.cfg.vocab)
+
+
+def direct(reference_model, text: str) -> torch.Tensor:
+    model, vocab = reference_model
+    ids = torch.tensor([vocab.encode(text)[-model.cfg.block_size:]])
+    with torch.inference_mode():
+        return F.softmax(model(ids)[0, -1].float(), dim=-1)
+
+
+def greedy(reference_model, prompt: str, n: int) -> str:
+    _, vocab = reference_model
+    text = prompt
+    for _ in range(n):
+        text += vocab.chars[int(direct(reference_model, text).argmax())]
+    return text[len(prompt):]
+
+
+@pytest.fixture(scope="module")
+def server(artifact):
+    s = Server(artifact, "--max-batch-size", "8", "--max-wait-ms", "20", "--queue-size", "256")
+    yield s
+    s.stop()
+
+
+def test_probes_and_model_info(server, artifact):
+    assert httpx.get(f"{server.url}/livez").json() == {"alive": True}
+    assert httpx.get(f"{server.url}/readyz").status_code == 200
+    info = httpx.get(f"{server.url}/v1/models").json()
+    assert info["model_uri"] == artifact and info["quantized"] is False and info["trained"]["step"] == 40
+    assert server.metric("serve_ready") == 1
+
+
+def test_outputs_match_a_direct_forward_pass_even_when_batched(server, reference_model):
+    with ThreadPoolExecutor(len(PROMPTS)) as pool:  # concurrent, so different lengths share padded batches
+        got = list(pool.map(lambda t: httpx.post(f"{server.url}/v1/predict", json={"text": t, "top_k": 5},
+                                                 timeout=30).json(), PROMPTS * 3))
+    for text, out in zip(PROMPTS * 3, got):
+        probs = direct(reference_model, text)
+        values, index = probs.topk(5)
+        vocab = reference_model[1]
+        assert [t["token"] for t in out["top"]] == [vocab.chars[i] for i in index.tolist()]
+        assert [t["prob"] for t in out["top"]] == pytest.approx(values.tolist(), abs=1e-5)
+        assert out["next"] == vocab.chars[int(index[0])]
+    r = httpx.post(f"{server.url}/v1/generate", json={"prompt": "Shall I ", "max_new_tokens": 12}, timeout=30)
+    assert r.json()["completion"] == greedy(reference_model, "Shall I ", 12)
+
+
+def test_concurrent_load_forms_real_batches(server):
+    batches0, items0 = server.metric("serve_batch_size_count"), server.metric("serve_batch_size_sum")
+    singles0 = server.metric('serve_batch_size_bucket{le="1.0"}')
+    with ThreadPoolExecutor(32) as pool:
+        codes = list(pool.map(lambda i: httpx.post(f"{server.url}/v1/predict", json={"text": PROMPTS[i % 6]},
+                                                   timeout=30).status_code, range(96)))
+    assert codes == [200] * 96
+    batches = server.metric("serve_batch_size_count") - batches0
+    items = server.metric("serve_batch_size_sum") - items0
+    singles = server.metric('serve_batch_size_bucket{le="1.0"}') - singles0
+    assert items == 96
+    assert batches < items and singles < batches, "every request ran alone: batching never formed a batch"
+    assert server.metric('serve_request_latency_seconds_count{endpoint="predict"}') >= 96
+    assert server.metric("serve_inflight_requests") == 0 and server.metric("serve_queue_depth") == 0
+
+
+def test_full_queue_answers_429(artifact):
+    s = Server(artifact, "--max-batch-size", "1", "--max-wait-ms", "0", "--queue-size", "1")
+    try:
+        with ThreadPoolExecutor(64) as pool:
+            rs = list(pool.map(lambda i: httpx.post(f"{s.url}/v1/predict", json={"text": PROMPTS[5] * 2},
+                                                    timeout=30), range(256)))
+        codes = [r.status_code for r in rs]
+        assert set(codes) <= {200, 429} and codes.count(429) > 0 and codes.count(200) > 0
+        assert all(r.headers.get("retry-after") == "1" for r in rs if r.status_code == 429)
+        assert s.metric('serve_rejections_total{reason="queue_full"}') == codes.count(429)
+    finally:
+        s.stop()
+
+
+def test_sigterm_under_load_loses_no_accepted_request(artifact, reference_model):
+    s = Server(artifact, "--max-batch-size", "8", "--max-wait-ms", "5", "--queue-size", "256",
+               "--drain-timeout-s", "60")
+    expected = {p: greedy(reference_model, p, 16) for p in PROMPTS[:3]}
+    outcomes: list[tuple[str, object]] = []
+    lock, told_to_leave, ok_count = threading.Lock(), threading.Event(), [0]
+
+    def client(i: int) -> None:
+        # fresh connection per request, like traffic through a load balancer; stop once told to go away
+        with httpx.Client(limits=httpx.Limits(max_keepalive_connections=0), timeout=60) as c:
+            while not told_to_leave.is_set():
+                prompt = PROMPTS[i % 3]
+                try:
+                    r = c.post(f"{s.url}/v1/generate", json={"prompt": prompt, "max_new_tokens": 16})
+                    result: object = (r.status_code, r.json(), prompt)
+                except httpx.ConnectError:
+                    result = "refused"  # listener closed: never accepted
+                except httpx.TransportError as e:
+                    result = f"lost: {type(e).__name__}"
+                with lock:
+                    outcomes.append(("r", result))
+                    if isinstance(result, tuple) and result[0] == 200:
+                        ok_count[0] += 1
+                if result == "refused" or (isinstance(result, tuple) and result[0] == 503):
+                    told_to_leave.set()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    while ok_count[0] < 24:
+        time.sleep(0.02)
+    s.run.proc.send_signal(signal.SIGTERM)
+    for t in threads:
+        t.join(120)
+    assert s.run.finish(60) == 0, s.run.output
+    [draining] = s.run.named("draining")
+    [drained] = s.run.named("drained")
+    assert draining["inflight"] > 0, "SIGTERM arrived with nothing in flight: the test proved nothing"
+    results = [r for _, r in outcomes]
+    lost = [r for r in results if isinstance(r, str) and r.startswith("lost")]
+    assert not lost
+    ok = [r for r in results if isinstance(r, tuple) and r[0] == 200]
+    assert all(r[0] in (200, 503) for r in results if isinstance(r, tuple))
+    assert drained["clean"] and drained["inflight_left"] == 0
+    assert drained["completed"] == drained["accepted"] == len(ok)
+    for _, body, prompt in ok:
+        assert body["completion"] == expected[prompt]
