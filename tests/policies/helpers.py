@@ -7,7 +7,8 @@ import pulumi
 
 from blueprint.plan.engine import run_program
 from blueprint.policy import evaluate_plan
-from blueprint.spec import load_spec
+from blueprint.policy.evaluate import spec_of
+from blueprint.spec import FULL_KEY, load_spec
 from policies import ALL_POLICIES
 from tests.conftest import platform_config
 
@@ -23,7 +24,10 @@ def spec_for(stack: str = "prod", **policy):
 
 
 def evaluate(plan, spec=None, names=None, **kw):
-    return evaluate_plan(plan, spec if spec is not None else spec_for(), today=TODAY,
+    """``spec`` None: the spec the plan was made from (the real program), else prod's (small programs)."""
+    if spec is None:
+        spec = spec_of(plan) if FULL_KEY in plan.config else spec_for()
+    return evaluate_plan(plan, spec, today=TODAY,
                          policies=[BY_NAME[n] for n in names] if names else None, **kw)
 
 

@@ -1,0 +1,161 @@
+"""Shipped stacks, a broken stack config, enforcement per environment, unknown values, reports and the pack."""
+from __future__ import annotations
+
+import json
+import os
+import runpy
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from blueprint.plan import run_plan
+from blueprint.plan.engine import REPO, stack_config
+from blueprint.policy.report import render, to_sarif
+from policies import ALL_POLICIES
+from tests.conftest import STACKS, platform_config, shipped_plan
+from tests.policies.helpers import evaluate, spec_for
+
+SCHEMA = json.loads((Path(__file__).parent / "sarif-schema-2.1.0.json").read_text())
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_shipped_stacks_have_no_violation(stack):
+    report = evaluate(shipped_plan(stack), spec_for(stack))
+    assert not report.blocking, [(v.policy, v.resource, v.message) for v in report.blocking]
+    assert report.violations == [] and report.unknown == []
+
+
+def test_every_policy_sees_something_in_the_shipped_stacks():
+    """A pass only means something if the policy met resources it checks (its 'good' case is the real program)."""
+    from pulumi_policy import ResourceValidationPolicy
+    types = set().union(*(shipped_plan(s).counts_by_type() for s in STACKS))
+    for p in ALL_POLICIES:
+        if isinstance(p, ResourceValidationPolicy) and p.resource_types:
+            assert p.resource_types & types, p.name
+
+
+def broken_prod() -> dict:
+    cfg = platform_config("prod")
+    cfg["regions"].append({"cloud": "aws", "region": "eu-west-1", "systemPool": {"instanceType": "m7i.xlarge"},
+                           "gpuPools": [{"name": "train-a100", "accelerator": "a100-40gb",
+                                         "instanceType": "p4d.24xlarge", "capacityType": "on-demand",
+                                         "purpose": "training", "scaling": {"min": 0, "desired": 0, "max": 8}}]})
+    cfg["budget"]["monthlyUsd"] = 1000
+    cfg["policy"] = {"allowedInstanceTypes": ["p5.48xlarge", "g6.2xlarge", "a3-highgpu-8g", "g2-standard-8"],
+                     "maxGpusPerPool": 32, "maxGpusPerStack": 64,
+                     "exemptions": [{"policy": "data-residency", "resource": "*eu-west-1*",
+                                     "reason": "temporary EU experiment, PLAT-7", "approvedBy": "cto@example.com",
+                                     "expires": "2026-01-01"}]}
+    return cfg
+
+
+def test_broken_stack_fails_with_the_expected_policies():
+    cfg = broken_prod()
+    plan = run_plan("prod", platform=cfg)
+    report = evaluate(plan, None)
+    names = {v.policy for v in report.blocking}
+    assert {"data-residency", "gpu-instance-allowlist", "gpu-max-per-pool", "gpu-max-per-stack",
+            "stack-within-budget", "policy-exemptions-valid"} <= names, names
+    residency = [v for v in report.violations if v.policy == "data-residency"]
+    assert residency and all("eu-west-1" in v.message and "expired" in v.message for v in residency)
+
+
+def test_enforcement_is_advisory_in_dev_and_mandatory_in_prod():
+    cfg = platform_config("dev")
+    cfg["policy"] = {"allowedInstanceTypes": ["g6.xlarge"]}
+    dev = evaluate(run_plan("dev", platform=cfg), None, ["gpu-instance-allowlist"])
+    assert dev.violations and not dev.blocking and {v.enforcement for v in dev.violations} == {"advisory"}
+    cfg["policy"]["enforcement"] = "mandatory"
+    assert evaluate(run_plan("dev", platform=cfg), None, ["gpu-instance-allowlist"]).blocking
+    # a --policy-pack-config file overrides the pack level, as in the CLI
+    forced = evaluate(run_plan("dev", platform=cfg), None, ["gpu-instance-allowlist"],
+                      pack_config={"gpu-instance-allowlist": {"enforcementLevel": "advisory"}})
+    assert forced.violations and not forced.blocking
+
+
+def test_unknown_values_are_reported_like_the_cli_not_passed_or_failed():
+    import pulumi_aws as aws
+    from blueprint.plan.engine import run_program
+
+    def program():
+        key = aws.kms.Key("k")  # its arn is unknown during preview
+        aws.s3.BucketAcl("acl", bucket="b", acl=key.arn)
+    report = evaluate(run_program(program), None, ["storage-no-public-access"])
+    assert report.violations == []
+    assert [n.message for n in report.unknown] == [
+        "can't run policy 'storage-no-public-access' during preview: string value at .acl can't be known during preview"]
+
+
+def test_sarif_validates_and_names_rules_and_resources():
+    report = evaluate(run_plan("prod", platform=broken_prod()), None)
+    doc = to_sarif(report)
+    jsonschema.validate(doc, SCHEMA)
+    results = doc["runs"][0]["results"]
+    rules = [r["id"] for r in doc["runs"][0]["tool"]["driver"]["rules"]]
+    assert {r["ruleId"] for r in results if r["level"] == "error"} >= {"data-residency", "stack-within-budget"}
+    assert all(rules[r["ruleIndex"]] == r["ruleId"] for r in results if "ruleIndex" in r)
+    jsonschema.validate(to_sarif(evaluate(shipped_plan("dev"), spec_for("dev"))), SCHEMA)
+
+
+def test_cli_formats_and_exit_code(tmp_path, capsys, monkeypatch):
+    from blueprint import cli
+    assert cli.main(["policy", "--stack", "dev"]) == 0
+    assert "0 mandatory" in capsys.readouterr().out
+    assert cli.main(["policy", "--stack", "dev", "--format", "markdown"]) == 0
+    assert "Policy check: `dev`" in capsys.readouterr().out
+    out = tmp_path / "r.sarif"
+    assert cli.main(["policy", "--stack", "dev", "--format", "sarif", "--out", str(out)]) == 0
+    jsonschema.validate(json.loads(out.read_text()), SCHEMA)
+    # a mandatory failure exits 1: stacks/ holds the real environments, so point the CLI at a broken copy
+    import blueprint.commands.policy as cmd
+    monkeypatch.setattr("blueprint.plan.run_plan", lambda stack: run_plan(stack, platform=broken_prod()))
+    assert cli.main(["policy", "--stack", "prod", "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["failed"] and any(v["policy"] == "data-residency" and v["blocking"] for v in doc["violations"])
+    assert cmd.HELP
+
+
+def test_table_and_markdown_list_each_violation():
+    report = evaluate(run_plan("prod", platform=broken_prod()), None)
+    table, md = render(report, "table"), render(report, "markdown")
+    for v in report.violations:
+        assert v.policy in table and v.policy in md
+
+
+def test_pack_reads_its_settings_from_the_stack_config_the_cli_passes(monkeypatch):
+    """Inside `pulumi preview` the pack gets the stack config in PULUMI_CONFIG; without it, the stack file."""
+    from policies import _framework
+    config, secret_keys = stack_config("dev")
+    monkeypatch.setenv("PULUMI_STACK", "dev")
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(secret_keys))
+    expected = _framework.PolicySettings.from_spec(spec_for("dev"))
+    assert _framework.settings_from_environment() == expected
+    assert _framework.pack_enforcement_level().value == "advisory"
+    monkeypatch.delenv("PULUMI_CONFIG")
+    assert _framework.settings_from_environment() == expected
+    monkeypatch.setenv("PULUMI_STACK", "prod")
+    assert _framework.pack_enforcement_level().value == "mandatory"
+    monkeypatch.delenv("PULUMI_STACK")
+    assert _framework.settings_from_environment().enforcement.value == "mandatory"  # strict without a stack
+
+
+def test_policy_pack_main_only_builds_the_pack(monkeypatch):
+    import pulumi_policy
+    built = {}
+
+    class Capture:
+        def __init__(self, **kw):
+            built.update(kw)
+    monkeypatch.setattr(pulumi_policy, "PolicyPack", Capture)
+    monkeypatch.setenv("PULUMI_STACK", "prod")
+    runpy.run_path(str(REPO / "policies" / "__main__.py"), run_name="__main__")
+    assert built["name"] == "aiplatform-guardrails" and built["policies"] == ALL_POLICIES
+    assert built["enforcement_level"].value == "mandatory"
+    meta = yaml.safe_load((REPO / "policies" / "PulumiPolicy.yaml").read_text())
+    assert meta["runtime"]["name"] == "python" and meta["name"] == built["name"]
+    for p in ALL_POLICIES:
+        assert p.description and p.severity and p.remediation_steps and p.url, p.name
+    assert os.path.exists(REPO / "policies" / "README.md")
