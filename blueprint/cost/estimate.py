@@ -14,6 +14,7 @@ from blueprint.cost.usage import Usage, load_usage
 from blueprint.plan.model import Plan
 
 TRANSFER_TYPE = "usage:transfer"
+GONE_OPS = {"delete", "delete-replaced", "discard"}  # a plan read from a preview: the state after the change
 
 
 def _budget(plan: Plan) -> float | None:
@@ -37,9 +38,11 @@ def estimate(plan: Plan, usage: Usage | None = None, prices: PriceBook | None = 
     result = CostEstimate(stack=plan.stack, items=[], prices_as_of=prices.as_of, usage_files=list(usage.files),
                           budget_usd=_budget(plan))
     regions: set[str] = set()
+    seen: set[str] = set()
     for r in plan:
-        if not r.custom:
-            continue  # components group resources; they are not billed
+        if not r.custom or r.op in GONE_OPS or r.urn in seen:
+            continue  # components are not billed; a preview's deletions are gone after the change; one per URN
+        seen.add(r.urn)
         if r.op == "read":
             result.free.append(Classified(r.urn, r.type, "read from outside the stack, not managed here"))
             continue
