@@ -103,3 +103,15 @@ def test_deploy_goes_dev_then_staging_then_prod_with_the_policy_pack():
     assert job["environment"] == "${{ inputs.stack }}"  # prod waits for its GitHub environment's reviewers
     pulumi = next(s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions"))
     assert pulumi["with"]["command"] == "up" and pulumi["with"]["policyPacks"] == "policies"
+
+
+def test_files_the_workflows_install_from_exist():
+    for path in WORKFLOWS:
+        for job in _load(path)["jobs"].values():
+            for step in job.get("steps", []):
+                for line in step.get("run", "").splitlines():
+                    if "pip install" in line:
+                        words = shlex.split(line.split("#", 1)[0])
+                        for flag, value in zip(words, words[1:]):
+                            if flag in ("-r", "--requirement", "-c", "--constraint"):
+                                assert (REPO / value).is_file(), f"{path.name}: {value} does not exist"
