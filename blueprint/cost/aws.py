@@ -221,3 +221,13 @@ def global_accelerator(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
     return [ctx.hourly("Accelerator fixed fee", ctx.price("global-accelerator", "accelerator-hour", "global")),
             ctx.metered("Data transfer premium", ctx.price("global-accelerator", "dt-premium", "global"),
                         "monthly_dt_premium_gb")]
+
+
+@pricer("aws:route53/resolverEndpoint:ResolverEndpoint")
+def resolver_endpoint(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
+    enis = len(r.inputs.get("ipAddresses") or []) or 2
+    direction = str(r.inputs.get("direction", "")).lower()
+    return [ctx.hourly(f"Resolver endpoint, {direction} ({enis} IP addresses)",
+                       ctx.price("route53-resolver", "endpoint-eni-hour"), enis),
+            ctx.metered("Queries through the endpoint", ctx.price("route53-resolver", "queries"),
+                        "monthly_queries_millions")]

@@ -166,3 +166,18 @@ def global_forwarding_rule(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
     return [ctx.hourly("Forwarding rule", ctx.price("lb", "forwarding-rule-hour", "global")),
             ctx.metered("Data processed", ctx.price("lb", "data-processed", "global"), "monthly_data_processed_gb")]
 
+
+
+@pricer("gcp:dns/managedZone:ManagedZone")
+def dns_zone(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
+    return [ctx.flat(f"Managed zone ({r.inputs.get('visibility', 'public')})",
+                     ctx.price("dns", "managed-zone", "global"), 1, "zone-month"),
+            ctx.metered("Queries", ctx.price("dns", "queries", "global"), "monthly_queries_millions")]
+
+
+@pricer("gcp:dns/policy:Policy")
+def dns_policy(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
+    if not r.inputs.get("enableInboundForwarding"):
+        raise Free("server policies without inbound forwarding carry no charge")
+    return [ctx.metered("Inbound forwarded queries", ctx.price("dns", "queries", "global"),
+                        "monthly_queries_millions")]

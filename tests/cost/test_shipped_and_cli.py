@@ -1,0 +1,90 @@
+"""The shipped stacks' estimates (believable totals, nothing unpriced), the API review and policy call, and the
+`blueprint cost` / `cost diff` commands with the budget gate."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import blueprint.plan as plan_module
+from blueprint.cli import main
+from blueprint.cost import budget_check, estimate, estimate_monthly_total
+from blueprint.plan import Plan
+from tests.conftest import shipped_plan
+from tests.cost.helpers import HOURS, approx
+from tests.cost.preview_fixture import preview_doc
+
+
+def test_prod_reserved_h100_pool_is_two_p5_at_list_price():
+    est = estimate(shipped_plan("prod"))
+    pool = est.item("aws-us-east-1-train-h100")
+    reservation = pool.components[0]
+    assert reservation.unit_price == 55.04 and "reserved" in reservation.name
+    assert reservation.monthly.expected == approx(2 * HOURS * 55.04)  # $80,358.40
+    assert pool.region == "aws/us-east-1" and pool.component == "aws:GpuNodePool aws-us-east-1-train-h100"
+
+
+@pytest.mark.parametrize("stack,low,high", [("dev", 300, 3000), ("staging", 2000, 20000), ("prod", 90_000, 200_000)])
+def test_shipped_stacks_have_believable_totals_within_budget_and_nothing_unpriced(stack, low, high):
+    est = estimate(shipped_plan(stack))
+    assert low < est.total.expected < high
+    assert est.total.min <= est.total.expected <= est.total.max
+    assert est.budget_usd is not None and not est.over_budget
+    assert est.unpriced == []
+    regions = {r.key for r in __import__("blueprint.spec", fromlist=["load_spec"]).load_spec(
+        json.loads(shipped_plan(stack).config["aiplatform:platform"]), stack=stack).regions}
+    assert {i.region for i in est.items if i.type != "usage:transfer"} >= regions
+    assert estimate_monthly_total(shipped_plan(stack)) == approx(est.total.expected)
+
+
+def test_budget_check_reads_the_spec_budget():
+    expected, budget, over = budget_check(shipped_plan("dev"))
+    assert budget == 8000 and not over and expected > 0
+    assert budget_check(shipped_plan("dev"), budget_usd=10.0)[2] is True
+
+
+def test_cost_command_prints_the_breakdown(capsys):
+    assert main(["cost", "--stack", "prod"]) == 0
+    out = capsys.readouterr().out
+    assert "aws/us-east-1" in out and "aws:GpuNodePool aws-us-east-1-train-h100" in out
+    assert "Capacity reservation (Linux, p5.48xlarge" in out and "TOTAL" in out and "within budget" in out
+
+
+def test_cost_command_json_and_over_budget_exit(monkeypatch, capsys, tmp_path):
+    dev = shipped_plan("dev")
+    poor = Plan(stack="dev", project=dev.project, resources=dev.resources,
+                config={**dev.config, "aiplatform:platform": json.dumps(
+                    {**json.loads(dev.config["aiplatform:platform"]), "budget": {"monthlyUsd": 100}})})
+    monkeypatch.setattr(plan_module, "run_plan", lambda stack: poor, raising=False)
+    assert main(["cost", "--stack", "dev", "--format", "json", "--out", str(tmp_path / "c.json")]) == 1
+    captured = capsys.readouterr()
+    doc = json.loads((tmp_path / "c.json").read_text())
+    assert doc["over_budget"] is True and doc["budget_usd"] == 100 and doc["monthly"]["expected"] > 100
+    assert "over budget" in captured.err and "budget.monthlyUsd" in captured.err
+
+
+def test_cost_diff_reads_a_real_preview(tmp_path, capsys):
+    path = tmp_path / "preview.json"
+    path.write_text(json.dumps(preview_doc()))
+    assert main(["cost", "diff", "--preview", str(path), "--stack", "prod", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["delta"]["expected"] == approx(315.912 + 1500 * 0.045)  # plus prod's NAT data usage
+    assert {c["op"] for c in doc["changes"]} == {"create", "delete", "update", "replace"}
+
+
+def test_cost_diff_against_a_saved_base_plan(tmp_path, capsys):
+    base = tmp_path / "base.json"
+    base.write_text(json.dumps(shipped_plan("staging").to_preview_json()))
+    head = tmp_path / "head.json"
+    doc = shipped_plan("staging").to_preview_json()
+    doc["steps"] = [s for s in doc["steps"] if not s["urn"].endswith("::aws-us-west-2-serve-l4")]
+    head.write_text(json.dumps(doc))
+    assert main(["cost", "diff", "--base", str(base), "--head", str(head), "--stack", "staging",
+                 "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("<!-- blueprint-cost-diff -->")
+    assert "| delete | `aws-us-west-2-serve-l4` |" in out
+
+
+def test_cost_diff_needs_one_stack(capsys):
+    assert main(["cost", "diff", "--base", "HEAD", "--stack", "dev", "--stack", "prod"]) == 2
