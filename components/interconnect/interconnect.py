@@ -2,7 +2,9 @@
 
 It composes one concern per module: ``topology`` (which pairs link, pure), ``transit`` (a TGW per AWS region,
 peerings, static routes), ``vpn`` (HA VPN between a GCP region and an AWS TGW), ``dedicated`` (Direct Connect /
-Cloud Interconnect when the spec names them) and ``dns`` (private zones and cross-cloud forwarding).
+Cloud Interconnect when the spec names them), ``dns`` (private zones and cross-cloud forwarding) and
+``google_access`` (Google APIs through private.googleapis.com on the GCP network). S3/ECR endpoints stay in each
+VPC (``components/aws/network.py``): they are regional, and each region reads its own buckets and registry.
 
 Outputs ``reachablePrefixes`` (per region: its block and the blocks its route tables reach) and ``links``, so
 workloads and tests can check reachability without re-deriving the topology.
@@ -39,9 +41,12 @@ class Interconnect(pulumi.ComponentResource):
         if vpn_links:
             from components.interconnect.vpn import GcpVpnEndpoint, HaVpnLink
 
+            import pulumi_random as random
+
+            keys = random.Provider(f"{spec.environment}-vpn-keys", opts=child)  # explicit, like every provider
             endpoints = {k: GcpVpnEndpoint(regions[k], child) for k in sorted({l.b for l in vpn_links})}
             for link in vpn_links:
-                HaVpnLink(link.name, self.hubs[link.a], endpoints[link.b], addresses, child)
+                HaVpnLink(link.name, self.hubs[link.a], endpoints[link.b], addresses, keys, child)
             self._gcp_firewall(spec, addresses, regions, vpn_links, child)
         gcp_regions = [regions[r.key] for r in spec.regions if r.cloud is Cloud.gcp]
         if spec.network.dedicated is not None and (spec.network.dedicated.direct_connect_gateway_id
@@ -49,6 +54,10 @@ class Interconnect(pulumi.ComponentResource):
             from components.interconnect.dedicated import DedicatedLinks
 
             DedicatedLinks(spec, addresses, self.hubs, gcp_regions, child)
+        if gcp_regions:
+            from components.interconnect.google_access import PrivateGoogleAccess
+
+            PrivateGoogleAccess(spec, gcp_regions[0], child)
         from components.interconnect.dns import PrivateDns
 
         self.dns = PrivateDns(spec, addresses, regions, self.links, child)

@@ -39,10 +39,10 @@ class GcpVpnEndpoint(pulumi.ComponentResource):
         self.register_outputs({"haVpnGatewayId": self.gateway.id})
 
 
-def _psk(name: str, parent: pulumi.Resource) -> pulumi.Output[str]:
+def _psk(name: str, parent: pulumi.Resource, provider: pulumi.ProviderResource) -> pulumi.Output[str]:
     """A tunnel key AWS accepts: letters, digits, '.', '_'; not starting with '0'."""
     pw = random.RandomPassword(name, length=PSK_LENGTH, special=True, override_special="._", min_numeric=1,
-                               min_upper=1, min_lower=1, opts=pulumi.ResourceOptions(parent=parent))
+                               min_upper=1, min_lower=1, opts=pulumi.ResourceOptions(parent=parent, provider=provider))
     return pulumi.Output.secret(pw.result.apply(lambda s: "k" + s[1:] if s.startswith("0") else s))
 
 
@@ -50,13 +50,13 @@ class HaVpnLink(pulumi.ComponentResource):
     """``aiplatform:network:HaVpnLink``: four BGP tunnels between one AWS TGW and one GCP HA VPN gateway."""
 
     def __init__(self, name: str, hub: TransitHub, endpoint: GcpVpnEndpoint, addresses: AddressPlan,
-                 opts: pulumi.ResourceOptions | None = None):
+                 random_provider: pulumi.ProviderResource, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aiplatform:network:HaVpnLink", name, None, opts)
         spec, aws_c, gcp_c = hub.spec, hub.compute, endpoint.compute
         aws_opts = pulumi.ResourceOptions(parent=self, provider=hub.provider)
         gcp_opts = pulumi.ResourceOptions(parent=self, provider=gcp_c.cloud_provider)
         inside = addresses.vpn_inside_cidrs(aws_c.region.key, gcp_c.region.key)
-        keys = [_psk(f"{name}-psk{k}", self) for k in range(4)]
+        keys = [_psk(f"{name}-psk{k}", self, random_provider) for k in range(4)]
         connections = []
         for i in range(2):  # one customer gateway + VPN connection per HA VPN interface
             cgw = aws.ec2.CustomerGateway(

@@ -267,7 +267,8 @@ def test_private_dns_resolves_across_regions_and_clouds():
     vpcs = {v.urn for v in plan.of_type(G.VPC)}
     joined = set(G.dep(zone, "vpcs")) | {u for a in assocs if zone.urn in G.dep(a, "zoneId") for u in G.dep(a, "vpcId")}
     assert joined == vpcs  # every AWS VPC, in every region, sees the AWS zone
-    zones = {z.inputs["dnsName"]: z for z in plan.of_type("gcp:dns/managedZone:ManagedZone")}
+    zones = {z.inputs["dnsName"]: z for z in plan.of_type("gcp:dns/managedZone:ManagedZone")
+             if z.inputs["dnsName"].endswith(".internal.")}
     assert set(zones) == {"gcp.aiplat-prod.internal.", "aws.aiplat-prod.internal."}
     assert zone.inputs["name"] + "." in zones
     assert all(z.inputs["visibility"] == "private" for z in zones.values())
@@ -286,3 +287,23 @@ def test_private_dns_resolves_across_regions_and_clouds():
     for region in ("aws/us-east-1", "aws/us-west-2"):
         dns_range = ipaddress.ip_network("35.199.192.0/19")
         assert _vpc_routes_cover(plan, g, region, dns_range) == _private_tables(plan, g, region)
+
+
+def test_google_apis_resolve_to_the_private_vips_routed_inside_google():
+    plan = plan_of("prod")
+    zones = {z.inputs["dnsName"]: z for z in plan.of_type("gcp:dns/managedZone:ManagedZone")}
+    (route,) = [r for r in plan.of_type("gcp:compute/route:Route") if r.inputs["destRange"] == "199.36.153.8/30"]
+    assert route.inputs["nextHopGateway"] == "default-internet-gateway"
+    (network,) = plan.of_type("gcp:compute/network:Network")
+    assert G.dep(route, "network") == [network.urn]
+    vips = {str(ip) for ip in ipaddress.ip_network("199.36.153.8/30")}
+    records = plan.of_type("gcp:dns/recordSet:RecordSet")
+    for domain in ("googleapis.com.", "gcr.io.", "pkg.dev."):
+        zone = zones[domain]
+        assert zone.inputs["visibility"] == "private" and network.urn in G.dep(zone, "privateVisibilityConfig")
+        mine = {r.inputs["name"]: r for r in records if zone.urn in G.dep(r, "managedZone")}
+        (a_record,) = [r for r in mine.values() if r.inputs["type"] == "A"]
+        assert set(a_record.inputs["rrdatas"]) == vips
+        assert mine[f"*.{domain}"].inputs["rrdatas"] == [a_record.inputs["name"]]
+    for sn in plan.of_type(G.SUBNETWORK):
+        assert sn.inputs["privateIpGoogleAccess"] is True
