@@ -307,3 +307,16 @@ def test_google_apis_resolve_to_the_private_vips_routed_inside_google():
         assert mine[f"*.{domain}"].inputs["rrdatas"] == [a_record.inputs["name"]]
     for sn in plan.of_type(G.SUBNETWORK):
         assert sn.inputs["privateIpGoogleAccess"] is True
+
+
+def test_an_aws_region_outside_the_supernet_is_routed_and_admitted_on_gcp():
+    cfg = platform_config("prod")
+    cfg["regions"][1]["cidr"] = "172.20.0.0/16"  # aws/us-west-2, outside 10.64.0.0/10
+    plan = run_plan("prod", platform=cfg)
+    g = G.build(plan)
+    assert g.blocks["aws/us-west-2"] == [ipaddress.ip_network("172.20.0.0/16")]
+    assert set(g.edges) == expected_pairs("prod", regions_of(plan))
+    west = ipaddress.ip_network("172.20.0.0/16")
+    assert _vpc_routes_cover(plan, g, "aws/us-east-1", west) == _private_tables(plan, g, "aws/us-east-1")
+    rules = [f for f in plan.of_type("gcp:compute/firewall:Firewall") if "172.20.0.0/16" in f.inputs.get("sourceRanges", [])]
+    assert len(rules) == 1 and rules[0].inputs["direction"] == "INGRESS"
