@@ -19,14 +19,14 @@ def _zones(r: PlannedResource, ctx: Ctx) -> int:
 
 
 def _shape(r: PlannedResource, ctx: Ctx, capacity: str) -> PoolShape:
-    """Totals across zones. With total limits the desired size is initialNodeCount clamped to them (the
-    component passes the spec's desired size there); per-zone limits and counts are multiplied by the zones."""
+    """Totals across zones. GKE creates initialNodeCount (and nodeCount) nodes in every zone; with total limits
+    the autoscaler keeps that within them, per-zone limits are multiplied by the zones."""
     auto = r.inputs.get("autoscaling") or {}
     initial = int(r.inputs.get("initialNodeCount") or r.inputs.get("nodeCount") or 0)
+    zones = _zones(r, ctx)
     if "totalMinNodeCount" in auto or "totalMaxNodeCount" in auto:
         low, high = int(auto.get("totalMinNodeCount", 0)), int(auto.get("totalMaxNodeCount", 1))
-        return PoolShape(low, min(max(initial, low), high), high, capacity)
-    zones = _zones(r, ctx)
+        return PoolShape(low, min(max(initial * zones, low), high), high, capacity)
     if auto:
         low, high = int(auto.get("minNodeCount", 0)) * zones, int(auto.get("maxNodeCount", 1)) * zones
         return PoolShape(low, min(max(initial * zones, low), high), high, capacity)

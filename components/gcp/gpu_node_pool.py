@@ -20,6 +20,16 @@ def node_locations(pool: GpuPool, region: Region) -> list[str]:
     return zones[:1] if pool.uses_compact_placement(Cloud.gcp) else zones
 
 
+def initial_nodes_per_zone(desired: int, maximum: int, zones: int, *, round_up: bool) -> int:
+    """GKE creates ``initial_node_count`` nodes in *each* zone; spread the spec's total, never past its max.
+
+    GPU pools round down (no GPU node beyond the desired size; the autoscaler adds up to ``total_min`` and to
+    demand), the system pool rounds up (add-ons need somewhere to run from the start).
+    """
+    per_zone = -(-desired // zones) if round_up else desired // zones
+    return min(per_zone, maximum // zones)
+
+
 def reservation_affinity(pool: GpuPool) -> dict:
     if pool.capacity_type is CapacityType.reserved:
         return {"consume_reservation_type": "SPECIFIC_RESERVATION",
@@ -36,13 +46,15 @@ class GpuNodePool(GpuNodePoolBase):
         super().__init__("aiplatform:gcp:GpuNodePool", name, pool, Cloud.gcp, opts)
         facts = pool.facts(Cloud.gcp)
         compact = pool.uses_compact_placement(Cloud.gcp)
+        zones = node_locations(pool, region)
         self.node_pool = gcp.container.NodePool(
             name, name=pool.name, cluster=cluster.id, location=region.region,
-            node_locations=node_locations(pool, region),
+            node_locations=zones,
             # total_* bounds count nodes across zones, so min/max mean what they mean on AWS.
             autoscaling={"total_min_node_count": pool.scaling.min, "total_max_node_count": pool.scaling.max,
                          "location_policy": "ANY" if pool.capacity_type is CapacityType.spot else "BALANCED"},
-            initial_node_count=pool.scaling.desired,
+            initial_node_count=initial_nodes_per_zone(pool.scaling.desired, pool.scaling.max, len(zones),
+                                                      round_up=False),
             management={"auto_repair": True, "auto_upgrade": True},
             placement_policy={"type": "COMPACT"} if compact else None,
             upgrade_settings={"strategy": "SURGE", "max_surge": 1, "max_unavailable": 0},

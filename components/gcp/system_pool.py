@@ -5,6 +5,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from blueprint.spec import PlatformSpec, Region
+from components.gcp.gpu_node_pool import initial_nodes_per_zone
 
 
 class SystemNodePool(pulumi.ComponentResource):
@@ -15,11 +16,11 @@ class SystemNodePool(pulumi.ComponentResource):
         super().__init__("aiplatform:gcp:SystemNodePool", name, None, opts)
         pool = region.system_pool
         zones = list(region.facts.zones[: spec.zone_count(region)])
-        per_zone = lambda n: max(1, -(-n // len(zones))) if n else 0  # noqa: E731 - ceil division per zone
         self.node_pool = gcp.container.NodePool(
             name, name="system", cluster=cluster.id, location=region.region, node_locations=zones,
             autoscaling={"total_min_node_count": pool.scaling.min, "total_max_node_count": pool.scaling.max},
-            initial_node_count=per_zone(pool.scaling.desired),
+            initial_node_count=initial_nodes_per_zone(pool.scaling.desired, pool.scaling.max, len(zones),
+                                                      round_up=True),
             management={"auto_repair": True, "auto_upgrade": True},
             node_config={
                 "machine_type": pool.instance_type, "disk_type": "pd-balanced", "disk_size_gb": 50,

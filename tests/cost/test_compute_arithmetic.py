@@ -61,10 +61,11 @@ def test_reserved_nodes_from_usage_override_the_desired_size():
     assert component(est.item("reserved"), "Capacity reservation").monthly.expected == approx(4 * HOURS * P5)
 
 
-def _gke_pool(name, machine, accelerators, spot, autoscaling, initial, disk=("pd-ssd", 200)):
+def _gke_pool(name, machine, accelerators, spot, autoscaling, initial, disk=("pd-ssd", 200),
+              zones=("us-central1-a",)):
     def program():
         import pulumi_gcp.container as container
-        container.NodePool(name, cluster="c", location="us-central1", node_locations=["us-central1-a"],
+        container.NodePool(name, cluster="c", location="us-central1", node_locations=list(zones),
                            initial_node_count=initial, autoscaling=autoscaling,
                            node_config={"machine_type": machine, "spot": spot, "disk_type": disk[0],
                                         "disk_size_gb": disk[1], "guest_accelerators": accelerators},
@@ -94,6 +95,16 @@ def test_gke_on_demand_l4_pool_and_implicit_gpus_from_the_catalog():
         item = est.item("l4")
         assert item.monthly.expected == approx(2 * HOURS * (0.29355 + 0.56) + 2 * 100 * 0.10)  # 1,266.18
         assert item.monthly.max == approx(6 * HOURS * (0.29355 + 0.56) + 6 * 100 * 0.10)
+
+
+def test_gke_initial_nodes_count_in_every_zone_within_the_total_limits():
+    three = ("us-central1-a", "us-central1-b", "us-central1-c")
+    est = priced(_gke_pool("l4", "g2-standard-8", [], False, {"total_min_node_count": 1, "total_max_node_count": 6},
+                           1, ("pd-balanced", 100), zones=three))
+    assert est.item("l4").monthly.expected == approx(3 * HOURS * (0.29355 + 0.56) + 3 * 100 * 0.10)
+    capped = priced(_gke_pool("l4", "g2-standard-8", [], False, {"total_min_node_count": 1, "total_max_node_count": 4},
+                              2, ("pd-balanced", 100), zones=three))
+    assert capped.item("l4").monthly.expected == approx(4 * HOURS * (0.29355 + 0.56) + 4 * 100 * 0.10)
 
 
 def test_cluster_fees_standard_and_extended_support():

@@ -72,6 +72,25 @@ def test_gpu_pools_match_the_spec(prod_plan):
     assert h100["autoscaling"]["totalMinNodeCount"] == 0.0 and h100["autoscaling"]["totalMaxNodeCount"] == 2.0
 
 
+def test_initial_nodes_are_per_zone_and_stay_within_the_pools_limits(prod_plan):
+    """GKE creates initialNodeCount nodes in every zone: the total at creation never passes the spec's max."""
+    spec = load_spec(platform_config("prod"), stack="prod")
+    region = spec.region("gcp/us-central1")
+    pools = {f"gcp-us-central1-{p.name}": (p.scaling, False) for p in region.gpu_pools}
+    pools["gcp-us-central1-system"] = (region.system_pool.scaling, True)
+    for name, (scaling, is_system) in pools.items():
+        inputs = prod_plan.one(NODE_POOL, name).inputs
+        created = inputs["initialNodeCount"] * len(inputs["nodeLocations"])
+        assert created <= scaling.max, name
+        if is_system:  # add-ons need nodes from the start
+            assert created >= max(scaling.desired, 1), name
+        else:  # no GPU node beyond the desired size; the autoscaler adds up to the minimum
+            assert created <= scaling.desired, name
+    serve = prod_plan.one(NODE_POOL, "gcp-us-central1-serve-l4").inputs
+    assert len(serve["nodeLocations"]) > 2  # desired 2 over more zones than that: none per zone at creation
+    assert serve["initialNodeCount"] == 0 and serve["autoscaling"]["totalMinNodeCount"] == 1.0
+
+
 def test_same_labels_on_both_clouds(prod_plan):
     aws = prod_plan.one("aws:eks/nodeGroup:NodeGroup", "aws-us-east-1-serve-l4").inputs["labels"]
     gcp = prod_plan.one(NODE_POOL, "gcp-us-central1-serve-l4").inputs["nodeConfig"]["labels"]
