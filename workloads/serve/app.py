@@ -61,6 +61,11 @@ def _event(name: str, **fields) -> None:
     print(json.dumps({"event": name, "time": round(time.time(), 3), **fields}), flush=True)
 
 
+def predict_batch(engine: Engine, items: list[tuple[str, int]]):
+    """One forward for the batch; only the largest top-k anyone asked for is materialised."""
+    return engine.predict([text for text, _ in items], top_k=max(k for _, k in items))
+
+
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     """``engine`` given: use it as is (tests, benchmarks); else load ``settings.model_uri`` after startup."""
     metrics = ServeMetrics(settings.max_batch_size)
@@ -76,7 +81,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
                 metrics.quant_delta.set(acc["accuracy_delta"])
                 _event("quantization", **acc)
             st.engine = eng
-            st.batcher = Batcher(lambda texts: eng.predict(texts, top_k=256), max_batch=settings.max_batch_size,
+            st.batcher = Batcher(lambda items: predict_batch(eng, items), max_batch=settings.max_batch_size,
                                  max_wait_s=settings.max_wait_ms / 1000, queue_size=settings.queue_size,
                                  metrics=metrics)
             st.batcher.start()
@@ -161,8 +166,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     @app.post("/v1/predict")
     async def predict(req: PredictIn):
         async def work(b: Batcher, ticket: Ticket):
-            p = await b.submit(req.text, settings.request_timeout_s, ticket)
-            return {"next": p.next, "top": [{"token": c, "prob": v} for c, v in p.top[:req.top_k]]}
+            p = await b.submit((req.text, req.top_k), settings.request_timeout_s, ticket)
+            return JSONResponse({"next": p.next, "top": [{"token": c, "prob": v} for c, v in p.top[:req.top_k]]})
         return await admitted("predict", work)
 
     @app.post("/v1/generate")
@@ -172,9 +177,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             text = req.prompt
             for _ in range(req.max_new_tokens):  # greedy; each token joins whatever batch is forming
                 # once accepted, later tokens wait for queue room instead of failing half-way with a 429
-                p = await b.submit(text, max(0.001, deadline - time.monotonic()), ticket)
+                p = await b.submit((text, 1), max(0.001, deadline - time.monotonic()), ticket)
                 text += p.next
-            return {"prompt": req.prompt, "completion": text[len(req.prompt):]}
+            return JSONResponse({"prompt": req.prompt, "completion": text[len(req.prompt):]})
         return await admitted("generate", work)
 
     return app

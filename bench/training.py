@@ -1,0 +1,106 @@
+"""Training benchmark: checkpoint stall as a share of step time (sync vs async), and SIGTERM to durable checkpoint.
+
+Both through the real trainer (``python -m workloads.train``), one run each, side by side:
+
+    .venv/bin/python bench/training.py [--steps 60] [--interval 10] [--d-model 256] [--n-layer 4]
+
+The first save of a run is synchronous by design (it proves the path is writable); the shares below count every
+save after it, where sync and async differ.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def trainer(ckpt: str, model: str, a: argparse.Namespace, *extra: str) -> list[str]:
+    return ["--batch-size", "8", "--steps", str(a.steps), "--checkpoint-interval", str(a.interval),
+            "--checkpoint-uri", ckpt, "--model-uri", model, "--d-model", str(a.d_model), "--n-layer", str(a.n_layer),
+            "--block-size", "64", "--num-workers", "0", "--emergency-checkpoint-budget-s", "60", *extra]
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+
+
+def events(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+def stall_run(a: argparse.Namespace, root: str, mode: str) -> dict:
+    flag = "--async-checkpoint" if mode == "async" else "--no-async-checkpoint"
+    out = subprocess.run([sys.executable, "-m", "workloads.train",
+                          *trainer(f"{root}/{mode}/ckpt", f"{root}/{mode}/model", a, flag)],
+                         cwd=REPO, env=env(), capture_output=True, text=True, check=True).stdout
+    steps = [e for e in events(out) if e["event"] == "step"]
+    saves = [e for e in steps if e["step"] % a.interval == 0 and e["step"] < a.steps]
+    later = saves[1:]  # the first save is synchronous in both modes
+    compute = sum(e["step_s"] for e in steps)
+    stall = sum(e["checkpoint_stall_s"] for e in later)
+    start = next(e for e in events(out) if e["event"] == "start")
+    return {"params": start["params"], "saves": len(later), "stall_s": stall,
+            "mean_stall_ms": 1000 * stall / max(1, len(later)), "share": stall / (compute + stall),
+            "mean_step_ms": 1000 * compute / len(steps)}
+
+
+def sigterm_run(a: argparse.Namespace, root: str) -> dict:
+    ckpt = f"{root}/term/ckpt"
+    cmd = [sys.executable, "-m", "workloads.train.launch", "--nproc-per-node=2", "--standalone",
+           "--monitor-interval=0.1", "-m", "workloads.train", *trainer(ckpt, f"{root}/term/model", a)]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    target = a.interval + a.interval // 2  # mid-way between two checkpoints: the emergency save has work to do
+    lines = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("{") and (e := json.loads(line))["event"] == "step" and e["step"] >= target:
+            break
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)  # the launcher only, as the kubelet signals PID 1
+    durable_at = None
+    while proc.poll() is None:
+        if durable_at is None:
+            committed = sorted(Path(ckpt).glob("step-*/_COMMITTED"))
+            if committed and int(committed[-1].parent.name.split("-")[1]) > a.interval:
+                durable_at = time.monotonic()
+        time.sleep(0.005)
+    exited = time.monotonic()
+    rest = proc.stdout.read()
+    pre = next(e for e in events("".join(lines) + rest) if e["event"] == "preempted")
+    return {"rc": proc.returncode, "step": pre["step"], "emergency": pre["emergency_checkpoint"],
+            "trainer_s": pre["signal_to_durable_s"],
+            "observed_s": (durable_at or exited) - t0, "exit_s": exited - t0}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=60)
+    p.add_argument("--interval", type=int, default=10)
+    p.add_argument("--d-model", type=int, default=256)
+    p.add_argument("--n-layer", type=int, default=4)
+    a = p.parse_args()
+    with tempfile.TemporaryDirectory() as root:
+        res = {m: stall_run(a, root, m) for m in ("sync", "async")}
+        term = sigterm_run(a, root)
+    print(f"training benchmark: {res['sync']['params']:,} parameters, {a.steps} steps, checkpoint every "
+          f"{a.interval}, local disk, {os.cpu_count()} CPUs, single process (stall) / 2-process gloo (SIGTERM)")
+    print(f"{'mode':6s} {'saves':>6s} {'mean step ms':>13s} {'mean stall ms':>14s} {'stall share':>12s}")
+    for m, r in res.items():
+        print(f"{m:6s} {r['saves']:6d} {r['mean_step_ms']:13.1f} {r['mean_stall_ms']:14.1f} {100 * r['share']:11.2f}%")
+    print(f"async/sync stall ratio: {res['async']['stall_s'] / res['sync']['stall_s']:.3f}")
+    print(f"SIGTERM at step {term['step']}: exit code {term['rc']}, emergency checkpoint {term['emergency']}, "
+          f"signal->durable {term['observed_s']:.3f}s observed from outside ({term['trainer_s']:.3f}s inside the "
+          f"trainer), signal->exit {term['exit_s']:.3f}s")
+
+
+if __name__ == "__main__":
+    main()
