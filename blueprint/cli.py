@@ -1,12 +1,12 @@
-"""``blueprint``: the offline tooling for the platform (plan now; policy, cost, render and review as they land)."""
+"""``blueprint``: the platform's offline tooling: plan, policy and cost per stack, review (all three), render."""
 from __future__ import annotations
 
 import argparse
 import sys
 
-from blueprint.commands import cost, plan, policy, render
+from blueprint.commands import cost, plan, policy, render, review
 
-COMMANDS = [plan, render, policy, cost]
+COMMANDS = [plan, policy, cost, review, render]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,6 +7,7 @@ parses with the real command-line parser.
 """
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 import sys
@@ -74,7 +75,8 @@ def _blueprint_invocations() -> list[tuple[str, list[str]]]:
                 for line in step.get("run", "").splitlines():
                     line = line.split(">", 1)[0].split("||", 1)[0].strip()
                     if ".venv/bin/blueprint " in line:
-                        args = shlex.split(line.split(".venv/bin/blueprint ", 1)[1].replace("${{", "").replace("}}", ""))
+                        line = re.sub(r"\$\{\{.*?\}\}", "EXPR", line)  # a GitHub expression is one word
+                        args = shlex.split(line.split(".venv/bin/blueprint ", 1)[1])
                         found.append((path.name, args))
     return found
 

@@ -40,8 +40,9 @@ class StackReview:
     budget: float
 
     @property
-    def cost_delta(self) -> float:
-        return self.cost_after - (self.cost_before or 0.0)
+    def cost_delta(self) -> float | None:
+        """None without a base: there is nothing to compare with."""
+        return None if self.cost_before is None else self.cost_after - self.cost_before
 
 
 @dataclass
@@ -68,9 +69,13 @@ def review_stack(stack: str, base_ref: str | None) -> StackReview:
     outcome = PolicyOutcome(
         mandatory_failures=[(v.policy, v.resource, v.message) for v in report.violations if v.blocking],
         advisory=[(v.policy, v.resource, v.message) for v in report.violations if not v.blocking])
+    if base is not None:
+        cost_before = estimate_monthly_total(base)
+    else:
+        cost_before = 0.0 if base_ref else None  # a stack new at REF cost nothing before; no REF, no comparison
     return StackReview(stack=stack, head=head, diff=diff_plans(base, head) if base_ref else diff_plans(head, head),
-                       policy=outcome, cost_before=estimate_monthly_total(base) if base is not None else None,
-                       cost_after=estimate_monthly_total(head), budget=spec.budget.monthly_usd)
+                       policy=outcome, cost_before=cost_before, cost_after=estimate_monthly_total(head),
+                       budget=spec.budget.monthly_usd)
 
 
 def _platform(plan: Plan) -> dict:
@@ -84,6 +89,10 @@ def _money(x: float | None) -> str:
     return "n/a" if x is None else f"${x:,.0f}"
 
 
+def _delta(x: float | None) -> str:
+    return "n/a" if x is None else ("+" if x >= 0 else "-") + _money(abs(x))
+
+
 def render_markdown(reviews: list[StackReview], base_ref: str | None) -> str:
     title = f"against `{base_ref}`" if base_ref else "of the stacks as they are"
     lines = [MARKER, f"## Platform review {title}", "",
@@ -92,8 +101,7 @@ def render_markdown(reviews: list[StackReview], base_ref: str | None) -> str:
     for r in reviews:
         s = r.diff.summary()
         lines.append(f"| {r.stack} | {s['create']} | {s['update']} | {s['delete']} | {len(r.policy.mandatory_failures)} "
-                     f"| {len(r.policy.advisory)} | {_money(r.cost_after)} | {'+' if r.cost_delta >= 0 else '-'}"
-                     f"{_money(abs(r.cost_delta))} | {_money(r.budget)} |")
+                     f"| {len(r.policy.advisory)} | {_money(r.cost_after)} | {_delta(r.cost_delta)} | {_money(r.budget)} |")
     for r in reviews:
         lines += ["", f"### {r.stack}", ""]
         if base_ref:
@@ -122,7 +130,7 @@ def render_table(reviews: list[StackReview]) -> str:
         s = r.diff.summary()
         out.append(f"{r.stack:<10} {len(r.head):>9} {s['create']:>5} {s['update']:>5} {s['delete']:>5} "
                    f"{len(r.policy.mandatory_failures):>9} {len(r.policy.advisory):>8} {r.cost_after:>12,.0f} "
-                   f"{r.cost_delta:>+12,.0f} {r.budget:>12,.0f}")
+                   f"{'n/a' if r.cost_delta is None else format(r.cost_delta, '+,.0f'):>12} {r.budget:>12,.0f}")
     for r in reviews:
         for p, res, m in r.policy.mandatory_failures:
             out.append(f"  {r.stack}: MANDATORY {p}: {res.rsplit('::', 1)[-1]}: {m}")
