@@ -35,3 +35,14 @@ def test_architecture_page_has_a_mermaid_diagram_of_the_platform():
     assert diagram and diagram.group(1).startswith("flowchart")
     for part in ("EKS", "GKE", "GpuNodePool", "FSx", "Filestore", "Transit Gateway", "HA VPN"):
         assert part in diagram.group(1), part
+
+
+def test_readme_cost_breakdown_is_what_blueprint_cost_prints_for_prod(capsys):
+    from blueprint.cli import main
+
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"`blueprint cost --stack prod`.*?```text\n(.*?)```", readme, re.S).group(1).splitlines()[1:]
+    assert main(["cost", "--stack", "prod"]) == 0
+    printed = {" ".join(line.split()) for line in capsys.readouterr().out.splitlines()}
+    stale = [line for line in block if " ".join(line.split()) not in printed]
+    assert len(block) > 10 and not stale, f"README cost lines no longer printed: {stale}"
