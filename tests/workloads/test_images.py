@@ -45,3 +45,11 @@ def test_launcher_turns_sigterm_into_143_where_stock_torchrun_exits_1(tmp_path):
         run.wait_for(lambda e: e.get("event") == "up", timeout=60)
         run.proc.send_signal(signal.SIGTERM)  # to the launcher only, as the kubelet does to PID 1
         assert run.finish(60) == expected, run.output
+
+
+def test_images_run_as_the_user_the_pods_require():
+    """The k8s components run both pods as 65532 (runAsNonRoot); the images declare that user."""
+    for image, component in (("train", "training"), ("serve", "serving")):
+        text = (REPO / "workloads" / image / "Dockerfile").read_text()
+        pod = (REPO / "components" / "k8s" / f"{component}.py").read_text()
+        assert '"runAsUser": 65532' in pod and "USER 65532:65532" in text and "useradd --uid 65532" in text, image
