@@ -20,6 +20,7 @@ import re
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.distributed as dist
@@ -88,17 +89,27 @@ def complete_checkpoints(uri: str) -> list[Committed]:
 
 
 class CheckpointManager:
-    """Save (sync or async), commit, garbage-collect and find checkpoints; every rank calls every method."""
+    """Save (sync or async), commit, garbage-collect and find checkpoints; every rank calls every method.
 
-    def __init__(self, uri: str, rank: int, *, async_save: bool = True, keep: int = 3):
+    ``on_commit(step)`` runs on every rank for every commit, wherever it happens: in ``poll``, in ``wait``, or
+    inside ``save`` when a new save first has to finish the previous asynchronous one.
+    """
+
+    SAFETY = 1.5  # margin on the last measured save when deciding whether an emergency one fits
+
+    def __init__(self, uri: str, rank: int, *, async_save: bool = True, keep: int = 3,
+                 on_commit: Callable[[int], None] | None = None):
         self.uri, self.rank, self.async_save, self.keep = uri, rank, async_save, keep
+        self.on_commit = on_commit
         self.local = "://" not in uri or uri.startswith("file://")
         # a second gloo group: the async writer thread's collectives must not share a group with DDP's
         self.pg = dist.new_group(backend="gloo") if dist.is_initialized() else None
         self.pending: tuple[Future, int, float] | None = None
         self.saves = 0
         self.last_committed: int | None = None
-        self.last_save_s = 0.0  # duration of the most recent complete save (for the emergency budget)
+        # duration of the most recent complete save (for the emergency budget); after a resume and before this
+        # run's first save, the load's duration stands in (same bytes, same store); 0 = unknown, so try anyway
+        self.last_save_s = 0.0
 
     def _writer(self, step: int) -> FsspecWriter:
         return FsspecWriter(step_dir(self.uri, step), sync_files=self.local, overwrite=True)
@@ -149,6 +160,12 @@ class CheckpointManager:
             self._gc(fs, root, step)
         self.last_committed = step
         self.last_save_s = time.monotonic() - t0
+        if self.on_commit is not None:
+            self.on_commit(step)
+
+    def estimate_save_s(self) -> float:
+        """How long a blocking save is expected to take (0 when nothing has been measured yet)."""
+        return self.last_save_s * self.SAFETY
 
     def _gc(self, fs, root: str, newest: int) -> None:
         complete = [c.step for c in complete_checkpoints(self.uri)]
@@ -163,11 +180,13 @@ class CheckpointManager:
 
     def load(self, state: dict, ckpt: Committed) -> set[str]:
         """Load ``ckpt`` into ``state`` in place; returns the top-level keys the checkpoint lacked (skipped)."""
+        t0 = time.monotonic()
         reader = FsspecReader(ckpt.uri)
         saved = {k.split(".", 1)[0] for k in reader.read_metadata().state_dict_metadata}
         missing = {k for k in state if k not in saved}
         dcp.load({k: v for k, v in state.items() if k not in missing}, storage_reader=FsspecReader(ckpt.uri),
                  process_group=self.pg)
+        self.last_save_s = time.monotonic() - t0  # the save-time prior until this run measures a save
         return missing
 
 

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         else model
     optim = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     ckpt = CheckpointManager(args.checkpoint_uri, rank, async_save=args.async_checkpoint,
-                             keep=args.keep_checkpoints)
+                             keep=args.keep_checkpoints, on_commit=lambda s: _committed(metrics, s, ckpt))
     torch.manual_seed(args.seed + 7919 * (rank + 1))  # per-rank dropout stream (restored on resume)
 
     def state(step: int, pos: Position) -> dict:
@@ -115,24 +115,17 @@ def run(args: argparse.Namespace) -> int:
         metrics.tokens_per_s.set(tokens_per_step / dt)
         metrics.samples_per_s.set(args.batch_size * world / dt)
         stall = 0.0
-        done = ckpt.poll()
-        if done is not None:
-            _committed(metrics, done, ckpt)
+        ckpt.poll()
         if step % args.checkpoint_interval == 0 and step < args.steps:
             stall = ckpt.save(state(step, pos), step)
             metrics.stall.observe(stall)
-            if ckpt.pending is None:
-                _committed(metrics, step, ckpt)
         metrics.emit("step", step=step, loss=round(loss_value, 5), step_s=round(dt, 6),
                      tokens_per_s=round(tokens_per_step / dt, 1), checkpoint_stall_s=round(stall, 6))
 
     # finished: a final (blocking) checkpoint, then the artifact for serving
-    done = ckpt.wait()
-    if done is not None:
-        _committed(metrics, done, ckpt)
+    ckpt.wait()
     if ckpt.last_committed != step:
         ckpt.save(state(step, pos), step, block=True)
-        _committed(metrics, step, ckpt)
     if rank == 0:
         export_model(model, args.model_uri, {"step": step, "loss": loss_value, "world": world})
         metrics.emit("exported", step=step, model_uri=args.model_uri, loss=loss_value)
@@ -149,18 +142,15 @@ def _preempted(args, ckpt: CheckpointManager, flag: StopFlag, metrics: TrainMetr
                pos: Position, device: torch.device) -> int:
     """Finish any in-flight save, add an emergency one if it fits the budget, exit 143 for a retry."""
     metrics.preemptions.inc()
-    done = ckpt.wait()
-    if done is not None:
-        _committed(metrics, done, ckpt)
+    ckpt.wait()
     emergency = False
     if ckpt.last_committed != step:
-        estimate = ckpt.last_save_s * 1.5
-        if emergency_fits(flag, args.emergency_checkpoint_budget_s, estimate, device):
+        if emergency_fits(flag, args.emergency_checkpoint_budget_s, ckpt.estimate_save_s(), device):
             ckpt.save(state(step, pos), step, block=True)
-            _committed(metrics, step, ckpt)
             emergency = True
     assert flag.at is not None
     metrics.emit("preempted", step=step, committed_step=ckpt.last_committed, emergency_checkpoint=emergency,
+                 estimated_save_s=round(ckpt.estimate_save_s(), 6),
                  signal_to_durable_s=round(time.monotonic() - flag.at, 6))
     _shutdown()
     return PREEMPTED_EXIT_CODE
