@@ -102,3 +102,8 @@ def region(cloud: str, name: str) -> RegionFacts | None:
 
 def kubernetes_versions(cloud: str) -> list[str]:
     return list(_load()["kubernetes_versions"][cloud])
+
+
+def cluster_autoscaler_image(kubernetes_version: str) -> str | None:
+    """The cluster autoscaler image tag whose minor matches an EKS cluster's Kubernetes minor."""
+    return _load().get("cluster_autoscaler_images", {}).get(kubernetes_version)

@@ -12,7 +12,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from blueprint import catalog
 from blueprint.spec import Cloud, PlatformSpec, Region
+from components.aws.gpu_node_pool import EFA_NODE_LABEL  # set by the pool on EFA nodes; EKS does not set it
 from components.aws.iam import irsa_role
 
 # Chart versions are pinned: an add-on upgrade is a reviewed change like any other.
@@ -23,6 +25,17 @@ CHARTS = {
     "aws-efa-k8s-device-plugin": ("https://aws.github.io/eks-charts", "v0.5.6"),
 }
 MANAGED_ADDONS = ["vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"]
+CLUSTER_AUTOSCALER_IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler"
+
+
+def storage_addons(region: Region) -> list[str]:
+    """CSI drivers the region's static volumes use (components/storage/k8s_storage.py): Mountpoint for S3 for the
+    dataset bucket, FSx for Lustre for the hot tier. Both use the mounting pod's or no AWS identity for static
+    volumes, so neither gets a role of its own."""
+    if region.storage is None:
+        return []
+    hot = region.storage.hot
+    return ["aws-mountpoint-s3-csi-driver"] + (["aws-fsx-csi-driver"] if hot and hot.kind == "fsx-lustre" else [])
 
 
 def gpu_tolerations(region: Region) -> list[dict[str, str]]:
@@ -54,7 +67,7 @@ class ClusterAddons(pulumi.ComponentResource):
         aws_child = pulumi.ResourceOptions(parent=self, provider=opts.provider, depends_on=depends_on)
         k8s_child = pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=depends_on)
 
-        for addon in MANAGED_ADDONS:
+        for addon in MANAGED_ADDONS + storage_addons(region):
             aws.eks.Addon(f"{name}-{addon}", cluster_name=cluster.name, addon_name=addon,
                           resolve_conflicts_on_update="OVERWRITE", tags=spec.aws_tags(), opts=aws_child)
         ebs_role = irsa_role(f"{name}-ebs-csi", spec, oidc_provider_arn, oidc_issuer, "kube-system",
@@ -74,12 +87,14 @@ class ClusterAddons(pulumi.ComponentResource):
                      "gfd": {"enabled": True}, "priorityClassName": "system-node-critical"})
         self._chart("dcgm-exporter", name, "monitoring", k8s_child,
                     {"tolerations": tolerations, "affinity": gpu_nodes,
-                     "serviceMonitor": {"enabled": True, "interval": "15s"}})
+                     # scraped by a PodMonitor declared once the Prometheus operator's CRDs exist
+                     # (components/k8s/cluster_services.py); a ServiceMonitor here would fail before they do
+                     "serviceMonitor": {"enabled": False}})
 
         if any(p.uses_efa(Cloud.aws) for p in region.gpu_pools):
             # Pods on EFA pools request vpc.amazonaws.com/efa; this plugin advertises it on EFA nodes.
             self._chart("aws-efa-k8s-device-plugin", name, "kube-system", k8s_child,
-                        {"tolerations": tolerations, "nodeSelector": {"vpc.amazonaws.com/efa.present": "true"}})
+                        {"tolerations": tolerations, "nodeSelector": {EFA_NODE_LABEL: "true"}})
 
         ca_role = irsa_role(f"{name}-cluster-autoscaler", spec, oidc_provider_arn, oidc_issuer, "kube-system",
                             "cluster-autoscaler", aws_child)
@@ -87,6 +102,9 @@ class ClusterAddons(pulumi.ComponentResource):
                            opts=aws_child)
         self._chart("cluster-autoscaler", name, "kube-system", k8s_child, {
             "autoDiscovery": {"clusterName": cluster_name}, "awsRegion": region.region,
+            # the chart's default image follows the chart, not the cluster; the autoscaler's minor must match it
+            "image": {"repository": CLUSTER_AUTOSCALER_IMAGE,
+                      "tag": catalog.cluster_autoscaler_image(region.kubernetes_version)},
             "rbac": {"serviceAccount": {"name": "cluster-autoscaler",
                                         "annotations": {"eks.amazonaws.com/role-arn": ca_role.arn}}},
             "extraArgs": {"balance-similar-node-groups": "true", "skip-nodes-with-system-pods": "false",

@@ -28,12 +28,33 @@ def capacity_type(pool: GpuPool) -> str:
     return "ON_DEMAND"
 
 
+EFA_RESOURCE = "vpc.amazonaws.com/efa"
+EFA_NODE_LABEL = "vpc.amazonaws.com/efa.present"  # the EFA device plugin's node selector (addons.py)
+# The cluster autoscaler's AWS GPU label: a node carrying it but not yet advertising nvidia.com/gpu (device plugin
+# still starting) is counted as unready instead of triggering a second scale-up.
+CA_GPU_LABEL = "k8s.amazonaws.com/accelerator"
+
+
+def node_labels(pool: GpuPool) -> dict[str, str]:
+    """The spec's shared labels plus the AWS-only ones the autoscaler and the EFA device plugin select on."""
+    labels = {**pool.labels, CA_GPU_LABEL: pool.accelerator}
+    if pool.uses_efa(Cloud.aws):
+        labels[EFA_NODE_LABEL] = "true"
+    return labels
+
+
 def autoscaler_tags(cluster_name: str, pool: GpuPool, gpus: int) -> dict[str, str]:
-    """Node-template tags the cluster autoscaler reads from the ASG to scale a pool up from zero nodes."""
+    """Node-template tags the cluster autoscaler reads from the ASG to scale a pool up from zero nodes.
+
+    Every extended resource a pod requests must be here, or the autoscaler believes a new node cannot fit the pod:
+    GPUs always, EFA devices on EFA pools (training pods request ``vpc.amazonaws.com/efa``).
+    """
     prefix = "k8s.io/cluster-autoscaler/node-template"
     tags = {"k8s.io/cluster-autoscaler/enabled": "true", f"k8s.io/cluster-autoscaler/{cluster_name}": "owned",
             f"{prefix}/resources/{GPU_RESOURCE}": str(gpus)}
-    tags.update({f"{prefix}/label/{k}": v for k, v in pool.labels.items()})
+    if pool.uses_efa(Cloud.aws):
+        tags[f"{prefix}/resources/{EFA_RESOURCE}"] = str(pool.facts(Cloud.aws).efa_interfaces)
+    tags.update({f"{prefix}/label/{k}": v for k, v in node_labels(pool).items()})
     tags[f"{prefix}/taint/{pool.taint.key}"] = f"{pool.taint.value}:{pool.taint.effect}"
     return tags
 
@@ -70,7 +91,7 @@ class GpuNodePool(GpuNodePoolBase):
             update_config={"max_unavailable": 1},
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             taints=[{"key": pool.taint.key, "value": pool.taint.value, "effect": EKS_TAINT_EFFECT[pool.taint.effect]}],
-            labels=pool.labels, tags=spec.aws_tags(**tags),
+            labels=node_labels(pool), tags=spec.aws_tags(**tags),
             opts=pulumi.ResourceOptions(parent=self, provider=opts.provider,
                                         ignore_changes=["scalingConfig.desiredSize"]))
         # Managed node groups do not copy their tags to the autoscaling group; tag it so scale-from-zero works.

@@ -1,0 +1,75 @@
+"""EKS add-ons that must agree with the pools: the autoscaler's version and node templates, the EFA plugin, CSI."""
+from __future__ import annotations
+
+from blueprint import catalog
+from blueprint.spec import Cloud, load_spec
+from components.k8s.common import gpu_resources
+from tests.conftest import platform_config
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+ASG_TAG = "aws:autoscaling/tag:Tag"
+ADDON = "aws:eks/addon:Addon"
+
+
+def _release(plan, region: str, chart: str):
+    return next(r for r in plan.of_type(RELEASE) if r.name == f"aws-{region}-addons-{chart}")
+
+
+def _asg_tags(plan, region: str, pool: str) -> dict[str, str]:
+    tags = [r.inputs["tag"] for r in plan.of_type(ASG_TAG) if r.name.startswith(f"aws-{region}-{pool}-asg-tag-")]
+    return {t["key"]: t["value"] for t in tags}
+
+
+def test_every_eks_version_in_the_catalog_has_an_autoscaler_of_the_same_minor():
+    for version in catalog.kubernetes_versions("aws"):
+        tag = catalog.cluster_autoscaler_image(version)
+        assert tag is not None and tag.startswith(f"v{version}."), (version, tag)
+
+
+def test_the_cluster_autoscaler_runs_the_release_matching_each_clusters_version(any_stack):
+    from tests.conftest import shipped_plan
+    plan, spec = shipped_plan(any_stack), load_spec(platform_config(any_stack), stack=any_stack)
+    for region in (r for r in spec.regions if r.cloud is Cloud.aws):
+        image = _release(plan, region.region, "cluster-autoscaler").inputs["values"]["image"]
+        assert image["repository"] == "registry.k8s.io/autoscaling/cluster-autoscaler"
+        assert image["tag"].startswith(f"v{region.kubernetes_version}.")
+
+
+def test_a_changed_cluster_version_changes_the_autoscaler_with_it():
+    from blueprint.plan import run_plan
+    cfg = platform_config("dev")
+    cfg["regions"][0]["kubernetesVersion"] = "1.36"
+    plan = run_plan("dev", platform=cfg)
+    assert _release(plan, "us-east-1", "cluster-autoscaler").inputs["values"]["image"]["tag"] == "v1.36.0"
+    assert plan.one("aws:eks/cluster:Cluster").inputs["version"] == "1.36"
+
+
+def test_efa_pools_are_labelled_for_the_efa_plugin_and_advertise_efa_to_the_autoscaler(prod_plan):
+    spec = load_spec(platform_config("prod"), stack="prod")
+    for region in (r for r in spec.regions if r.cloud is Cloud.aws):
+        plugin = _release(prod_plan, region.region, "aws-efa-k8s-device-plugin")
+        selector = plugin.inputs["values"]["nodeSelector"]
+        for pool in region.gpu_pools:
+            group = prod_plan.one(NODE_GROUP, f"aws-{region.region}-{pool.name}")
+            labels, tags = group.inputs["labels"], _asg_tags(prod_plan, region.region, pool.name)
+            assert labels["k8s.amazonaws.com/accelerator"] == pool.accelerator, "the autoscaler's GPU label"
+            efa_tag = "k8s.io/cluster-autoscaler/node-template/resources/vpc.amazonaws.com/efa"
+            if pool.uses_efa(Cloud.aws):
+                assert selector.items() <= labels.items(), "the EFA plugin must land on EFA nodes"
+                # what the autoscaler believes a new node offers covers what a training pod requests
+                _, res = gpu_resources(pool, Cloud.aws)
+                assert int(tags[efa_tag]) >= int(res["requests"]["vpc.amazonaws.com/efa"]) > 0
+                assert tags[f"k8s.io/cluster-autoscaler/node-template/label/{next(iter(selector))}"] == "true"
+            else:
+                assert not selector.items() <= labels.items(), f"{pool.name} has no EFA"
+                assert efa_tag not in tags
+
+
+def test_csi_drivers_for_the_regions_static_volumes_are_installed(prod_plan, dev_plan):
+    def addons(plan, region):
+        return {a.inputs["addonName"] for a in plan.of_type(ADDON) if a.name.startswith(f"aws-{region}-addons-")}
+    assert {"aws-mountpoint-s3-csi-driver", "aws-fsx-csi-driver", "aws-ebs-csi-driver"} <= addons(prod_plan, "us-east-1")
+    west = addons(prod_plan, "us-west-2")  # buckets but no FSx there
+    assert "aws-mountpoint-s3-csi-driver" in west and "aws-fsx-csi-driver" not in west
+    assert "aws-fsx-csi-driver" not in addons(dev_plan, "us-east-1")
