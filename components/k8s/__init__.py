@@ -7,6 +7,7 @@ import pulumi
 
 from blueprint.spec import PlatformSpec
 from components.compute import RegionalCompute
+from components.k8s.cluster_services import ClusterServices
 from components.k8s.global_routing import GlobalRouting
 from components.k8s.serving import ServingService
 from components.k8s.training import TrainingJob
@@ -29,6 +30,7 @@ class Workloads:
     training: TrainingJob | None = None
     serving: dict[str, ServingService] = field(default_factory=dict)
     routing: GlobalRouting | None = None
+    services: dict[str, ClusterServices] = field(default_factory=dict)
 
 
 def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
@@ -40,13 +42,17 @@ def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
     """
     ids = identities or WorkloadIdentities()
     out = Workloads()
+    # Prometheus operator (+ KEDA where serving scales on queue depth) in every cluster, before any workload's
+    # PodMonitor or ScaledObject is applied.
+    out.services = {key: ClusterServices(spec, c) for key, c in computes.items() if c.k8s_provider is not None}
     train = spec.workloads.training
     if train is not None:
         compute = computes.get(train.region)
         if compute is not None and compute.k8s_provider is not None:
             pool = compute.region.pool(train.pool)
             assert pool is not None, "validated spec"
-            out.training = TrainingJob(spec, compute, pool, identity=ids.training.get(train.region))
+            out.training = TrainingJob(spec, compute, pool, identity=ids.training.get(train.region),
+                                       cluster_services=out.services[train.region].ready)
     serve = spec.workloads.serving
     if serve is not None:
         for key in serve.regions:
@@ -55,10 +61,11 @@ def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
                 continue
             pool = compute.region.pool(serve.pool)
             assert pool is not None, "validated spec"
-            out.serving[key] = ServingService(spec, compute, pool, identity=ids.serving.get(key))
+            out.serving[key] = ServingService(spec, compute, pool, identity=ids.serving.get(key),
+                                              cluster_services=out.services[key].ready)
         if serve.global_routing != "none" and out.serving:
             out.routing = GlobalRouting(spec, [computes[k] for k in out.serving])
     return out
 
 
-__all__ = ["GlobalRouting", "ServingService", "TrainingJob", "WorkloadIdentities", "Workloads", "deploy_workloads"]
+__all__ = ["ClusterServices", "GlobalRouting", "ServingService", "TrainingJob", "WorkloadIdentities", "Workloads", "deploy_workloads"]

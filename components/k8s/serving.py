@@ -17,6 +17,7 @@ from blueprint.catalog.preemption import shutdown_budget
 from blueprint.spec import Cloud, GpuPool, PlatformSpec
 from components.compute import RegionalCompute
 from components.k8s import common
+from components.k8s.cluster_services import pod_monitor
 
 NAMESPACE = "serving"
 PORT = 8080
@@ -68,8 +69,10 @@ class ServingService(pulumi.ComponentResource):
 
     def __init__(self, spec: PlatformSpec, compute: RegionalCompute, pool: GpuPool, *,
                  identity: pulumi.Input[str] | None = None, model_uri: str | None = None,
+                 cluster_services: list[pulumi.Resource] | None = None,
                  opts: pulumi.ResourceOptions | None = None):
-        """``identity``: IRSA role ARN (AWS) or GCP service-account email allowed to read the model prefix."""
+        """``identity``: IRSA role ARN (AWS) or GCP service-account email allowed to read the model prefix.
+        ``cluster_services``: the releases that install the PodMonitor / ScaledObject CRDs (``ClusterServices``)."""
         serve = spec.workloads.serving
         assert serve is not None, "ServingService needs spec.workloads.serving"
         region, cloud = compute.region, compute.region.cloud
@@ -155,7 +158,11 @@ class ServingService(pulumi.ComponentResource):
             return dep, svc
 
         self.deployment, self.service = deployment("stable", serve.image, None)
-        self._autoscaling(spec, name, prov, after_ns)
+        crds = [*after_ns, *(cluster_services or [])]
+        # every track's /metrics, labelled with the app name the KEDA query selects on
+        pod_monitor(f"{name}-metrics", app, NAMESPACE, {"app.kubernetes.io/name": app}, "http",
+                    ["app.kubernetes.io/name", "aiplatform.io/track"], common.k8s_opts(self, prov, crds))
+        self._autoscaling(spec, name, prov, crds)
         backends = [{"name": serve.name, "port": PORT, "weight": 100 - serve.canary_weight}]
         if serve.canary_image and serve.canary_weight > 0:
             canary_replicas = max(1, math.ceil(serve.replicas.desired * serve.canary_weight / 100))

@@ -15,6 +15,7 @@ from blueprint.catalog.preemption import shutdown_budget
 from blueprint.spec import GpuPool, PlatformSpec
 from components.compute import RegionalCompute
 from components.k8s import common
+from components.k8s.cluster_services import pod_monitor
 
 NAMESPACE = "training"
 RDZV_PORT = 29400
@@ -62,7 +63,8 @@ class TrainingJob(pulumi.ComponentResource):
 
     def __init__(self, spec: PlatformSpec, compute: RegionalCompute, pool: GpuPool, *,
                  identity: pulumi.Input[str] | None = None, checkpoint_uri: str | None = None,
-                 model_uri: str | None = None, opts: pulumi.ResourceOptions | None = None):
+                 model_uri: str | None = None, cluster_services: list[pulumi.Resource] | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
         """``identity``: IRSA role ARN (AWS) or GCP service-account email that may write the checkpoint prefix."""
         train = spec.workloads.training
         assert train is not None, "TrainingJob needs spec.workloads.training"
@@ -140,4 +142,7 @@ class TrainingJob(pulumi.ComponentResource):
                   **({"suspend": True} if train.kueue_queue else {}),
                   "template": {"metadata": {"labels": pod_labels}, "spec": pod_spec}},
             opts=common.k8s_opts(self, prov, [self.service, self.service_account]))
+        # train_* series from local rank 0 of every node (the trainer's --metrics-port)
+        pod_monitor(f"{name}-metrics", train.name, NAMESPACE, common.selector(train.name, "trainer"), "metrics",
+                    ["app.kubernetes.io/name"], common.k8s_opts(self, prov, [*after_ns, *(cluster_services or [])]))
         self.register_outputs({"job": job_name, "checkpointUri": self.checkpoint_uri})

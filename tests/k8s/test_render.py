@@ -40,6 +40,17 @@ def test_rendered_manifests_validate_against_the_clusters_kubernetes_version(sta
                 refs = [b for rule in m.obj["spec"]["rules"] for b in rule["backendRefs"]]
                 assert sum(b["weight"] for b in refs) == 100
                 assert all(("Service", m.namespace, b["name"]) in names for b in refs)
+            elif m.kind == "PodMonitor":
+                assert m.obj["apiVersion"] == "monitoring.coreos.com/v1"
+                ports = {p["port"] for p in m.obj["spec"]["podMetricsEndpoints"]}
+                owners = [o for o in items if o.kind in ("Deployment", "Job") and o.namespace == m.namespace]
+                if m.namespace != "monitoring":  # the DCGM exporter's pods come from its Helm chart
+                    assert owners, f"{m.name} selects no workload in {cluster}"
+                    for o in owners:
+                        pod = o.obj["spec"]["template"]
+                        assert m.obj["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+                        named = {p["name"] for c in pod["spec"]["containers"] for p in c.get("ports", [])}
+                        assert ports <= named, f"{m.name} scrapes a port the pods do not name"
             else:
                 pytest.fail(f"no structural check for custom kind {m.kind}")
 

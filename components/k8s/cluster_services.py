@@ -1,0 +1,82 @@
+"""``aiplatform:k8s:ClusterServices``: the in-cluster services the workloads' manifests rely on, per cluster.
+
+- The Prometheus operator and a Prometheus in ``monitoring`` (kube-prometheus-stack): the ``PodMonitor`` CRD the
+  workloads' scrape configs use, and ``prometheus-operated.monitoring:9090``, the server KEDA queries.
+- KEDA, where the serving workload autoscales on queue depth: the ``ScaledObject`` CRD and its operator.
+- On EKS, a PodMonitor for the DCGM exporter's GPU metrics (GKE collects DCGM through managed Prometheus).
+
+Chart versions are pinned like every other add-on; pods run on the system pool.
+"""
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from blueprint.spec import Cloud, PlatformSpec
+from components.compute import RegionalCompute
+from components.k8s import common
+
+CHARTS = {
+    "kube-prometheus-stack": ("https://prometheus-community.github.io/helm-charts", "76.5.1"),
+    "keda": ("https://kedacore.github.io/charts", "2.17.2"),
+}
+KEDA_NAMESPACE = "keda"
+SYSTEM_NODES = {"aiplatform.io/pool": "system"}
+
+
+def prometheus_values() -> dict:
+    """Select every PodMonitor / ServiceMonitor (not only the chart's own); skip managed control-plane targets."""
+    return {
+        "grafana": {"enabled": False},
+        "kubeControllerManager": {"enabled": False}, "kubeScheduler": {"enabled": False},
+        "kubeEtcd": {"enabled": False}, "kubeProxy": {"enabled": False},
+        "prometheusOperator": {"nodeSelector": SYSTEM_NODES},
+        "kube-state-metrics": {"nodeSelector": SYSTEM_NODES},
+        "alertmanager": {"alertmanagerSpec": {"nodeSelector": SYSTEM_NODES}},
+        "prometheus": {"prometheusSpec": {
+            "nodeSelector": SYSTEM_NODES, "retention": "15d",
+            "podMonitorSelectorNilUsesHelmValues": False, "serviceMonitorSelectorNilUsesHelmValues": False}},
+    }
+
+
+def pod_monitor(resource_name: str, name: str, namespace: str, match: dict[str, str], port: str,
+                target_labels: list[str], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    """A PodMonitor scraping ``/metrics`` on a named container port; ``target_labels`` copy pod labels onto every
+    series (``app.kubernetes.io/name`` becomes ``app_kubernetes_io_name``)."""
+    return k8s.apiextensions.CustomResource(
+        resource_name, api_version="monitoring.coreos.com/v1", kind="PodMonitor",
+        metadata={"name": name, "namespace": namespace, "labels": common.MANAGED_BY},
+        spec={"selector": {"matchLabels": match}, "podTargetLabels": target_labels,
+              "podMetricsEndpoints": [{"port": port, "path": "/metrics", "interval": "15s"}]},
+        opts=opts)
+
+
+class ClusterServices(pulumi.ComponentResource):
+    """What the workloads need installed in one cluster before their monitors and scalers can be applied."""
+
+    def __init__(self, spec: PlatformSpec, compute: RegionalCompute, opts: pulumi.ResourceOptions | None = None):
+        name = f"{compute.child_name}-services"
+        super().__init__("aiplatform:k8s:ClusterServices", name, None, opts)
+        prov = compute.k8s_provider
+        self.prometheus = self._chart(name, "kube-prometheus-stack", common.MONITORING_NAMESPACE, prometheus_values(),
+                                      prov)
+        serve = spec.workloads.serving
+        self.keda = None
+        if serve is not None and serve.keda and compute.region.key in serve.regions:
+            self.keda = self._chart(name, "keda", KEDA_NAMESPACE, {"nodeSelector": SYSTEM_NODES}, prov)
+        if compute.region.cloud is Cloud.aws and compute.region.gpu_pools:
+            pod_monitor(f"{name}-dcgm", "dcgm-exporter", common.MONITORING_NAMESPACE,
+                        {"app.kubernetes.io/name": "dcgm-exporter"}, "metrics", [],
+                        common.k8s_opts(self, prov, [self.prometheus]))
+        self.register_outputs({})
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        """The releases whose CRDs the workloads' custom resources need."""
+        return [r for r in (self.prometheus, self.keda) if r is not None]
+
+    def _chart(self, name: str, chart: str, namespace: str, values: dict, prov) -> k8s.helm.v3.Release:
+        repo, version = CHARTS[chart]
+        return k8s.helm.v3.Release(f"{name}-{chart}", name=chart, chart=chart, version=version, namespace=namespace,
+                                   create_namespace=True, repository_opts={"repo": repo}, values=values,
+                                   opts=common.k8s_opts(self, prov))
