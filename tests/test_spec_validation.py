@@ -182,3 +182,15 @@ def test_unknown_stack_names_known_stacks(tmp_path):
     shutil.copytree(catalog._DATA.parents[2] / "stacks", tmp_path / "stacks")
     with pytest.raises(PlanError, match="known stacks: dev, prod, staging"):
         stack_config("qa", root=tmp_path)
+
+
+@pytest.mark.parametrize("gib,ok", [(1200, True), (2400, True), (9600, True), (1024, False), (3600, False)])
+def test_fsx_capacity_must_be_a_persistent_2_size(gib, ok):
+    cfg = platform_config("staging")
+    cfg["regions"][0]["storage"]["hot"]["capacityGib"] = gib
+    if ok:
+        load_spec(cfg, stack="staging")
+        return
+    err = _error("staging", cfg)
+    assert f"{FULL_KEY}.regions[0].storage.hot.capacityGib" in str(err)
+    assert "stack 'staging'" in str(err) and "allowed values: 1200, 2400" in str(err)

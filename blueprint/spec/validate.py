@@ -116,6 +116,11 @@ def _region_issues(spec: PlatformSpec) -> list[SpecIssue]:
         if hot is not None and hot.kind not in hot_kinds:
             out.append(SpecIssue(f"regions[{ri}].storage.hot.kind", f"'{hot.kind}' is not a {cloud} file system",
                                  hot_kinds))
+        if hot is not None and hot.kind == "fsx-lustre" and hot.capacity_gib != 1200 and hot.capacity_gib % 2400:
+            # FSx for Lustre PERSISTENT_2 on SSD: 1.2 TiB, or a multiple of 2.4 TiB
+            out.append(SpecIssue(f"regions[{ri}].storage.hot.capacityGib",
+                                 f"FSx for Lustre PERSISTENT_2 has no {hot.capacity_gib} GiB size",
+                                 ("1200", "2400", "4800", "7200", "9600", "...multiples of 2400")))
         out += _pool_issues(spec, ri)
     return out
 
