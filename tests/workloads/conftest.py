@@ -30,12 +30,16 @@ def env(**extra: str) -> dict[str, str]:
     return e
 
 
+_RUNS: list["Run"] = []  # every subprocess started, so none outlives the test that failed around it
+
+
 class Run:
     """A subprocess whose stdout JSON lines are collected by a thread; ``wait_for`` blocks on an event."""
 
     def __init__(self, cmd: list[str], environ: dict[str, str] | None = None):
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=environ or env(), stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        _RUNS.append(self)
         self.events: list[dict] = []
         self.lines: list[str] = []
         self.cond = threading.Condition()
@@ -67,7 +71,18 @@ class Run:
                 self.cond.wait(min(left, 0.5))
 
     def signal_group(self, sig: int) -> None:
-        os.killpg(self.proc.pid, sig)
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def kill(self) -> None:
+        """SIGKILL the whole session (launcher, ranks, loader workers) and reap it."""
+        self.signal_group(signal.SIGKILL)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            pass
 
     def finish(self, timeout: float = RUN_TIMEOUT_S) -> int:
         try:
@@ -90,6 +105,24 @@ def torchrun(args: list[str], nproc: int = 2, environ: dict[str, str] | None = N
     """The training image's launcher (``workloads.train.launch`` is its ``torchrun``), standalone on loopback."""
     return Run([sys.executable, "-m", "workloads.train.launch", f"--nproc-per-node={nproc}", "--standalone",
                 "--monitor-interval=0.1", "-m", "workloads.train", *args], environ)
+
+
+@pytest.fixture(autouse=True)
+def _reap_runs():
+    """Kill whatever a test started and left running (a failed assertion skips its own clean-up)."""
+    before = len(_RUNS)
+    yield
+    for run in _RUNS[before:]:
+        if run.proc.poll() is None:
+            run.kill()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _reap_all_runs():
+    yield
+    for run in _RUNS:
+        if run.proc.poll() is None:
+            run.kill()
 
 
 @pytest.fixture(scope="session")

@@ -60,7 +60,10 @@ def test_sigterm_checkpoints_exits_143_and_resume_matches_uninterrupted_run(tmp_
     run.signal_group(signal.SIGTERM)
     assert run.finish() == PREEMPTED_EXIT_CODE, run.output
     [pre] = run.named("preempted")
-    assert pre["emergency_checkpoint"] is True and pre["committed_step"] == pre["step"]
+    # nothing lost: the emergency save covers the steps since the last interval save (none needed if the
+    # signal landed exactly on one, which a loaded machine can make happen)
+    assert pre["committed_step"] == pre["step"]
+    assert pre["emergency_checkpoint"] is (pre["step"] % INTERVAL != 0)
     assert pre["step"] < STEPS and not run.named("exported")
     assert complete_checkpoints(ckpt)[0].step == pre["step"]
 
