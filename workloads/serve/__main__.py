@@ -38,21 +38,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return a
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse(argv)
+def draining_server(config, app, drain_timeout_s: float):
+    """A ``uvicorn.Server`` whose first SIGTERM/SIGINT drains ``app`` before the usual shutdown, the whole of it
+    within ``drain_timeout_s``; a second signal exits now. Never re-raises the signal (exit code 0)."""
     import uvicorn
 
-    from workloads.serve.app import Settings, create_app, drain
-
-    logging.basicConfig(level=args.log_level.upper())
-    app = create_app(Settings(model_uri=args.model_uri, max_batch_size=args.max_batch_size,
-                              max_wait_ms=args.max_wait_ms, queue_size=args.queue_size,
-                              drain_timeout_s=args.drain_timeout_s, request_timeout_s=args.request_timeout_s,
-                              quantize=args.quantize))
+    from workloads.serve.app import drain
 
     class DrainingServer(uvicorn.Server):
-        """First signal: drain, then the usual uvicorn shutdown; second: exit now. Never re-raises the signal."""
-
         draining = False
 
         def handle_exit(self, sig, frame) -> None:  # noqa: ARG002
@@ -64,12 +57,29 @@ def main(argv: list[str] | None = None) -> int:
             loop.call_soon_threadsafe(lambda: loop.create_task(self._drain_then_exit()))
 
         async def _drain_then_exit(self) -> None:
-            await drain(app)
+            summary = await drain(app)
+            # uvicorn's own graceful shutdown gets what is left of the budget, not a second full drain timeout
+            self.config.timeout_graceful_shutdown = max(1.0, drain_timeout_s - summary["drain_s"])
             self.should_exit = True
+
+    return DrainingServer(config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    import uvicorn
+
+    from workloads.serve.app import Settings, create_app
+
+    logging.basicConfig(level=args.log_level.upper())
+    app = create_app(Settings(model_uri=args.model_uri, max_batch_size=args.max_batch_size,
+                              max_wait_ms=args.max_wait_ms, queue_size=args.queue_size,
+                              drain_timeout_s=args.drain_timeout_s, request_timeout_s=args.request_timeout_s,
+                              quantize=args.quantize))
 
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
                             timeout_graceful_shutdown=max(1, int(args.drain_timeout_s)), lifespan="on")
-    DrainingServer(config).run()
+    draining_server(config, app, args.drain_timeout_s).run()
     return 0
 
 
