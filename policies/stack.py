@@ -197,7 +197,9 @@ def _default_deny(np) -> bool:
     spec = at(np.props, "spec", {})
     selector = as_mapping(at(spec, "podSelector", {}))
     types = [str(t) for t in items(at(spec, "policyTypes", []))]
-    return not dict(selector) and "Ingress" in types and not items(at(spec, "ingress", []))
+    # Both directions: an Ingress-only policy leaves every pod free to send data anywhere.
+    return (not dict(selector) and {"Ingress", "Egress"} <= set(types)
+            and not items(at(spec, "ingress", [])) and not items(at(spec, "egress", [])))
 
 
 @stack_policy(

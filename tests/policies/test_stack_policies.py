@@ -15,7 +15,8 @@ from tests.policies.helpers import TODAY, check, evaluate, spec_for
 GPU_TOL = [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}]
 
 
-def cluster_stack(*, selector="train", tolerate=True, bucket_region="us-east-1", pdb=True, deny=True, oidc=True):
+def cluster_stack(*, selector="train", tolerate=True, bucket_region="us-east-1", pdb=True,
+                  deny=("Ingress", "Egress"), oidc=True):
     """An EKS cluster, a tainted GPU pool, a Kubernetes provider on the cluster and a training Job."""
     def program():
         east = aws.Provider("east", region="us-east-1")
@@ -52,7 +53,7 @@ def cluster_stack(*, selector="train", tolerate=True, bucket_region="us-east-1",
                                               opts=ko)
         if deny:
             k8s.networking.v1.NetworkPolicy("deny", metadata={"name": "default-deny", "namespace": "training"},
-                                            spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, opts=ko)
+                                            spec={"podSelector": {}, "policyTypes": list(deny)}, opts=ko)
     return program
 
 
@@ -77,7 +78,8 @@ CASES = {
     "s3-bucket-companions": [(bucket_stack(False), bucket_stack(), "BucketVersioning")],
     "checkpoints-near-training": [(cluster_stack(bucket_region="us-west-2"), cluster_stack(), "us-west-2")],
     "serving-has-pdb": [(cluster_stack(pdb=False), cluster_stack(), "PodDisruptionBudget")],
-    "namespace-default-deny": [(cluster_stack(deny=False), cluster_stack(), "default-deny")],
+    "namespace-default-deny": [(cluster_stack(deny=False), cluster_stack(), "default-deny"),
+                               (cluster_stack(deny=("Ingress",)), cluster_stack(), "default-deny")],
     "eks-irsa-enabled": [(cluster_stack(oidc=False), cluster_stack(), "OIDC")],
 }
 
