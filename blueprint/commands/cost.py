@@ -87,7 +87,9 @@ def run_diff(args: argparse.Namespace) -> int:
     stack = stacks[0]
     usage = load_usage(stack, extra=args.usage)
     if args.preview:
-        diff, base_name = diff_preview(_load_json(args.preview), stack=stack, usage=usage), str(args.preview)
+        # The stack's plan fills in what the preview leaves out (unchanged resources, without --show-sames).
+        diff = diff_preview(_load_json(args.preview), stack=stack, usage=usage, context=run_plan(stack))
+        base_name = str(args.preview)
     else:
         base_name = args.base
         if Path(args.base).suffix == ".json" and Path(args.base).exists():

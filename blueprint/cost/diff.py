@@ -129,11 +129,28 @@ def _plan_of(states: dict[str, dict], doc: dict[str, Any], stack: str) -> Plan:
     return Plan.from_preview_json({"config": doc.get("config", {}), "steps": steps}, stack=stack)
 
 
-def diff_preview(doc: dict[str, Any], stack: str = "", usage: Usage | None = None) -> CostDiff:
-    """The cost of the change a real ``pulumi preview --json`` (or ``PlanDiff.to_preview_json()``) describes."""
+def diff_preview(doc: dict[str, Any], stack: str = "", usage: Usage | None = None,
+                 context: Plan | None = None) -> CostDiff:
+    """The cost of the change a real ``pulumi preview --json`` (or ``PlanDiff.to_preview_json()``) describes.
+
+    Without ``--show-sames`` the CLI leaves unchanged resources out of the steps, among them the providers that
+    hold each resource's region and the launch templates node groups read. ``context`` (the stack's plan) supplies
+    every resource no step mentions, as unchanged on both sides, so changed resources price in their real region.
+    """
     old, new, ops = _fold(doc.get("steps", []))
+    if context is not None:
+        mentioned = set(ops) | {s.get("urn") for s in doc.get("steps", [])}
+        for r in context:
+            if r.urn not in mentioned:
+                state = {"urn": r.urn, "type": r.type, "custom": r.custom, "inputs": r.inputs, "parent": r.parent,
+                         "provider": r.provider, "dependencies": r.dependencies,
+                         "propertyDependencies": r.property_dependencies}
+                old[r.urn] = new[r.urn] = state
+                ops[r.urn] = "same"
     head = _plan_of(new, doc, stack)
     stack = stack or head.stack or _plan_of(old, doc, "").stack
     head.stack = stack
     base = _plan_of(old, doc, stack)
+    if context is not None and not doc.get("config"):
+        base.config = head.config = dict(context.config)  # the spec (budget, usage defaults) of the stack
     return diff_estimates(estimate(base, usage), estimate(head, usage), ops)

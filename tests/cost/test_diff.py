@@ -71,3 +71,40 @@ def test_a_new_stack_is_all_creates():
     diff = diff_estimates(None, estimate(head, usage()))
     assert {c.op for c in diff.changes} == {"create"}
     assert diff.before.expected == 0 and diff.delta.expected == diff.after.expected > 0
+
+
+def test_a_preview_without_same_steps_prices_with_the_stacks_plan_as_context():
+    """`pulumi preview --json` omits unchanged resources (no --show-sames): the providers that give each changed
+    resource its region among them. The stack's plan supplies them, so the change prices as with every step."""
+    full = preview_doc()
+    context = Plan.from_preview_json({"steps": [s for s in full["steps"] if s["op"] == "same"]}, stack="prod")
+    real = {**full, "steps": [s for s in full["steps"] if s["op"] != "same"]}
+    with_sames = diff_preview(full, "prod", usage())
+    diff = diff_preview(real, "prod", usage(), context=context)
+    assert diff.after_estimate.unpriced == [] and diff.before_estimate.unpriced == []
+    assert diff.delta.as_dict() == with_sames.delta.as_dict()
+    assert (diff.before.expected, diff.after.expected) == (approx(with_sames.before.expected),
+                                                           approx(with_sames.after.expected))
+    assert {c.name: c.region for c in diff.changed()} == {c.name: c.region for c in with_sames.changed()}
+    assert _by_name(diff)["key"].op == "same"
+
+
+def test_cost_diff_command_reads_a_preview_of_the_real_stack_without_same_steps(tmp_path, capsys):
+    """A change to the real prod program, written as the CLI writes a preview (no same steps): the command
+    prices it with the stack's plan as context, to the delta of the two plans."""
+    from blueprint.cli import main
+    from blueprint.plan import run_plan
+    from tests.conftest import platform_config, shipped_plan
+    cfg = platform_config("prod")
+    cfg["regions"][0]["storage"]["hot"]["capacityGib"] = 12000  # FSx for Lustre in us-east-1: 9600 -> 12000 GiB
+    base, head = shipped_plan("prod"), run_plan("prod", platform=cfg)
+    doc = diff_plans(base, head).to_preview_json()
+    doc["steps"] = [s for s in doc["steps"] if s["op"] != "same"]
+    assert not any(s["urn"].split("::")[2].startswith("pulumi:providers:") for s in doc["steps"])
+    path = tmp_path / "preview.json"
+    path.write_text(json.dumps(doc))
+    assert main(["cost", "diff", "--preview", str(path), "--stack", "prod", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    want = diff_estimates(estimate(base), estimate(head)).delta.expected
+    assert want > 100 and out["delta"]["expected"] == approx(want)
+    assert [c["region"] for c in out["changes"]] and {c["region"] for c in out["changes"]} == {"aws/us-east-1"}
