@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         metrics.emit("resumed", step=step, checkpoint=resumed.uri, epoch=pos.epoch, batch=pos.batch,
                      skipped_keys=sorted(missing))
     metrics.emit("start", step=step, steps=args.steps, world=world, device=str(device),
+                 autocast="bfloat16" if device.type == "cuda" else None,
                  params=sum(p.numel() for p in model.parameters()), async_checkpoint=args.async_checkpoint)
 
     ds = CharWindows(torch.tensor(vocab.encode(text), dtype=torch.long), cfg.block_size)

@@ -1,0 +1,191 @@
+"""GPU smoke check for the bundled workloads (not run in CI; needs one machine with NVIDIA GPUs, ~2-4 minutes).
+
+    python bench/gpu_check.py            # from the repository root, in an environment with torch==2.13.0 (CUDA)
+
+1. ``torchrun`` (the training image's launcher) on every local GPU: nccl, bf16 autocast, async DCP checkpoints,
+   pinned loader workers; SIGTERM mid-run must exit 143 with an emergency checkpoint covering the last step.
+2. The same command again resumes from that checkpoint on the GPUs and finishes, exporting the artifact.
+3. The server loads the artifact on cuda, warms up, answers one /v1/predict matching a float32 CPU forward
+   (bf16 tolerance), and drains on SIGTERM with exit 0.
+
+Bitwise resume equality is checked on CPU only (tests/workloads); GPU kernels are not deterministic by default.
+
+Exits non-zero on the first failure (with the output tail). ``--allow-cpu`` runs the same steps on CPU (gloo, no
+autocast), which checks the script itself on a machine without a GPU.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+STEPS, INTERVAL, DEADLINE_S = 3000, 20, 240  # STEPS: far more than a fast GPU runs before the SIGTERM
+
+
+class Proc:
+    def __init__(self, cmd: list[str]):
+        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+        self.p = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True, start_new_session=True)
+        self.lines: list[str] = []
+        self.events: list[dict] = []
+        self.cv = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.p.stdout:
+            with self.cv:
+                self.lines.append(line)
+                if line.startswith("{"):
+                    try:
+                        self.events.append(json.loads(line))
+                    except ValueError:
+                        pass
+                self.cv.notify_all()
+
+    def wait_event(self, pred, timeout: float = DEADLINE_S) -> dict:
+        end = time.monotonic() + timeout
+        with self.cv:
+            while True:
+                for e in self.events:
+                    if pred(e):
+                        return e
+                if time.monotonic() > end or self.p.poll() is not None:
+                    fail("expected event not seen", self)
+                self.cv.wait(0.5)
+
+    def finish(self, timeout: float = DEADLINE_S) -> int:
+        try:
+            return self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            fail("timed out", self)
+
+    def kill(self) -> None:
+        if self.p.poll() is None:
+            os.killpg(self.p.pid, signal.SIGKILL)
+            self.p.wait()
+
+    def named(self, name: str) -> list[dict]:
+        return [e for e in self.events if e.get("event") == name]
+
+
+RUNNING: list[Proc] = []
+
+
+def fail(msg: str, proc: Proc | None = None) -> None:
+    tail = "".join(proc.lines[-60:]) if proc else ""
+    print(f"GPU CHECK FAILED: {msg}\n{tail}", file=sys.stderr, flush=True)
+    for p in RUNNING:
+        p.kill()
+    sys.exit(1)
+
+
+def check(cond: bool, msg: str, proc: Proc | None = None) -> None:
+    if not cond:
+        fail(msg, proc)
+    print(f"ok: {msg}", flush=True)
+
+
+def start(cmd: list[str]) -> Proc:
+    p = Proc(cmd)
+    RUNNING.append(p)
+    return p
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--allow-cpu", action="store_true", help="run on CPU when no GPU is present (script self-test)")
+    a = ap.parse_args()
+    import torch
+
+    gpus = torch.cuda.device_count()
+    if gpus == 0 and not a.allow_cpu:
+        fail("no CUDA device visible (torch.cuda.device_count() == 0)")
+    cuda = gpus > 0
+    nproc = max(1, min(gpus, 8)) if cuda else 2
+    if cuda:
+        check(torch.cuda.is_bf16_supported(), f"{gpus} GPU(s), bf16 supported: {torch.cuda.get_device_name(0)}")
+    root = tempfile.mkdtemp(prefix="gpu-check-")
+    train = ["--batch-size", "16", "--steps", str(STEPS), "--checkpoint-interval", str(INTERVAL),
+             "--checkpoint-uri", f"{root}/ckpt", "--model-uri", f"{root}/model", "--num-workers", "2",
+             "--emergency-checkpoint-budget-s", "60", "--metrics-port", "0"]
+    launch = [sys.executable, "-m", "workloads.train.launch", f"--nproc-per-node={nproc}", "--standalone",
+              "--monitor-interval=0.1", "--shutdown-timeout=90", "-m", "workloads.train"]
+
+    # 1. train, then SIGTERM after two async saves
+    run = start(launch + train)
+    st = run.wait_event(lambda e: e.get("event") == "start")
+    check(st["world"] == nproc and st["device"].startswith("cuda" if cuda else "cpu")
+          and st["autocast"] == ("bfloat16" if cuda else None),
+          f"trainer started: world {st['world']}, device {st['device']}, autocast {st['autocast']}", run)
+    run.wait_event(lambda e: e.get("event") == "checkpoint_committed" and e["step"] >= 3 * INTERVAL)
+    run.wait_event(lambda e: e.get("event") == "step" and e["step"] >= 3 * INTERVAL + INTERVAL // 2)
+    run.p.send_signal(signal.SIGTERM)  # the launcher only, as the kubelet signals PID 1
+    rc = run.finish()
+    check(rc == 143, f"SIGTERM -> exit {rc} (143 expected)", run)
+    pre = run.named("preempted")
+    check(len(pre) == 1 and pre[0]["committed_step"] == pre[0]["step"],
+          f"emergency checkpoint at step {pre[0]['step'] if pre else '?'}", run)
+    losses = [e["loss"] for e in run.named("step")]
+    check(all(x == x and abs(x) < 1e4 for x in losses) and losses[-1] < losses[0],
+          f"loss finite and falling under autocast: {losses[0]:.3f} -> {losses[-1]:.3f}", run)
+
+    # 2. resume on the GPUs and finish
+    steps2 = pre[0]["step"] + 2 * INTERVAL
+    train2 = [*train]
+    train2[train2.index("--steps") + 1] = str(steps2)
+    res = start(launch + train2)
+    rc = res.finish()
+    check(rc == 0, f"resumed run exit {rc}", res)
+    [r] = res.named("resumed") or [{}]
+    check(r.get("step") == pre[0]["step"] and r.get("skipped_keys") == [],
+          f"resumed from step {r.get('step')} with every rank's RNG state", res)
+    first = res.named("step")[0]["step"]
+    check(first == pre[0]["step"] + 1 and res.named("exported"), f"continued at step {first}, exported", res)
+
+    # 3. serve the artifact on the GPU
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = start([sys.executable, "-m", "workloads.serve", "--model-uri", f"{root}/model", "--port", str(port),
+                 "--max-batch-size", "8", "--drain-timeout-s", "20"])
+    ready = srv.wait_event(lambda e: e.get("event") == "ready")
+    check(ready["device"].startswith("cuda" if cuda else "cpu"), f"server ready on {ready['device']}", srv)
+    body = json.dumps({"text": "Shall I compare thee", "top_k": 5}).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/predict", body, {"content-type": "application/json"})
+    out = json.loads(urllib.request.urlopen(req, timeout=60).read())
+    from workloads.model import Vocab
+    from workloads.storage import load_model
+
+    model, meta = load_model(f"{root}/model")
+    check(meta["step"] == steps2, f"artifact from step {meta['step']}")
+    vocab = Vocab(model.cfg.vocab)
+    with torch.inference_mode():
+        probs = torch.softmax(model(torch.tensor([vocab.encode("Shall I compare thee")]))[0, -1].float(), -1)
+    got = {t["token"]: t["prob"] for t in out["top"]}
+    worst = max(abs(p - float(probs[vocab.index[c]])) for c, p in got.items())
+    check(len(got) == 5 and worst < 0.05, f"/v1/predict matches a float32 CPU forward (max |dp| {worst:.4f})", srv)
+    srv.p.send_signal(signal.SIGTERM)
+    rc = srv.finish(60)
+    check(rc == 0 and srv.named("drained") and srv.named("drained")[0]["clean"], f"server drained, exit {rc}", srv)
+    print("GPU CHECK PASSED", flush=True)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        for p in RUNNING:
+            p.kill()
