@@ -71,9 +71,20 @@ def to_json(report: Report) -> dict[str, Any]:
             "notApplicable": [vars(n) for n in report.not_applicable]}
 
 
+def _platform_line(artifact: str) -> int:
+    """The stack file's ``aiplatform:platform`` line: GitHub code scanning places results only with a region."""
+    from blueprint.plan.engine import REPO
+    try:
+        lines = (REPO / artifact).read_text().splitlines()
+    except OSError:
+        return 1
+    return next((i for i, line in enumerate(lines, 1) if line.strip().startswith("aiplatform:platform:")), 1)
+
+
 def to_sarif(report: Report, artifact: str | None = None) -> dict[str, Any]:
     """One SARIF run; results point at the stack file (``artifact``) and name the resource URN."""
     artifact = artifact or f"stacks/Pulumi.{report.stack}.yaml"
+    physical = {"artifactLocation": {"uri": artifact}, "region": {"startLine": _platform_line(artifact)}}
     rules, index = [], {}
     for p in report.policies:
         index[p.name] = len(rules)
@@ -90,15 +101,19 @@ def to_sarif(report: Report, artifact: str | None = None) -> dict[str, Any]:
             "ruleId": v.policy, **({"ruleIndex": index[v.policy]} if v.policy in index else {}),
             "level": _SARIF_LEVEL.get(v.enforcement, "warning"),
             "message": {"text": f"{_short(v.resource)}: {v.message}"},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact}},
+            "locations": [{"physicalLocation": physical,
                            "logicalLocations": [{"fullyQualifiedName": v.resource, "kind": "resource"}]}],
             "partialFingerprints": {"policyResource/v1": f"{v.policy}|{v.resource}"}})
     for n in report.exempted:
+        # Still a failure (kind "fail"; SARIF allows level "none" only for other kinds), suppressed by the
+        # reviewed exemption; the fingerprint is the one the unexempted violation has.
         results.append({
-            "ruleId": n.policy, "level": "note", "kind": "informational", "message": {"text": n.message},
+            "ruleId": n.policy, **({"ruleIndex": index[n.policy]} if n.policy in index else {}),
+            "kind": "fail", "level": "note", "message": {"text": f"{_short(n.resource)}: {n.message}"},
             "suppressions": [{"kind": "external", "status": "accepted", "justification": n.message}],
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact}},
-                           "logicalLocations": [{"fullyQualifiedName": n.resource, "kind": "resource"}]}]})
+            "locations": [{"physicalLocation": physical,
+                           "logicalLocations": [{"fullyQualifiedName": n.resource, "kind": "resource"}]}],
+            "partialFingerprints": {"policyResource/v1": f"{n.policy}|{n.resource}"}})
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
         "tool": {"driver": {"name": "aiplatform-guardrails", "informationUri": rules[0]["helpUri"] if rules else
                             "https://www.pulumi.com/docs/iac/using-pulumi/crossguard/", "version": "0.1.0",

@@ -99,6 +99,26 @@ def test_sarif_validates_and_names_rules_and_resources():
     jsonschema.validate(to_sarif(evaluate(shipped_plan("dev"), spec_for("dev"))), SCHEMA)
 
 
+def test_sarif_results_have_a_line_and_exempted_ones_are_suppressed_failures():
+    """GitHub places a result only with region.startLine; an exempted finding is a suppressed 'fail' (SARIF
+    §3.27.10: level other than 'none' needs kind 'fail') with the fingerprint the violation would have."""
+    cfg = broken_prod()
+    cfg["policy"]["exemptions"][0]["expires"] = "2027-01-01"  # current: data-residency findings are exempted
+    report = evaluate(run_plan("prod", platform=cfg), None)
+    assert report.exempted and "data-residency" not in {v.policy for v in report.violations}
+    doc = to_sarif(report)
+    jsonschema.validate(doc, SCHEMA)
+    lines = (REPO / "stacks" / "Pulumi.prod.yaml").read_text().splitlines()
+    results = doc["runs"][0]["results"]
+    for r in results:
+        line = r["locations"][0]["physicalLocation"]["region"]["startLine"]
+        assert lines[line - 1].strip().startswith("aiplatform:platform:")
+        assert r.get("kind", "fail") == "fail" or r["level"] == "none"
+    suppressed = [r for r in results if r.get("suppressions")]
+    assert suppressed and {r["ruleId"] for r in suppressed} == {"data-residency"}
+    assert all(r["partialFingerprints"]["policyResource/v1"].startswith("data-residency|") for r in suppressed)
+
+
 def test_cli_formats_and_exit_code(tmp_path, capsys, monkeypatch):
     from blueprint import cli
     assert cli.main(["policy", "--stack", "dev"]) == 0
