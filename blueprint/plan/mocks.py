@@ -22,11 +22,21 @@ _CALLS: dict[str, dict[str, Any]] = {
 }
 
 
+# Outputs the cloud computes inside an echoed input object, which the program reads: unknown in a preview, not
+# absent (absent would resolve to a known None and drop the dependency on the resource).
+_COMPUTED_NESTED: dict[str, list[tuple[str, str]]] = {
+    "aws:eks/cluster:Cluster": [("vpcConfig", "clusterSecurityGroupId")],
+}
+
+
 class PreviewMocks(Mocks):
     """Echo inputs as outputs and leave the id unknown: what a preview of a create shows."""
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
-        return "", dict(args.inputs)
+        outputs = dict(args.inputs)
+        for obj, key in _COMPUTED_NESTED.get(args.typ, []):
+            outputs[obj] = {**outputs.get(obj, {}), key: UNKNOWN}
+        return "", outputs
 
     def call(self, args: MockCallArgs) -> tuple[dict, list]:
         return dict(_CALLS.get(args.token, {})), []

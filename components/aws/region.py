@@ -38,6 +38,7 @@ class AwsRegion(RegionalCompute):
         self.oidc_provider_arn = eks.oidc_provider.arn
         self.oidc_issuer = eks.oidc_issuer
         self.k8s_provider = eks.k8s_provider
+        self.cluster_security_group_id = eks.cluster.vpc_config.cluster_security_group_id
 
         role = node_role(f"{name}-nodes", spec, child)
         system = SystemNodePool(f"{name}-system", spec, region, cluster=eks.cluster, node_role=role,

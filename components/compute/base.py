@@ -74,6 +74,9 @@ class RegionalCompute(pulumi.ComponentResource):
     private_route_table_ids: list[pulumi.Output[str]]
     # GCP: the region's Cloud Router (BGP ASN network.gcpAsn), which the interconnect's VPN/Interconnect peers use.
     cloud_router: pulumi.CustomResource | None
+    # AWS: the EKS cluster security group (on every managed node, and so every VPC CNI pod); the interconnect
+    # admits the other regions' prefixes there.
+    cluster_security_group_id: pulumi.Output[str] | None
 
     def __init__(self, type_token: str, spec: PlatformSpec, region: Region, addresses: RegionAddresses,
                  opts: pulumi.ResourceOptions | None = None):
@@ -91,6 +94,7 @@ class RegionalCompute(pulumi.ComponentResource):
         self.private_subnet_ids = []
         self.private_route_table_ids = []
         self.cloud_router = None
+        self.cluster_security_group_id = None
 
     @property
     def child_name(self) -> str:

@@ -15,7 +15,8 @@ import pulumi
 
 from blueprint.spec import AddressPlan, Cloud, PlatformSpec
 from components.compute import RegionalCompute
-from components.interconnect.topology import HA_VPN, TGW_PEERING, links, outside_supernet, reachable_prefixes
+from components.interconnect.topology import (HA_VPN, TGW_PEERING, links, outside_supernet, peers,
+                                              reachable_prefixes)
 
 
 class Interconnect(pulumi.ComponentResource):
@@ -37,6 +38,7 @@ class Interconnect(pulumi.ComponentResource):
                 if link.kind == TGW_PEERING:
                     TransitPeering(link.name, self.hubs[link.a], self.hubs[link.b], str(addresses[link.a].block),
                                    str(addresses[link.b].block), child)
+            self._admit_remote_prefixes(spec, addresses, regions, child)
         vpn_links = [l for l in self.links if l.kind == HA_VPN]
         if vpn_links:
             from components.interconnect.vpn import GcpVpnEndpoint, HaVpnLink
@@ -66,6 +68,17 @@ class Interconnect(pulumi.ComponentResource):
         pulumi.export("reachablePrefixes", self.reachable_prefixes)
         self.register_outputs({"reachablePrefixes": self.reachable_prefixes, "links": links_out,
                                "transitGatewayIds": {k: h.tgw.id for k, h in self.hubs.items()}})
+
+    def _admit_remote_prefixes(self, spec: PlatformSpec, addresses: AddressPlan,
+                               regions: dict[str, RegionalCompute], child: pulumi.ResourceOptions) -> None:
+        """Every linked AWS region's cluster security group admits the blocks routed to it (``admission.py``)."""
+        from components.interconnect.admission import RemoteAdmission
+
+        self.admissions = {}
+        for key in self.hubs:
+            remote = [(k, str(addresses[k].block)) for k in peers(spec, key)]
+            if remote:
+                self.admissions[key] = RemoteAdmission(spec, regions[key], remote, child)
 
     @staticmethod
     def _gcp_firewall(spec: PlatformSpec, addresses: AddressPlan, regions: dict[str, RegionalCompute],
