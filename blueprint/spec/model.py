@@ -183,6 +183,8 @@ class Region(_Model):
 class DedicatedLinks(_Model):
     direct_connect_gateway_id: str | None = None
     interconnect_attachment_urls: list[str] = []  # Cloud Interconnect connection self links
+    # GCP region of the VLAN attachments: one the connections' metro serves. None: the stack's first GCP region.
+    interconnect_region: str | None = None
     bgp_auth_key: SecretStr | None = None
     # BGP ASN of the customer/colocation router on the far side of the Cloud Interconnect VLAN attachments.
     peer_asn: int | None = Field(default=None, ge=1, le=4294967294)

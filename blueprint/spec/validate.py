@@ -162,6 +162,11 @@ def _dedicated_issues(spec: PlatformSpec) -> list[SpecIssue]:
         elif links.peer_asn in (spec.network.gcp_asn, spec.network.aws_asn):
             out.append(SpecIssue("network.dedicated.peerAsn", f"{links.peer_asn} is already the AWS or GCP ASN; "
                                                               "the far-side router needs its own"))
+        gcp = tuple(r.region for r in spec.regions if r.cloud is Cloud.gcp)
+        if links.interconnect_region is not None and links.interconnect_region not in gcp:
+            out.append(SpecIssue("network.dedicated.interconnectRegion",
+                                 f"'{links.interconnect_region}' is not a GCP region of this stack; VLAN "
+                                 "attachments land in one, served by the connections' metro", gcp))
     return out
 
 

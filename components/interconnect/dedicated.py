@@ -6,9 +6,10 @@ the internet entirely; the HA VPN stays as the encrypted backup path (BGP prefer
 * AWS: the given Direct Connect gateway is associated with each region's TGW, allowing exactly that region's
   block. The TGW's Direct Connect attachment is associated with the ``inbound`` table and propagates into
   ``egress`` like a VPN (BGP).
-* GCP: one VLAN attachment per given Interconnect connection, in the stack's first GCP region (global dynamic
-  routing makes it usable from every GCP region), on that region's Cloud Router, with a BGP peer to
-  ``network.dedicated.peerAsn`` (MD5-authenticated with ``bgpAuthKey`` when set).
+* GCP: one VLAN attachment per given Interconnect connection, in ``network.dedicated.interconnectRegion`` (a
+  connection only takes attachments in the regions its metro serves; default: the stack's first GCP region).
+  Global dynamic routing makes it usable from every GCP region. It sits on that region's Cloud Router, with a
+  BGP peer to ``network.dedicated.peerAsn`` (MD5-authenticated with ``bgpAuthKey`` when set).
 """
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ class DedicatedLinks(pulumi.ComponentResource):
                 self._direct_connect(hub, links.direct_connect_gateway_id, str(addresses[key].block))
         self.attachments = []
         if links.interconnect_attachment_urls and gcp_regions:
-            self._interconnect(spec, addresses, gcp_regions[0], gcp_regions)
+            edge = next((c for c in gcp_regions if c.region.region == links.interconnect_region), gcp_regions[0])
+            self._interconnect(spec, addresses, edge, gcp_regions)
         self.register_outputs({"directConnectAssociations": [a.id for a in self.dx_associations],
                                "interconnectAttachments": [a.self_link for a in self.attachments]})
 

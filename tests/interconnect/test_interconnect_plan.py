@@ -320,3 +320,27 @@ def test_an_aws_region_outside_the_supernet_is_routed_and_admitted_on_gcp():
     assert _vpc_routes_cover(plan, g, "aws/us-east-1", west) == _private_tables(plan, g, "aws/us-east-1")
     rules = [f for f in plan.of_type("gcp:compute/firewall:Firewall") if "172.20.0.0/16" in f.inputs.get("sourceRanges", [])]
     assert len(rules) == 1 and rules[0].inputs["direction"] == "INGRESS"
+
+
+def test_interconnect_attachments_land_in_the_region_the_spec_names():
+    """A connection takes attachments only in the regions its metro serves: not always the first GCP region."""
+    cfg = platform_config("prod")
+    gcp = next(r for r in cfg["regions"] if r["cloud"] == "gcp")
+    cfg["regions"].append({"cloud": "gcp", "region": "us-east4", "systemPool": gcp["systemPool"]})
+    cfg["network"]["dedicated"] = {
+        "peerAsn": 65010, "interconnectRegion": "us-east4",
+        "interconnectAttachmentUrls": ["https://www.googleapis.com/compute/v1/projects/aiplat-prod-ml/global/"
+                                       "interconnects/ic-ashburn"]}
+    plan = run_plan("prod", platform=cfg)
+    (attachment,) = plan.of_type("gcp:compute/interconnectAttachment:InterconnectAttachment")
+    assert attachment.inputs["region"] == "us-east4"
+    routers = {r.urn: r for r in plan.of_type("gcp:compute/router:Router")}
+    assert [routers[u].inputs["region"] for u in G.dep(attachment, "router")] == ["us-east4"]
+    (iface,) = [i for i in plan.of_type(G.IFACE) if attachment.urn in G.dep(i, "interconnectAttachment")]
+    assert iface.inputs["region"] == "us-east4"
+    (peer,) = [p for p in plan.of_type(G.PEER) if iface.urn in G.dep(p, "interface")]
+    advertised = {a["range"] for a in peer.inputs["advertisedIpRanges"]}
+    subnets = {s.inputs["region"]: s for s in plan.of_type(G.SUBNETWORK)}
+    assert set(subnets) == {"us-central1", "us-east4"}  # both GCP regions reachable over the one attachment
+    assert all(any(ipaddress.ip_network(s.inputs["ipCidrRange"]).subnet_of(ipaddress.ip_network(a))
+                   for a in advertised) for s in subnets.values())

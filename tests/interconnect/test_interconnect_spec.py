@@ -46,3 +46,12 @@ def test_link_kinds_and_hub_and_spoke_pairs():
     got = {(l.a, l.b, l.kind) for l in links(spec)}
     assert got == {("aws/us-east-1", "aws/us-west-2", TGW_PEERING), ("aws/us-west-2", "gcp/us-central1", HA_VPN),
                    ("aws/us-west-2", "gcp/us-east4", HA_VPN), ("gcp/us-central1", "gcp/us-east4", SHARED_VPC)}
+
+
+def test_interconnect_region_must_be_a_gcp_region_of_the_stack():
+    cfg = platform_config("prod")
+    cfg["network"]["dedicated"] = {"interconnectAttachmentUrls": ["projects/p/global/interconnects/ic-a"],
+                                   "peerAsn": 65010, "interconnectRegion": "us-east4"}
+    text = _error(cfg)
+    assert "aiplatform:platform.network.dedicated.interconnectRegion: 'us-east4' is not a GCP region" in text
+    assert "allowed values: us-central1" in text
