@@ -17,6 +17,32 @@ from workloads.model import CharTransformer, ModelConfig
 
 WEIGHTS, CONFIG = "model.pt", "config.json"
 
+# Errors that mean "the store is unreachable or throttling right now", by class name so that neither botocore nor
+# the Google client has to be imported: botocore's connection errors, google-api-core's 429/5xx, the builtins.
+_TRANSIENT = {"ConnectionError", "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError",
+              "HTTPClientError", "TimeoutError", "ServiceUnavailable", "TooManyRequests", "InternalServerError",
+              "GatewayTimeout", "BadGateway", "RetryError"}
+# OSErrors a retry cannot fix: the URI or the pod's identity is wrong.
+_PERMANENT = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError, FileExistsError)
+
+
+def is_transient_storage_error(exc: BaseException) -> bool:
+    """True when ``exc`` (or what it wraps: its causes, DCP's per-rank failures) is a passing storage outage."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, OSError) and not isinstance(e, _PERMANENT):
+            return True
+        if _TRANSIENT & {c.__name__ for c in type(e).__mro__}:
+            return True
+        todo += [e.__cause__, e.__context__]
+        todo += [pair[0] for pair in getattr(e, "failures", {}).values() if isinstance(pair, tuple)]  # DCP
+    return False
+
 
 def join(uri: str, *parts: str) -> str:
     return "/".join([uri.rstrip("/"), *parts])

@@ -1,12 +1,15 @@
 """``torchrun ... -m workloads.train``: the flags ``components/k8s/training.py`` passes, from the platform spec.
 
 Exit codes (the Job's podFailurePolicy depends on them): 0 done, 143 stopped by SIGTERM (checkpointed; retry),
-1 an exception, 2 bad arguments (both bugs: fail fast).
+75 checkpoint storage unavailable (retry, counted), 1 an exception, 2 bad arguments (both bugs: fail fast).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+
+STORAGE_RETRY_EXIT_CODE = 75  # EX_TEMPFAIL: the store was unreachable; a later attempt resumes from its checkpoint
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,8 +53,18 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    from workloads.storage import is_transient_storage_error
     from workloads.train.trainer import run  # torch imports after argument errors are reported
-    return run(args)
+    try:
+        return run(args)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - DCP's CheckpointException is a BaseException
+        if not is_transient_storage_error(exc):
+            raise
+        print(json.dumps({"event": "storage_unavailable", "error": repr(exc)[:500],
+                          "exit_code": STORAGE_RETRY_EXIT_CODE}), flush=True)
+        return STORAGE_RETRY_EXIT_CODE
 
 
 if __name__ == "__main__":

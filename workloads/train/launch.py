@@ -2,14 +2,17 @@
 
 Stock torchrun forwards SIGTERM to its workers (the trainer checkpoints and exits 143) but then dies of the
 re-raised ``SignalException`` with exit code 1, which the Job's podFailurePolicy reads as a bug (FailJob). This
-wrapper runs the very same launcher and exits ``128 + signal`` instead, so a preempted pod is retried. Every
-argument is torchrun's own; nothing else differs.
+wrapper runs the very same launcher and exits ``128 + signal`` instead, so a preempted pod is retried. Likewise
+when the workers fail (after torchrun's own restarts) stock torchrun exits 1 whatever they returned; this one
+exits with the first failed worker's code, so 75 (storage unavailable) is retried and only real bugs fail the Job.
+Every argument is torchrun's own; nothing else differs.
 """
 from __future__ import annotations
 
 import sys
 
 from torch.distributed.elastic.multiprocessing.api import SignalException
+from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.run import main as torchrun_main
 
 
@@ -18,6 +21,9 @@ def main(argv: list[str] | None = None) -> int:
         torchrun_main(argv)
     except SignalException as e:
         return 128 + int(e.sigval)
+    except ChildFailedError as e:
+        _, failure = e.get_first_failure()
+        return failure.exitcode if failure.exitcode > 0 else 128 - failure.exitcode  # a negative code: killed by -N
     return 0
 
 

@@ -1,0 +1,59 @@
+"""A checkpoint store that is down is a retry (exit 75, counted by the Job), not a bug (exit 1, FailJob)."""
+from __future__ import annotations
+
+import sys
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+from torch.distributed.checkpoint.api import CheckpointException
+
+from components.k8s import training
+from tests.support.moto_server import free_port
+from tests.workloads.conftest import Run, env, train_args
+from workloads.storage import is_transient_storage_error
+from workloads.train.__main__ import STORAGE_RETRY_EXIT_CODE
+
+
+@pytest.mark.parametrize("exc, transient", [
+    (ConnectionResetError("reset by peer"), True),
+    (TimeoutError("timed out"), True),
+    (OSError(5, "I/O error"), True),
+    (EndpointConnectionError(endpoint_url="http://127.0.0.1:9"), True),
+    (CheckpointException("save failed", {1: (ConnectionResetError("reset"), None)}), True),
+    (PermissionError("AccessDenied"), False),
+    (FileNotFoundError("no such bucket"), False),
+    (CheckpointException("save failed", {0: (ValueError("shape mismatch"), None)}), False),
+    (ValueError("a bug"), False),
+])
+def test_transient_storage_errors_are_told_from_bugs(exc, transient):
+    assert is_transient_storage_error(exc) is transient
+    wrapped = RuntimeError("while saving")
+    wrapped.__cause__ = exc
+    assert is_transient_storage_error(wrapped) is transient
+
+
+def test_the_jobs_failure_policy_retries_the_storage_exit_code():
+    assert STORAGE_RETRY_EXIT_CODE not in training.BUG_EXIT_CODES
+    failing = [v for rule in training.pod_failure_policy()["rules"] if rule["action"] == "FailJob"
+               for v in rule.get("onExitCodes", {}).get("values", [])]
+    assert STORAGE_RETRY_EXIT_CODE not in failing
+
+
+def test_trainer_exits_75_when_the_checkpoint_store_is_unreachable(tmp_path):
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens: connection refused, as in an S3 outage
+    run = Run([sys.executable, "-m", "workloads.train",
+               *train_args("s3://ckpt/run", str(tmp_path / "model"), 4, 2, "--num-workers", "0")],
+              env(AWS_ENDPOINT_URL=closed, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                  AWS_DEFAULT_REGION="us-east-1", AWS_MAX_ATTEMPTS="1", AWS_RETRY_MODE="standard"))
+    assert run.finish(180) == STORAGE_RETRY_EXIT_CODE, run.output
+    assert run.wait_for(lambda e: e.get("event") == "storage_unavailable", timeout=5)["exit_code"] == 75
+
+
+@pytest.mark.parametrize("code", [STORAGE_RETRY_EXIT_CODE, 1])
+def test_launcher_passes_the_workers_exit_code_through(tmp_path, code):
+    worker = tmp_path / "fails.py"
+    worker.write_text(f"import sys\nsys.exit({code})\n")
+    for launcher, expected in (("workloads.train.launch", code), ("torch.distributed.run", 1)):
+        run = Run([sys.executable, "-m", launcher, "--nproc-per-node=1", "--standalone", "--monitor-interval=0.1",
+                   "--max-restarts=0", str(worker)])
+        assert run.finish(120) == expected, run.output
