@@ -62,7 +62,8 @@ def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
             pool = compute.region.pool(serve.pool)
             assert pool is not None, "validated spec"
             out.serving[key] = ServingService(spec, compute, pool, identity=ids.serving.get(key),
-                                              cluster_services=out.services[key].ready)
+                                              cluster_services=out.services[key].ready,
+                                              gateway=out.services[key].gateway)
         if serve.global_routing != "none" and out.serving:
             out.routing = GlobalRouting(spec, [computes[k] for k in out.serving])
     return out

@@ -4,6 +4,7 @@
   workloads' scrape configs use, and ``prometheus-operated.monitoring:9090``, the server KEDA queries.
 - KEDA, where the serving workload autoscales on queue depth: the ``ScaledObject`` CRD and its operator.
 - On EKS, a PodMonitor for the DCGM exporter's GPU metrics (GKE collects DCGM through managed Prometheus).
+- Where serving runs, the shared ingress Gateway its HTTPRoute attaches to (``components/k8s/gateway.py``).
 
 Chart versions are pinned like every other add-on; pods run on the system pool.
 """
@@ -15,6 +16,8 @@ import pulumi_kubernetes as k8s
 from blueprint.spec import Cloud, PlatformSpec
 from components.compute import RegionalCompute
 from components.k8s import common
+from components.k8s.gateway import IngressGateway
+from components.storage.names import SERVING_NAMESPACE
 
 CHARTS = {
     "kube-prometheus-stack": ("https://prometheus-community.github.io/helm-charts", "76.5.1"),
@@ -62,8 +65,12 @@ class ClusterServices(pulumi.ComponentResource):
                                       prov)
         serve = spec.workloads.serving
         self.keda = None
-        if serve is not None and serve.keda and compute.region.key in serve.regions:
-            self.keda = self._chart(name, "keda", KEDA_NAMESPACE, {"nodeSelector": SYSTEM_NODES}, prov)
+        self.ingress: IngressGateway | None = None
+        if serve is not None and compute.region.key in serve.regions:
+            self.ingress = IngressGateway(f"{name}-ingress", compute.region.cloud, prov, [SERVING_NAMESPACE],
+                                          opts=pulumi.ResourceOptions(parent=self))
+            if serve.keda:
+                self.keda = self._chart(name, "keda", KEDA_NAMESPACE, {"nodeSelector": SYSTEM_NODES}, prov)
         if compute.region.cloud is Cloud.aws and compute.region.gpu_pools:
             pod_monitor(f"{name}-dcgm", "dcgm-exporter", common.MONITORING_NAMESPACE,
                         {"app.kubernetes.io/name": "dcgm-exporter"}, "metrics", [],
@@ -74,6 +81,11 @@ class ClusterServices(pulumi.ComponentResource):
     def ready(self) -> list[pulumi.Resource]:
         """The releases whose CRDs the workloads' custom resources need."""
         return [r for r in (self.prometheus, self.keda) if r is not None]
+
+    @property
+    def gateway(self) -> k8s.apiextensions.CustomResource | None:
+        """The Gateway serving's HTTPRoute attaches to (None where this cluster serves nothing)."""
+        return self.ingress.gateway if self.ingress is not None else None
 
     def _chart(self, name: str, chart: str, namespace: str, values: dict, prov) -> k8s.helm.v3.Release:
         repo, version = CHARTS[chart]

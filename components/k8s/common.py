@@ -15,7 +15,7 @@ from components.compute import PodScheduling, scheduling_for
 from components.compute.base import GPU_RESOURCE
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "aiplatform"}
-GATEWAY_NAMESPACE = "gateway"      # where the shared Gateway lives; serving admits traffic only from there
+GATEWAY_NAMESPACE = "gateway"      # where the shared Gateway object lives (components/k8s/gateway.py)
 MONITORING_NAMESPACE = "monitoring"  # Prometheus scrapes metrics from there
 DNS_NAMESPACE = "kube-system"
 # Node headroom for kubelet and daemonsets: pods request this share of the node's CPU and memory per GPU.

@@ -17,16 +17,14 @@ from blueprint.catalog.preemption import shutdown_budget
 from blueprint.spec import Cloud, GpuPool, PlatformSpec
 from components.compute import RegionalCompute
 from components.k8s import common
+from components.k8s import gateway as ingress
 from components.k8s.cluster_services import pod_monitor
 
 NAMESPACE = "serving"
 PORT = 8080
-GATEWAY_NAME = "platform"  # the shared Gateway in common.GATEWAY_NAMESPACE, installed with the ingress controller
 PROMETHEUS_URL = f"http://prometheus-operated.{common.MONITORING_NAMESPACE}.svc:9090"
 CPU_TARGET_PERCENT = 70
 WARMUP_LIMIT_S = 900  # model download + CUDA warm-up allowed before liveness applies
-# GCP's global external LB health-checks and proxies from these ranges (container-native NEGs reach pods directly).
-GCLB_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
 
 
 def global_hostname(spec: PlatformSpec) -> str | None:
@@ -70,9 +68,10 @@ class ServingService(pulumi.ComponentResource):
     def __init__(self, spec: PlatformSpec, compute: RegionalCompute, pool: GpuPool, *,
                  identity: pulumi.Input[str] | None = None, model_uri: str | None = None,
                  cluster_services: list[pulumi.Resource] | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
+                 gateway: pulumi.Resource | None = None, opts: pulumi.ResourceOptions | None = None):
         """``identity``: IRSA role ARN (AWS) or GCP service-account email allowed to read the model prefix.
-        ``cluster_services``: the releases that install the PodMonitor / ScaledObject CRDs (``ClusterServices``)."""
+        ``cluster_services``: the releases that install the PodMonitor / ScaledObject CRDs (``ClusterServices``).
+        ``gateway``: the cluster's shared Gateway (``components/k8s/gateway.py``) the HTTPRoute attaches to."""
         serve = spec.workloads.serving
         assert serve is not None, "ServingService needs spec.workloads.serving"
         region, cloud = compute.region, compute.region.cloud
@@ -90,15 +89,13 @@ class ServingService(pulumi.ComponentResource):
         self.service_account = common.service_account(app, NAMESPACE, cloud, identity, self, prov, f"{name}-sa",
                                                       after_ns)
         common.default_deny(NAMESPACE, self, prov, f"{name}-deny", after_ns)
-        ingress = [common.from_namespace(common.GATEWAY_NAMESPACE, PORT),
-                   common.from_namespace(common.MONITORING_NAMESPACE, PORT)]
-        if serve.global_routing == "gcp-global-lb" and cloud is Cloud.gcp:
-            ingress.append({"from": [{"ipBlock": {"cidr": c}} for c in GCLB_RANGES],
-                            "ports": [{"protocol": "TCP", "port": PORT}]})
+        # the Gateway's data plane (Envoy pods on EKS; on GKE the GCLB, whose ranges the gcp-global-lb NEGs share)
+        allow_in = [{"from": ingress.data_plane_peers(cloud), "ports": [{"protocol": "TCP", "port": PORT}]},
+                    common.from_namespace(common.MONITORING_NAMESPACE, PORT)]
         k8s.networking.v1.NetworkPolicy(
             f"{name}-allow", metadata={"name": f"{app}-allow", "namespace": NAMESPACE, "labels": common.MANAGED_BY},
             spec={"podSelector": {"matchLabels": {"app.kubernetes.io/name": app}},
-                  "policyTypes": ["Ingress", "Egress"], "ingress": ingress,
+                  "policyTypes": ["Ingress", "Egress"], "ingress": allow_in,
                   "egress": [common.dns_egress(), common.https_egress()]},
             opts=common.k8s_opts(self, prov, after_ns))
 
@@ -174,13 +171,13 @@ class ServingService(pulumi.ComponentResource):
             route_meta["annotations"] = {"external-dns.alpha.kubernetes.io/hostname": self.hostname}
         k8s.apiextensions.CustomResource(
             f"{name}-route", api_version="gateway.networking.k8s.io/v1", kind="HTTPRoute", metadata=route_meta,
-            spec={"parentRefs": [{"name": GATEWAY_NAME, "namespace": common.GATEWAY_NAMESPACE}],
+            spec={"parentRefs": [ingress.parent_ref()],
                   **({"hostnames": hostnames} if hostnames else {}),
                   # /readyz too: global health checks probe each region through its public hostname
                   "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/v1/"}},
                                          {"path": {"type": "Exact", "value": "/readyz"}}],
                              "backendRefs": backends}]},
-            opts=common.k8s_opts(self, prov, after_ns))
+            opts=common.k8s_opts(self, prov, [*after_ns, *([gateway] if gateway is not None else [])]))
         self.register_outputs({"hostname": self.hostname, "modelUri": self.model_uri})
 
     def _autoscaling(self, spec: PlatformSpec, name: str, prov, after: list[pulumi.Resource]) -> None:

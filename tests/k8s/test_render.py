@@ -1,7 +1,7 @@
 """``blueprint render``: every manifest of every stack is a valid object for its cluster's Kubernetes version.
 
 Built-in kinds are validated strictly with kubernetes-validate (unknown fields fail). CRD instances (KEDA
-ScaledObject, Gateway API HTTPRoute) have no schema in that package, so they are checked structurally here:
+ScaledObject, Gateway API Gateway / GatewayClass / HTTPRoute, EnvoyProxy) have no schema in that package, so they are checked structurally here:
 identity fields, and references that must resolve to objects rendered for the same cluster.
 """
 from __future__ import annotations
@@ -30,7 +30,8 @@ def test_rendered_manifests_validate_against_the_clusters_kubernetes_version(sta
             if not m.is_custom:
                 kubernetes_validate.validate(m.obj, version, strict=True)
                 continue
-            assert set(m.obj) == {"apiVersion", "kind", "metadata", "spec"} and m.namespace
+            assert set(m.obj) == {"apiVersion", "kind", "metadata", "spec"}
+            assert bool(m.namespace) == (m.kind != "GatewayClass"), f"{m.kind} {m.name}: wrong scope"
             if m.kind == "ScaledObject":
                 assert m.obj["apiVersion"] == "keda.sh/v1alpha1"
                 assert ("Deployment", m.namespace, m.obj["spec"]["scaleTargetRef"]["name"]) in names
@@ -40,6 +41,22 @@ def test_rendered_manifests_validate_against_the_clusters_kubernetes_version(sta
                 refs = [b for rule in m.obj["spec"]["rules"] for b in rule["backendRefs"]]
                 assert sum(b["weight"] for b in refs) == 100
                 assert all(("Service", m.namespace, b["name"]) in names for b in refs)
+                for ref in m.obj["spec"]["parentRefs"]:
+                    assert ("Gateway", ref["namespace"], ref["name"]) in names, f"{m.name}: no Gateway {ref}"
+            elif m.kind == "Gateway":
+                assert m.obj["apiVersion"] == "gateway.networking.k8s.io/v1"
+                assert ("Namespace", None, m.namespace) in names
+                listeners = m.obj["spec"]["listeners"]
+                assert listeners and len({lst["name"] for lst in listeners}) == len(listeners)
+                assert all(lst["protocol"] in ("HTTP", "HTTPS") and 0 < lst["port"] < 65536 for lst in listeners)
+            elif m.kind == "GatewayClass":
+                assert m.obj["apiVersion"] == "gateway.networking.k8s.io/v1" and m.obj["spec"]["controllerName"]
+                params = m.obj["spec"].get("parametersRef")
+                if params:
+                    assert (params["kind"], params["namespace"], params["name"]) in names
+            elif m.kind == "EnvoyProxy":
+                assert m.obj["apiVersion"] == "gateway.envoyproxy.io/v1alpha1"
+                assert m.obj["spec"]["provider"]["type"] == "Kubernetes"
             elif m.kind == "PodMonitor":
                 assert m.obj["apiVersion"] == "monitoring.coreos.com/v1"
                 ports = {p["port"] for p in m.obj["spec"]["podMetricsEndpoints"]}
