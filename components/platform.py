@@ -64,15 +64,22 @@ def _replication(spec: PlatformSpec, computes: dict[str, RegionalCompute],
                          computes[source].cloud_provider)
 
 
-def _training_volumes(spec: PlatformSpec, computes: dict[str, RegionalCompute], storages: dict[str, TieredStorage],
-                      job) -> None:
-    """The training region's buckets and hot tier as volumes in the training namespace."""
+def _training_volumes(spec: PlatformSpec, computes: dict[str, RegionalCompute], storages: dict[str, TieredStorage]):
+    """The training region's buckets and hot tier as volumes in the training namespace, declared by the job once
+    its namespace and pod user exist; None when the job reads data in another region (through object URIs)."""
     train = spec.workloads.training
+    if train is None:
+        return None
     key = train.storage_region or train.region
-    if key == train.region and key in storages:
-        compute = computes[key]
-        KubernetesStorage(f"{compute.child_name}-volumes", spec, compute.region, compute, storages[key].backend,
-                          job.namespace, opts=pulumi.ResourceOptions(parent=storages[key]))
+    if key != train.region or key not in storages:
+        return None
+    compute = computes[key]
+
+    def declare(namespace, run_as: tuple[int, int]) -> KubernetesStorage:
+        return KubernetesStorage(f"{compute.child_name}-volumes", spec, compute.region, compute,
+                                 storages[key].backend, namespace, run_as,
+                                 opts=pulumi.ResourceOptions(parent=storages[key]))
+    return declare
 
 
 def build_platform(spec: PlatformSpec) -> dict[str, RegionalCompute]:
@@ -83,13 +90,12 @@ def build_platform(spec: PlatformSpec) -> dict[str, RegionalCompute]:
     _replication(spec, computes, storages)
     if len(spec.regions) > 1:
         Interconnect(spec, address_plan(spec), computes)
-    workloads = deploy_workloads(spec, computes, WorkloadIdentities(
+    deploy_workloads(spec, computes, WorkloadIdentities(
         training={r: ident.annotation[1] for (w, r), ident in identities.items()
                   if spec.workloads.training and w == spec.workloads.training.name},
         serving={r: ident.annotation[1] for (w, r), ident in identities.items()
-                 if spec.workloads.serving and w == spec.workloads.serving.name}))
-    if workloads.training is not None:
-        _training_volumes(spec, computes, storages, workloads.training)
+                 if spec.workloads.serving and w == spec.workloads.serving.name}),
+        training_volumes=_training_volumes(spec, computes, storages))
     pulumi.export("environment", spec.environment)
     pulumi.export("regions", {key: {"cloud": c.region.cloud.value, "cidr": str(c.addresses.block),
                                     "gpuPools": sorted(p.name for p in c.region.gpu_pools)}

@@ -214,6 +214,8 @@ class TrainingWorkload(_Model):
     checkpoint_uri: str | None = None  # None: the region's checkpoint bucket
     storage_region: str | None = None  # read data and write checkpoints elsewhere, explicitly
     kueue_queue: str | None = None
+    # the training text file: its key in the dataset bucket; None: the trainer's bundled corpus
+    data: str | None = Field(default=None, pattern=r"^[\w-][\w.-]*(/[\w-][\w.-]*)*$")
 
 
 class ServingWorkload(_Model):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import pulumi
 
@@ -34,8 +35,11 @@ class Workloads:
 
 
 def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
-                     identities: WorkloadIdentities | None = None) -> Workloads:
+                     identities: WorkloadIdentities | None = None,
+                     training_volumes: Callable[..., Any] | None = None) -> Workloads:
     """Training in its region, serving in each serving region, global routing once.
+
+    ``training_volumes``: passed to ``TrainingJob(volumes=...)``; declares the dataset claims the job mounts.
 
     A region whose compute has no ``k8s_provider`` yet (no cluster declared) is skipped rather than deployed
     through an ambient kubeconfig.
@@ -52,7 +56,8 @@ def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
             pool = compute.region.pool(train.pool)
             assert pool is not None, "validated spec"
             out.training = TrainingJob(spec, compute, pool, identity=ids.training.get(train.region),
-                                       cluster_services=out.services[train.region].ready)
+                                       cluster_services=out.services[train.region].ready,
+                                       volumes=training_volumes)
     serve = spec.workloads.serving
     if serve is not None:
         for key in serve.regions:

@@ -6,7 +6,7 @@ budget while bug exit codes fail the Job at once; and every shutdown deadline si
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -29,11 +29,19 @@ TORCHRUN_MAX_RESTARTS = 3
 BACKOFF_LIMIT = 6
 
 
-def trainer_args(spec: PlatformSpec, checkpoint_uri: str, model_uri: str, budget_s: int) -> list[str]:
-    """The trainer's fixed flags (``python -m workloads.train --help``)."""
+def pod_security_context() -> dict[str, Any]:
+    """Non-root like serving: NCCL, EFA and torchrun need no root, and a compromised trainer must not get it.
+    The user is the trainer image's (workloads/train/Dockerfile); volumes mount for it (``run_as``)."""
+    return {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532,
+            "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def trainer_args(spec: PlatformSpec, checkpoint_uri: str, model_uri: str, budget_s: int,
+                 data: str | None = None) -> list[str]:
+    """The trainer's fixed flags (``python -m workloads.train --help``); ``data``: its ``--data`` path or URI."""
     t = spec.workloads.training
     assert t is not None
-    return ["--batch-size", str(t.batch_size), "--steps", str(t.steps),
+    return [*(["--data", data] if data else []), "--batch-size", str(t.batch_size), "--steps", str(t.steps),
             "--checkpoint-interval", str(t.checkpoint_interval), "--checkpoint-uri", checkpoint_uri,
             "--model-uri", model_uri, "--metrics-port", str(METRICS_PORT),
             "--emergency-checkpoint-budget-s", str(budget_s)]
@@ -64,8 +72,12 @@ class TrainingJob(pulumi.ComponentResource):
     def __init__(self, spec: PlatformSpec, compute: RegionalCompute, pool: GpuPool, *,
                  identity: pulumi.Input[str] | None = None, checkpoint_uri: str | None = None,
                  model_uri: str | None = None, cluster_services: list[pulumi.Resource] | None = None,
+                 volumes: Callable[[k8s.core.v1.Namespace, tuple[int, int]], Any] | None = None,
                  opts: pulumi.ResourceOptions | None = None):
-        """``identity``: IRSA role ARN (AWS) or GCP service-account email that may write the checkpoint prefix."""
+        """``identity``: IRSA role ARN (AWS) or GCP service-account email that may write the checkpoint prefix.
+        ``volumes(namespace, (uid, gid))``: declares the region's dataset claims for pods running as that user and
+        returns an object with ``mounts`` (``ClaimMount``s), ``claims`` (resources) and ``data_dir``
+        (``components/storage/k8s_storage.py``); None: data is read through object URIs only."""
         train = spec.workloads.training
         assert train is not None, "TrainingJob needs spec.workloads.training"
         region = compute.region
@@ -90,6 +102,15 @@ class TrainingJob(pulumi.ComponentResource):
         self.service_account = common.service_account(train.name, NAMESPACE, cloud, identity, self, prov,
                                                       f"{name}-sa", after_ns)
         common.default_deny(NAMESPACE, self, prov, f"{name}-deny", after_ns)
+        security = pod_security_context()
+        self.volumes = volumes(ns, (security["runAsUser"], security["runAsGroup"])) if volumes is not None else None
+        mounts = self.volumes.mounts if self.volumes is not None else []
+        if train.data is None:
+            data = None
+        elif self.volumes is not None:
+            data = f"{self.volumes.data_dir}/{train.data}"
+        else:  # fsspec reads the object directly
+            data = common.object_uri(spec, storage_region, "datasets", train.data).rstrip("/")
         k8s.networking.v1.NetworkPolicy(
             f"{name}-allow", metadata={"name": f"{train.name}-allow", "namespace": NAMESPACE,
                                        "labels": common.MANAGED_BY},
@@ -114,23 +135,27 @@ class TrainingJob(pulumi.ComponentResource):
         container = {
             "name": CONTAINER, "image": train.image, "imagePullPolicy": "IfNotPresent",
             "command": torchrun_command(job_name, svc_name, train.nodes, gpus, budget.launcher_timeout_s),
-            "args": trainer_args(spec, self.checkpoint_uri, self.model_uri, budget.checkpoint_s),
+            "args": trainer_args(spec, self.checkpoint_uri, self.model_uri, budget.checkpoint_s, data),
             "ports": [{"name": "rdzv", "containerPort": RDZV_PORT}, {"name": "metrics", "containerPort": METRICS_PORT}],
             "env": [{"name": "NCCL_DEBUG", "value": "WARN"}, {"name": "PYTHONUNBUFFERED", "value": "1"}],
             "resources": resources,
-            "volumeMounts": [{"name": "dshm", "mountPath": "/dev/shm"}],
+            "volumeMounts": [{"name": "dshm", "mountPath": "/dev/shm"},
+                             *({"name": m.claim, "mountPath": m.path, "readOnly": m.read_only} for m in mounts)],
             "securityContext": {"allowPrivilegeEscalation": False},
         }
         pod_spec = {
             "serviceAccountName": train.name, "subdomain": svc_name, "restartPolicy": "Never",
             "terminationGracePeriodSeconds": budget.grace_s,
             **common.scheduling_fields(sched),
-            # non-root like serving: NCCL, EFA and torchrun need no root, and a compromised trainer must not get it
-            "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532,
-                                "seccompProfile": {"type": "RuntimeDefault"}},
+            "securityContext": security,
             "containers": [container],
-            "volumes": [common.shm_volume(pool, cloud, gpus / sched.gpus_per_node)],
+            "volumes": [common.shm_volume(pool, cloud, gpus / sched.gpus_per_node),
+                        *({"name": m.claim, "persistentVolumeClaim": {"claimName": m.claim, "readOnly": m.read_only}}
+                          for m in mounts)],
         }
+        pod_meta: dict[str, Any] = {"labels": pod_labels}
+        if any(m.gcs_fuse for m in mounts):  # GKE injects the GCS FUSE sidecar into pods that ask for it
+            pod_meta["annotations"] = {"gke-gcsfuse/volumes": "true"}
         self.job = k8s.batch.v1.Job(
             f"{name}-job",
             metadata={"name": job_name, "namespace": NAMESPACE, "labels": job_labels,
@@ -140,8 +165,9 @@ class TrainingJob(pulumi.ComponentResource):
                   "backoffLimit": BACKOFF_LIMIT, "podFailurePolicy": pod_failure_policy(),
                   # Kueue admits the job by unsuspending it once the queue has quota
                   **({"suspend": True} if train.kueue_queue else {}),
-                  "template": {"metadata": {"labels": pod_labels}, "spec": pod_spec}},
-            opts=common.k8s_opts(self, prov, [self.service, self.service_account]))
+                  "template": {"metadata": pod_meta, "spec": pod_spec}},
+            opts=common.k8s_opts(self, prov, [self.service, self.service_account,
+                                              *(self.volumes.claims if self.volumes is not None else [])]))
         # train_* series from local rank 0 of every node (the trainer's --metrics-port)
         pod_monitor(f"{name}-metrics", train.name, NAMESPACE, common.selector(train.name, "trainer"), "metrics",
                     ["app.kubernetes.io/name"], common.k8s_opts(self, prov, [*after_ns, *(cluster_services or [])]))

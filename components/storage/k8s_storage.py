@@ -3,8 +3,16 @@
 Static PersistentVolumes (and claims in the training namespace) for the hot tier (FSx for Lustre CSI, Filestore
 CSI, Managed Lustre CSI) and the dataset bucket (Mountpoint for S3 CSI, GCS FUSE CSI), read-only where jobs only
 read. Static volumes bind to exactly the storage this stack declared, rather than provisioning new storage.
+
+The pods run as a non-root uid/gid (their pod security context, passed in as ``run_as``). The FUSE mounts do not
+honour ``fsGroup``, so they carry that uid/gid as mount options: Mountpoint for S3 with ``allow-other`` (other
+users than the mounting one may read) and the pod's own IRSA identity (``authenticationSource: pod``); GCS FUSE
+with ``implicit-dirs`` (datasets uploaded without directory placeholder objects), and pods mounting it carry the
+``gke-gcsfuse/volumes`` annotation that injects the FUSE sidecar. Lustre and Filestore are POSIX file systems.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -13,55 +21,105 @@ from blueprint.spec import Cloud, PlatformSpec, Region
 from components.compute import RegionalCompute
 from components.storage.names import TRAINING_NAMESPACE, bucket_name
 
+DATASETS_PATH = "/mnt/datasets"  # the dataset bucket, read-only
+HOT_PATH = "/mnt/hot"            # the hot tier, read-only for jobs (they read datasets there)
+FSX_DATASETS_DIR = "datasets"    # the FSx data repository association's file system path (aws_storage.py)
+GCSFUSE_ANNOTATION = "gke-gcsfuse/volumes"
+
+
+@dataclass(frozen=True)
+class ClaimMount:
+    """One claim in the training namespace and where pods mount it."""
+
+    claim: str
+    path: str
+    read_only: bool
+    gcs_fuse: bool = False
+
+
+def training_mounts(region: Region) -> list[ClaimMount]:
+    """The claims ``KubernetesStorage`` declares for a region, from the spec alone."""
+    cloud = region.cloud
+    hot = region.storage.hot if region.storage else None
+    mounts = [ClaimMount("datasets-s3" if cloud is Cloud.aws else "datasets-gcs", DATASETS_PATH, True,
+                         gcs_fuse=cloud is Cloud.gcp)]
+    if hot is not None and (cloud is Cloud.gcp or hot.kind == "fsx-lustre"):
+        mounts.append(ClaimMount("datasets-hot", HOT_PATH, True))
+    return mounts
+
+
+def data_dir(region: Region) -> str:
+    """Where a pod sees the dataset bucket's objects: through the hot tier where FSx mirrors the bucket (data
+    repository association), else through the bucket mount (Filestore / Managed Lustre are not linked to it)."""
+    hot = region.storage.hot if region.storage else None
+    if region.cloud is Cloud.aws and hot is not None and hot.kind == "fsx-lustre":
+        return f"{HOT_PATH}/{FSX_DATASETS_DIR}"
+    return DATASETS_PATH
+
 
 def _first_ip(networks) -> str | None:
     """The instance's address; known once Filestore created it (a preview shows it as unknown)."""
     return networks[0].ip_addresses[0] if networks and networks[0].ip_addresses else None
 
 
-def _pv_and_claim(name: str, claim: str, capacity: str, csi: dict, access: str, opts: pulumi.ResourceOptions,
-                  namespace: k8s.core.v1.Namespace) -> None:
-    pv = k8s.core.v1.PersistentVolume(name, metadata={"name": claim}, spec={
-        "capacity": {"storage": capacity}, "accessModes": [access], "persistentVolumeReclaimPolicy": "Retain",
-        "storageClassName": "", "csi": csi, "claimRef": {"namespace": TRAINING_NAMESPACE, "name": claim}}, opts=opts)
-    k8s.core.v1.PersistentVolumeClaim(f"{name}-claim", metadata={"name": claim, "namespace": TRAINING_NAMESPACE},
-                                      spec={"accessModes": [access], "storageClassName": "", "volumeName": claim,
-                                            "resources": {"requests": {"storage": capacity}}},
-                                      opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-                                          depends_on=[pv, namespace])))
-
-
 class KubernetesStorage(pulumi.ComponentResource):
+    """``mounts`` and ``claims``: what the training pods mount, and the claims they wait for; ``data_dir``: where
+    the dataset bucket's objects appear in those pods."""
+
     def __init__(self, name: str, spec: PlatformSpec, region: Region, compute: RegionalCompute, storage,
-                 namespace: k8s.core.v1.Namespace, opts: pulumi.ResourceOptions | None = None):
+                 namespace: k8s.core.v1.Namespace, run_as: tuple[int, int],
+                 opts: pulumi.ResourceOptions | None = None):
+        """``run_as``: the (uid, gid) of the pods that mount these volumes (their pod security context)."""
         super().__init__("aiplatform:storage:KubernetesStorage", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=compute.k8s_provider)
+        self._child = pulumi.ResourceOptions(parent=self, provider=compute.k8s_provider)
+        self._namespace = namespace
+        self.mounts = training_mounts(region)
+        self.data_dir = data_dir(region)
+        self.claims: list[k8s.core.v1.PersistentVolumeClaim] = []
+        uid, gid = run_as
         datasets = bucket_name(spec, region, "datasets")
         hot = region.storage.hot if region.storage else None
+        by_claim = {m.claim: m for m in self.mounts}
         if region.cloud is Cloud.aws:
-            _pv_and_claim(f"{name}-datasets-s3", "datasets-s3", "1Ti", {
+            self._pv_and_claim(f"{name}-datasets-s3", by_claim["datasets-s3"], "1Ti", {
                 "driver": "s3.csi.aws.com", "volumeHandle": f"s3-{datasets}",
-                "volumeAttributes": {"bucketName": datasets}}, "ReadOnlyMany", child, namespace)
-            if storage.lustre is not None:
-                _pv_and_claim(f"{name}-hot", "datasets-hot", f"{hot.capacity_gib}Gi", {
+                "volumeAttributes": {"bucketName": datasets, "authenticationSource": "pod"}},
+                [f"uid={uid}", f"gid={gid}", "allow-other", "read-only", f"region {region.region}"])
+            if "datasets-hot" in by_claim:
+                assert storage.lustre is not None, "FSx for Lustre declared for a fsx-lustre hot tier"
+                self._pv_and_claim(f"{name}-hot", by_claim["datasets-hot"], f"{hot.capacity_gib}Gi", {
                     "driver": "fsx.csi.aws.com", "volumeHandle": storage.lustre.id,
                     "volumeAttributes": {"dnsname": storage.lustre.dns_name, "mountname": storage.lustre.mount_name}},
-                    "ReadWriteMany", child, namespace)
+                    None, access="ReadWriteMany")
         else:
-            _pv_and_claim(f"{name}-datasets-gcs", "datasets-gcs", "1Ti", {
-                "driver": "gcsfuse.csi.storage.gke.io", "volumeHandle": datasets,
-                "volumeAttributes": {"gcsfuseLoggingSeverity": "warning"}}, "ReadOnlyMany", child, namespace)
+            self._pv_and_claim(f"{name}-datasets-gcs", by_claim["datasets-gcs"], "1Ti", {
+                "driver": "gcsfuse.csi.storage.gke.io", "volumeHandle": datasets, "readOnly": True,
+                "volumeAttributes": {"gcsfuseLoggingSeverity": "warning"}},
+                ["implicit-dirs", f"uid={uid}", f"gid={gid}"])
             if hot is not None and hot.kind == "filestore":
                 location = storage.hot.location
-                _pv_and_claim(f"{name}-hot", "datasets-hot", f"{hot.capacity_gib}Gi", {
+                self._pv_and_claim(f"{name}-hot", by_claim["datasets-hot"], f"{hot.capacity_gib}Gi", {
                     "driver": "filestore.csi.storage.gke.io",
                     "volumeHandle": pulumi.Output.all(location, storage.hot.name).apply(
                         lambda v: f"modeInstance/{v[0]}/{v[1]}/datasets"),
                     "volumeAttributes": {"ip": storage.hot.networks.apply(_first_ip), "volume": "datasets"}},
-                    "ReadWriteMany", child, namespace)
+                    None, access="ReadWriteMany")
             elif hot is not None:
-                _pv_and_claim(f"{name}-hot", "datasets-hot", f"{hot.capacity_gib}Gi", {
+                self._pv_and_claim(f"{name}-hot", by_claim["datasets-hot"], f"{hot.capacity_gib}Gi", {
                     "driver": "lustre.csi.storage.gke.io", "volumeHandle": storage.hot.id,
                     "volumeAttributes": {"ip": storage.hot.mount_point, "filesystem": "datasets"}},
-                    "ReadWriteMany", child, namespace)
-        self.register_outputs({})
+                    None, access="ReadWriteMany")
+        self.register_outputs({"claims": [m.claim for m in self.mounts]})
+
+    def _pv_and_claim(self, name: str, mount: ClaimMount, capacity: str, csi: dict,
+                      mount_options: list[str] | None, access: str = "ReadOnlyMany") -> None:
+        pv = k8s.core.v1.PersistentVolume(name, metadata={"name": mount.claim}, spec={
+            "capacity": {"storage": capacity}, "accessModes": [access], "persistentVolumeReclaimPolicy": "Retain",
+            "storageClassName": "", "csi": csi, **({"mountOptions": mount_options} if mount_options else {}),
+            "claimRef": {"namespace": TRAINING_NAMESPACE, "name": mount.claim}}, opts=self._child)
+        self.claims.append(k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-claim", metadata={"name": mount.claim, "namespace": TRAINING_NAMESPACE},
+            spec={"accessModes": [access], "storageClassName": "", "volumeName": mount.claim,
+                  "resources": {"requests": {"storage": capacity}}},
+            opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
+                depends_on=[pv, self._namespace]))))
