@@ -17,14 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import urllib.request
 from pathlib import Path
 
@@ -33,75 +30,34 @@ sys.path.insert(0, str(REPO))
 STEPS, INTERVAL, DEADLINE_S = 3000, 20, 240  # STEPS: far more than a fast GPU runs before the SIGTERM
 
 
-class Proc:
-    def __init__(self, cmd: list[str]):
-        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-        self.p = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  text=True, start_new_session=True)
-        self.lines: list[str] = []
-        self.events: list[dict] = []
-        self.cv = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.p.stdout:
-            with self.cv:
-                self.lines.append(line)
-                if line.startswith("{"):
-                    try:
-                        self.events.append(json.loads(line))
-                    except ValueError:
-                        pass
-                self.cv.notify_all()
-
-    def wait_event(self, pred, timeout: float = DEADLINE_S) -> dict:
-        end = time.monotonic() + timeout
-        with self.cv:
-            while True:
-                for e in self.events:
-                    if pred(e):
-                        return e
-                if time.monotonic() > end or self.p.poll() is not None:
-                    fail("expected event not seen", self)
-                self.cv.wait(0.5)
-
-    def finish(self, timeout: float = DEADLINE_S) -> int:
-        try:
-            return self.p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            fail("timed out", self)
-
-    def kill(self) -> None:
-        if self.p.poll() is None:
-            os.killpg(self.p.pid, signal.SIGKILL)
-            self.p.wait()
-
-    def named(self, name: str) -> list[dict]:
-        return [e for e in self.events if e.get("event") == name]
+from tests.support.processes import Run, kill_all  # noqa: E402 - the workload tests' process reader
 
 
-RUNNING: list[Proc] = []
-
-
-def fail(msg: str, proc: Proc | None = None) -> None:
+def fail(msg: str, proc: Run | None = None) -> None:
     tail = "".join(proc.lines[-60:]) if proc else ""
     print(f"GPU CHECK FAILED: {msg}\n{tail}", file=sys.stderr, flush=True)
-    for p in RUNNING:
-        p.kill()
+    kill_all()
     sys.exit(1)
 
 
-def check(cond: bool, msg: str, proc: Proc | None = None) -> None:
+def check(cond: bool, msg: str, proc: Run | None = None) -> None:
     if not cond:
         fail(msg, proc)
     print(f"ok: {msg}", flush=True)
 
 
-def start(cmd: list[str]) -> Proc:
-    p = Proc(cmd)
-    RUNNING.append(p)
-    return p
+def event(proc: Run, pred) -> dict:
+    try:
+        return proc.wait_for(pred, timeout=DEADLINE_S)
+    except AssertionError:
+        fail("expected event not seen", proc)
+
+
+def finish(proc: Run, timeout: float = DEADLINE_S) -> int:
+    try:
+        return proc.finish(timeout)
+    except subprocess.TimeoutExpired:
+        fail("timed out", proc)
 
 
 def main() -> None:
@@ -125,15 +81,15 @@ def main() -> None:
               "--monitor-interval=0.1", "--shutdown-timeout=90", "-m", "workloads.train"]
 
     # 1. train, then SIGTERM after two async saves
-    run = start(launch + train)
-    st = run.wait_event(lambda e: e.get("event") == "start")
+    run = Run(launch + train)
+    st = event(run, lambda e: e.get("event") == "start")
     check(st["world"] == nproc and st["device"].startswith("cuda" if cuda else "cpu")
           and st["autocast"] == ("bfloat16" if cuda else None),
           f"trainer started: world {st['world']}, device {st['device']}, autocast {st['autocast']}", run)
-    run.wait_event(lambda e: e.get("event") == "checkpoint_committed" and e["step"] >= 3 * INTERVAL)
-    run.wait_event(lambda e: e.get("event") == "step" and e["step"] >= 3 * INTERVAL + INTERVAL // 2)
-    run.p.send_signal(signal.SIGTERM)  # the launcher only, as the kubelet signals PID 1
-    rc = run.finish()
+    event(run, lambda e: e.get("event") == "checkpoint_committed" and e["step"] >= 3 * INTERVAL)
+    event(run, lambda e: e.get("event") == "step" and e["step"] >= 3 * INTERVAL + INTERVAL // 2)
+    run.proc.send_signal(signal.SIGTERM)  # the launcher only, as the kubelet signals PID 1
+    rc = finish(run)
     check(rc == 143, f"SIGTERM -> exit {rc} (143 expected)", run)
     pre = run.named("preempted")
     check(len(pre) == 1 and pre[0]["committed_step"] == pre[0]["step"],
@@ -146,8 +102,8 @@ def main() -> None:
     steps2 = pre[0]["step"] + 2 * INTERVAL
     train2 = [*train]
     train2[train2.index("--steps") + 1] = str(steps2)
-    res = start(launch + train2)
-    rc = res.finish()
+    res = Run(launch + train2)
+    rc = finish(res)
     check(rc == 0, f"resumed run exit {rc}", res)
     [r] = res.named("resumed") or [{}]
     check(r.get("step") == pre[0]["step"] and r.get("skipped_keys") == [],
@@ -159,9 +115,9 @@ def main() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    srv = start([sys.executable, "-m", "workloads.serve", "--model-uri", f"{root}/model", "--port", str(port),
+    srv = Run([sys.executable, "-m", "workloads.serve", "--model-uri", f"{root}/model", "--port", str(port),
                  "--max-batch-size", "8", "--drain-timeout-s", "20"])
-    ready = srv.wait_event(lambda e: e.get("event") == "ready")
+    ready = event(srv, lambda e: e.get("event") == "ready")
     check(ready["device"].startswith("cuda" if cuda else "cpu"), f"server ready on {ready['device']}", srv)
     body = json.dumps({"text": "Shall I compare thee", "top_k": 5}).encode()
     req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/predict", body, {"content-type": "application/json"})
@@ -177,8 +133,8 @@ def main() -> None:
     got = {t["token"]: t["prob"] for t in out["top"]}
     worst = max(abs(p - float(probs[vocab.index[c]])) for c, p in got.items())
     check(len(got) == 5 and worst < 0.05, f"/v1/predict matches a float32 CPU forward (max |dp| {worst:.4f})", srv)
-    srv.p.send_signal(signal.SIGTERM)
-    rc = srv.finish(60)
+    srv.proc.send_signal(signal.SIGTERM)
+    rc = finish(srv, 60)
     check(rc == 0 and srv.named("drained") and srv.named("drained")[0]["clean"], f"server drained, exit {rc}", srv)
     print("GPU CHECK PASSED", flush=True)
 
@@ -187,5 +143,4 @@ if __name__ == "__main__":
     try:
         main()
     finally:
-        for p in RUNNING:
-            p.kill()
+        kill_all()
