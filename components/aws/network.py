@@ -19,6 +19,7 @@ INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "eks", "logs", "ec2")
 class AwsNetwork(pulumi.ComponentResource):
     vpc: aws.ec2.Vpc
     private_subnets: list[aws.ec2.Subnet]
+    public_subnets: list[aws.ec2.Subnet]
     private_route_tables: list[aws.ec2.RouteTable]
     zones: list[str]
 
@@ -48,6 +49,7 @@ class AwsNetwork(pulumi.ComponentResource):
             aws.ec2.RouteTableAssociation(f"{name}-public-{zone}", subnet_id=subnet.id, route_table_id=public_rt.id,
                                           opts=child)
             public_subnets.append(subnet)
+        self.public_subnets = public_subnets
 
         # One NAT per zone in production (a zone outage keeps the others' egress); one shared NAT otherwise.
         nat_zones = self.zones if spec.is_production else self.zones[:1]

@@ -31,6 +31,7 @@ class AwsRegion(RegionalCompute):
         self.network_id = network.vpc.id
         self.private_subnet_ids = [s.id for s in network.private_subnets]
         self.private_route_table_ids = [rt.id for rt in network.private_route_tables]
+        self.public_subnet_ids = [s.id for s in network.public_subnets]
         subnets_by_zone = dict(zip(network.zones, self.private_subnet_ids))
 
         eks = EksCluster(f"{name}-eks", spec, region, self.private_subnet_ids, self.kms_key, child)
@@ -43,6 +44,7 @@ class AwsRegion(RegionalCompute):
         role = node_role(f"{name}-nodes", spec, child)
         system = SystemNodePool(f"{name}-system", spec, region, cluster=eks.cluster, node_role=role,
                                 subnet_ids=self.private_subnet_ids, volume_key=self.kms_key, opts=child)
+        self.system_asg_name = system.autoscaling_group_name
         for pool in region.gpu_pools:
             self.gpu_pools[pool.name] = GpuNodePool(
                 f"{name}-{pool.name}", spec, pool, cluster=eks.cluster, cluster_name=eks.cluster_name,

@@ -41,4 +41,7 @@ class SystemNodePool(pulumi.ComponentResource):
             labels={"aiplatform.io/pool": "system"}, tags=spec.aws_tags(),
             opts=pulumi.ResourceOptions(parent=self, provider=opts.provider,
                                         ignore_changes=["scalingConfig.desiredSize"]))
+        # The managed node group's own autoscaling group: load balancer target groups attach to it.
+        self.autoscaling_group_name: pulumi.Output[str] = self.node_group.resources.apply(
+            lambda rs: rs[0].autoscaling_groups[0].name)
         self.register_outputs({"nodeGroupName": self.node_group.node_group_name})

@@ -77,6 +77,10 @@ class RegionalCompute(pulumi.ComponentResource):
     # AWS: the EKS cluster security group (on every managed node, and so every VPC CNI pod); the interconnect
     # admits the other regions' prefixes there.
     cluster_security_group_id: pulumi.Output[str] | None
+    # AWS: where the serving entry point's NLB lives (public subnets) and the system node group's autoscaling group
+    # (the NLB's instance targets: Envoy runs on system nodes).
+    public_subnet_ids: list[pulumi.Output[str]]
+    system_asg_name: pulumi.Output[str] | None
 
     def __init__(self, type_token: str, spec: PlatformSpec, region: Region, addresses: RegionAddresses,
                  opts: pulumi.ResourceOptions | None = None):
@@ -95,6 +99,8 @@ class RegionalCompute(pulumi.ComponentResource):
         self.private_route_table_ids = []
         self.cloud_router = None
         self.cluster_security_group_id = None
+        self.public_subnet_ids = []
+        self.system_asg_name = None
 
     @property
     def child_name(self) -> str:

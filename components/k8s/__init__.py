@@ -9,6 +9,7 @@ import pulumi
 from blueprint.spec import PlatformSpec
 from components.compute import RegionalCompute
 from components.k8s.cluster_services import ClusterServices
+from components.k8s.entry import ServingEntries
 from components.k8s.global_routing import GlobalRouting
 from components.k8s.serving import ServingService
 from components.k8s.training import TrainingJob
@@ -31,6 +32,7 @@ class Workloads:
     training: TrainingJob | None = None
     serving: dict[str, ServingService] = field(default_factory=dict)
     routing: GlobalRouting | None = None
+    entries: ServingEntries | None = None
     services: dict[str, ClusterServices] = field(default_factory=dict)
 
 
@@ -48,7 +50,12 @@ def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
     out = Workloads()
     # Prometheus operator (+ KEDA where serving scales on queue depth) in every cluster, before any workload's
     # PodMonitor or ScaledObject is applied.
-    out.services = {key: ClusterServices(spec, c) for key, c in computes.items() if c.k8s_provider is not None}
+    serve = spec.workloads.serving
+    # the public entry points (load balancers, addresses, certificates, DNS) first: Gateways claim them by name
+    out.entries = ServingEntries(spec, computes) if serve is not None else None
+    entries = out.entries.regions if out.entries is not None else {}
+    out.services = {key: ClusterServices(spec, c, entries.get(key)) for key, c in computes.items()
+                    if c.k8s_provider is not None}
     train = spec.workloads.training
     if train is not None:
         compute = computes.get(train.region)
@@ -58,7 +65,6 @@ def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
             out.training = TrainingJob(spec, compute, pool, identity=ids.training.get(train.region),
                                        cluster_services=out.services[train.region].ready,
                                        volumes=training_volumes)
-    serve = spec.workloads.serving
     if serve is not None:
         for key in serve.regions:
             compute = computes.get(key)
@@ -68,10 +74,11 @@ def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
             assert pool is not None, "validated spec"
             out.serving[key] = ServingService(spec, compute, pool, identity=ids.serving.get(key),
                                               cluster_services=out.services[key].ready,
-                                              gateway=out.services[key].gateway)
+                                              gateway=out.services[key].gateway,
+                                              listener=out.services[key].listener)
         if serve.global_routing != "none" and out.serving:
-            out.routing = GlobalRouting(spec, [computes[k] for k in out.serving])
+            out.routing = GlobalRouting(spec, [computes[k] for k in out.serving], out.entries)
     return out
 
 
-__all__ = ["ClusterServices", "GlobalRouting", "ServingService", "TrainingJob", "WorkloadIdentities", "Workloads", "deploy_workloads"]
+__all__ = ["ClusterServices", "GlobalRouting", "ServingEntries", "ServingService", "TrainingJob", "WorkloadIdentities", "Workloads", "deploy_workloads"]

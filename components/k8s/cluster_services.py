@@ -4,7 +4,8 @@
   workloads' scrape configs use, and ``prometheus-operated.monitoring:9090``, the server KEDA queries.
 - KEDA, where the serving workload autoscales on queue depth: the ``ScaledObject`` CRD and its operator.
 - On EKS, a PodMonitor for the DCGM exporter's GPU metrics (GKE collects DCGM through managed Prometheus).
-- Where serving runs, the shared ingress Gateway its HTTPRoute attaches to (``components/k8s/gateway.py``).
+- Where serving runs behind a Gateway, the shared ingress Gateway its HTTPRoute attaches to
+  (``components/k8s/gateway.py``), on the region's Pulumi-owned entry point (``components/k8s/entry.py``).
 
 Chart versions are pinned like every other add-on; pods run on the system pool.
 """
@@ -16,7 +17,8 @@ import pulumi_kubernetes as k8s
 from blueprint.spec import Cloud, PlatformSpec
 from components.compute import RegionalCompute
 from components.k8s import common
-from components.k8s.gateway import IngressGateway
+from components.k8s.entry import RegionEntry, gateway_fronted
+from components.k8s.gateway import HTTP, IngressGateway
 from components.storage.names import SERVING_NAMESPACE
 
 CHARTS = {
@@ -57,7 +59,9 @@ def pod_monitor(resource_name: str, name: str, namespace: str, match: dict[str, 
 class ClusterServices(pulumi.ComponentResource):
     """What the workloads need installed in one cluster before their monitors and scalers can be applied."""
 
-    def __init__(self, spec: PlatformSpec, compute: RegionalCompute, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, spec: PlatformSpec, compute: RegionalCompute, entry: RegionEntry | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
+        """``entry``: the region's serving entry point, which the Gateway's listener and address follow."""
         name = f"{compute.child_name}-services"
         super().__init__("aiplatform:k8s:ClusterServices", name, None, opts)
         prov = compute.k8s_provider
@@ -67,8 +71,9 @@ class ClusterServices(pulumi.ComponentResource):
         self.keda = None
         self.ingress: IngressGateway | None = None
         if serve is not None and compute.region.key in serve.regions:
-            self.ingress = IngressGateway(f"{name}-ingress", compute.region.cloud, prov, [SERVING_NAMESPACE],
-                                          opts=pulumi.ResourceOptions(parent=self))
+            if gateway_fronted(spec, compute):
+                self.ingress = IngressGateway(f"{name}-ingress", compute.region.cloud, prov, [SERVING_NAMESPACE],
+                                              entry, opts=pulumi.ResourceOptions(parent=self))
             if serve.keda:
                 self.keda = self._chart(name, "keda", KEDA_NAMESPACE, {"nodeSelector": SYSTEM_NODES}, prov)
         if compute.region.cloud is Cloud.aws and compute.region.gpu_pools:
@@ -86,6 +91,11 @@ class ClusterServices(pulumi.ComponentResource):
     def gateway(self) -> k8s.apiextensions.CustomResource | None:
         """The Gateway serving's HTTPRoute attaches to (None where this cluster serves nothing)."""
         return self.ingress.gateway if self.ingress is not None else None
+
+    @property
+    def listener(self):
+        """The Gateway listener serving's HTTPRoute names (``sectionName``)."""
+        return self.ingress.listener if self.ingress is not None else HTTP
 
     def _chart(self, name: str, chart: str, namespace: str, values: dict, prov) -> k8s.helm.v3.Release:
         repo, version = CHARTS[chart]

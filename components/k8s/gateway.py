@@ -10,14 +10,18 @@
   ``backendRefs`` in HTTPRoute (the canary split) in the open-source data plane. The AWS Load Balancer
   Controller's Gateway API support would need the LBC, its IAM role and its own CRDs, for L7 features that still
   trail Envoy's. Envoy Gateway runs its Envoy proxies in the controller's namespace (``envoy-gateway-system``),
-  behind a Service of type LoadBalancer annotated for an internet-facing NLB.
+  on the system nodes, behind a Service of type NodePort on the fixed port the Pulumi-owned NLB targets
+  (``components/k8s/entry.py``, ``components/aws/ingress.py``). TLS terminates at the NLB; Envoy's listener is HTTP.
+- **GKE** with a domain: the Gateway claims the Pulumi-reserved global address (``NamedAddress``) and terminates
+  TLS on an HTTPS listener with the Certificate Manager map named in ``networking.gke.io/certmap``.
 
 The ``gateway`` namespace holds only the Gateway object (no pods on either cloud) and is default-deny like every
 workload namespace. Listeners admit HTTPRoutes only from the serving namespace.
 """
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -25,9 +29,24 @@ import pulumi_kubernetes as k8s
 from blueprint.spec import Cloud
 from components.k8s import common
 
+if TYPE_CHECKING:
+    from components.k8s.entry import RegionEntry
+
 GATEWAY_NAME = "platform"
-LISTENER = "http"
-HTTP_PORT = 80
+ENVOY_NODE_PORT = 30080  # the NodePort Envoy's Service exposes on every node: the Pulumi-owned NLB's target port
+
+
+@dataclass(frozen=True)
+class Listener:
+    """A Gateway listener; its name is the HTTPRoute's ``sectionName``."""
+
+    name: str
+    protocol: str
+    port: int
+
+
+HTTP = Listener("http", "HTTP", 80)
+HTTPS = Listener("https", "HTTPS", 443)  # GKE: TLS from the Certificate Manager map
 GKE_GATEWAY_CLASS = "gke-l7-global-external-managed"  # managed by GKE; not declared here
 ENVOY_GATEWAY_CLASS = "envoy"
 ENVOY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
@@ -46,10 +65,10 @@ def gateway_class(cloud: Cloud) -> str:
     return GKE_GATEWAY_CLASS if cloud is Cloud.gcp else ENVOY_GATEWAY_CLASS
 
 
-def parent_ref() -> dict[str, str]:
+def parent_ref(listener: Listener = HTTP) -> dict[str, str]:
     """What an HTTPRoute names to attach to the shared Gateway's listener."""
     return {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GATEWAY_NAME,
-            "namespace": common.GATEWAY_NAMESPACE, "sectionName": LISTENER}
+            "namespace": common.GATEWAY_NAMESPACE, "sectionName": listener.name}
 
 
 def data_plane_peers(cloud: Cloud) -> list[dict[str, Any]]:
@@ -60,9 +79,10 @@ def data_plane_peers(cloud: Cloud) -> list[dict[str, Any]]:
              "podSelector": {"matchLabels": dict(OWNING_GATEWAY)}}]
 
 
-def gateway_spec(cloud: Cloud, route_namespaces: list[str]) -> dict[str, Any]:
-    return {"gatewayClassName": gateway_class(cloud), "listeners": [{
-        "name": LISTENER, "protocol": "HTTP", "port": HTTP_PORT,
+def gateway_spec(cloud: Cloud, route_namespaces: list[str], listener: Listener = HTTP,
+                 addresses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"gatewayClassName": gateway_class(cloud), **({"addresses": addresses} if addresses else {}), "listeners": [{
+        "name": listener.name, "protocol": listener.protocol, "port": listener.port,
         "allowedRoutes": {"kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}],
                           "namespaces": {"from": "Selector", "selector": {"matchExpressions": [{
                               "key": "kubernetes.io/metadata.name", "operator": "In",
@@ -73,8 +93,10 @@ class IngressGateway(pulumi.ComponentResource):
     """The Gateway (and on EKS its controller and class) in one cluster; ``gateway`` is what routes depend on."""
 
     def __init__(self, name: str, cloud: Cloud, provider: pulumi.ProviderResource, route_namespaces: list[str],
-                 opts: pulumi.ResourceOptions | None = None):
+                 entry: RegionEntry | None = None, opts: pulumi.ResourceOptions | None = None):
+        """``entry``: the region's Pulumi-owned entry point (listener, GKE address and certificate map)."""
         super().__init__("aiplatform:k8s:IngressGateway", name, None, opts)
+        self.listener = entry.listener if entry is not None else HTTP
         ns = common.namespace(common.GATEWAY_NAMESPACE, self, provider, f"{name}-ns")
         common.default_deny(common.GATEWAY_NAMESPACE, self, provider, f"{name}-deny", [ns])
         after: list[pulumi.Resource] = [ns]
@@ -91,9 +113,11 @@ class IngressGateway(pulumi.ComponentResource):
                 metadata={"name": ENVOY_PROXY, "namespace": ENVOY_NAMESPACE, "labels": common.MANAGED_BY},
                 spec={"provider": {"type": "Kubernetes", "kubernetes": {
                     "envoyDeployment": {"replicas": 2, "pod": {"nodeSelector": SYSTEM_NODES}},
-                    "envoyService": {"type": "LoadBalancer", "externalTrafficPolicy": "Local", "annotations": {
-                        "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
-                        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing"}}}}},
+                    # the NLB targets the nodes on one fixed port; Local: a node without an Envoy pod refuses
+                    # it (failing the target group's check) and the client's address reaches Envoy
+                    "envoyService": {"type": "NodePort", "externalTrafficPolicy": "Local", "patch": {
+                        "type": "StrategicMerge", "value": {"spec": {"ports": [
+                            {"port": self.listener.port, "nodePort": ENVOY_NODE_PORT}]}}}}}}},
                 opts=common.k8s_opts(self, provider, [self.controller]))
             self.gateway_class = k8s.apiextensions.CustomResource(
                 f"{name}-class", api_version="gateway.networking.k8s.io/v1", kind="GatewayClass",
@@ -105,6 +129,8 @@ class IngressGateway(pulumi.ComponentResource):
             after.append(self.gateway_class)
         self.gateway = k8s.apiextensions.CustomResource(
             f"{name}-gateway", api_version="gateway.networking.k8s.io/v1", kind="Gateway",
-            metadata={"name": GATEWAY_NAME, "namespace": common.GATEWAY_NAMESPACE, "labels": common.MANAGED_BY},
-            spec=gateway_spec(cloud, route_namespaces), opts=common.k8s_opts(self, provider, after))
+            metadata={"name": GATEWAY_NAME, "namespace": common.GATEWAY_NAMESPACE, "labels": common.MANAGED_BY,
+                      **({"annotations": entry.gateway_annotations} if entry and entry.gateway_annotations else {})},
+            spec=gateway_spec(cloud, route_namespaces, self.listener, entry.gateway_addresses if entry else None),
+            opts=common.k8s_opts(self, provider, [*after, *(entry.gateway_after if entry else [])]))
         self.register_outputs({"gatewayClass": gateway_class(cloud)})

@@ -1,11 +1,20 @@
 """``aiplatform:workloads:GlobalRouting``: one global name in front of every serving region.
 
-- ``route53-latency``: a latency record per region (CNAME to the region's hostname, which external-dns publishes
-  from the HTTPRoute) with a Route 53 health check on ``/readyz``; an unhealthy region drops out of answers.
-- ``global-accelerator``: an accelerator, a TCP listener and an endpoint group per AWS region, health-checking
-  ``/readyz``. Endpoints (the regional load balancer ARNs) are not known to this program: see the seam below.
+Each region's public entry point and its own hostname are declared in ``components/k8s/entry.py``; this module only
+adds the global layer over them.
+
+- ``route53-latency``: in the serving zone, a latency record per region (CNAME to the region's hostname) with a
+  Route 53 health check on ``https://<regional name>/readyz`` (port 443, SNI), which the region's TLS listener
+  (NLB on EKS, the Gateway's HTTPS listener on GKE) and the HTTPRoute's ``/readyz`` rule answer; an unhealthy
+  region drops out of answers.
+- ``global-accelerator``: an accelerator, a TCP listener on the NLBs' port and an endpoint group per AWS region
+  whose endpoint is that region's NLB (client IP preserved); the global name is an alias of the accelerator. For
+  load balancer endpoints Global Accelerator uses the load balancer's own target health (the NLB's target group
+  check), not the endpoint group's health-check settings, so none are set. GCP serving regions keep only their
+  regional names (an accelerator cannot target them).
 - ``gcp-global-lb``: a global external Application Load Balancer whose backends are the standalone NEGs GKE
-  creates for the serving Service in each GCP region's zones.
+  creates for the stable and canary Services in each GCP region's zones, split by the canary weight. It is the
+  GCP regions' only front end: they declare no Gateway (which would be a second global load balancer).
 Route 53 and Global Accelerator are global services: they use the first AWS region's provider.
 """
 from __future__ import annotations
@@ -16,7 +25,7 @@ import pulumi_aws as aws
 from blueprint.spec import Cloud, PlatformSpec
 from components.compute import RegionalCompute
 from components.k8s import serving
-
+from components.k8s.entry import ServingEntries
 HEALTH_PATH = "/readyz"
 # Route 53 latency records name an AWS region; a GCP region is measured as its nearest AWS region.
 NEAREST_AWS_REGION = {
@@ -38,14 +47,15 @@ def latency_region(compute: RegionalCompute) -> str:
 
 
 class GlobalRouting(pulumi.ComponentResource):
-    """Declares the spec's ``globalRouting`` mode over the serving regions' computes."""
+    """Declares the spec's ``globalRouting`` mode over the serving regions' computes and entry points."""
 
-    def __init__(self, spec: PlatformSpec, computes: list[RegionalCompute],
+    def __init__(self, spec: PlatformSpec, computes: list[RegionalCompute], entries: ServingEntries,
                  opts: pulumi.ResourceOptions | None = None):
         serve = spec.workloads.serving
         assert serve is not None and serve.global_routing != "none"
         super().__init__("aiplatform:workloads:GlobalRouting", f"{serve.name}-global", None, opts)
         self.hostname = serving.global_hostname(spec)
+        self.entries = entries
         mode = serve.global_routing
         aws_computes = [c for c in computes if c.region.cloud is Cloud.aws]
         if mode in ("route53-latency", "global-accelerator") and not aws_computes:
@@ -60,42 +70,48 @@ class GlobalRouting(pulumi.ComponentResource):
 
     def _route53(self, spec: PlatformSpec, computes: list[RegionalCompute], home: RegionalCompute) -> None:
         serve = spec.workloads.serving
-        assert serve is not None and serve.domain and self.hostname
+        zone = self.entries.zone
+        assert serve is not None and self.hostname and zone is not None, "a domain (validated in the spec)"
         opts = pulumi.ResourceOptions(parent=self, provider=home.cloud_provider)
-        # The platform owns the delegated zone for the domain; the parent zone delegates to its name servers.
-        zone = aws.route53.Zone(f"{serve.name}-zone", name=serve.domain, comment=f"{spec.environment} serving",
-                                force_destroy=not spec.is_production, tags=spec.aws_tags(), opts=opts)
         for c in computes:
-            target = serving.regional_hostname(spec, c.child_name)
+            entry = self.entries.regions[c.region.key]
+            assert entry.hostname is not None
             check = aws.route53.HealthCheck(
-                f"{c.child_name}-{serve.name}-health", type="HTTPS", fqdn=target, port=443,
-                resource_path=HEALTH_PATH, enable_sni=True, request_interval=10, failure_threshold=3,
-                measure_latency=True, tags=spec.aws_tags(Name=f"{serve.name}-{c.child_name}"), opts=opts)
-            aws.route53.Record(
-                f"{c.child_name}-{serve.name}-latency", zone_id=zone.zone_id, name=self.hostname, type="CNAME",
-                ttl=60, records=[target], set_identifier=c.region.key, health_check_id=check.id,
-                latency_routing_policies=[aws.route53.RecordLatencyRoutingPolicyArgs(region=latency_region(c))],
+                f"{c.child_name}-{serve.name}-health", type="HTTPS" if entry.tls else "HTTP", fqdn=entry.hostname,
+                port=entry.public_port, resource_path=HEALTH_PATH, enable_sni=entry.tls, request_interval=10,
+                failure_threshold=3, measure_latency=True, tags=spec.aws_tags(Name=f"{serve.name}-{c.child_name}"),
                 opts=opts)
+            aws.route53.Record(
+                f"{c.child_name}-{serve.name}-latency", zone_id=zone.zone.zone_id, name=self.hostname, type="CNAME",
+                ttl=60, records=[entry.hostname], set_identifier=c.region.key, health_check_id=check.id,
+                latency_routing_policies=[aws.route53.RecordLatencyRoutingPolicyArgs(region=latency_region(c))],
+                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=entry.gateway_after)))
 
     def _accelerator(self, spec: PlatformSpec, computes: list[RegionalCompute]) -> None:
         serve = spec.workloads.serving
         assert serve is not None
         # Global Accelerator is homed in us-west-2 whatever region the provider names; it is a global resource.
         opts = pulumi.ResourceOptions(parent=self, provider=computes[0].cloud_provider)
+        entries = [self.entries.regions[c.region.key] for c in computes]
+        ports = {e.public_port for e in entries}
+        assert len(ports) == 1, "every NLB listens on the same port (TLS everywhere or nowhere: one domain)"
+        port = ports.pop()
         accel = aws.globalaccelerator.Accelerator(
-            f"{serve.name}-accelerator", name=f"{spec.name_prefix}-{serve.name}"[:64], ip_address_type="IPV4",
+            f"{serve.name}-accelerator", name=f"{spec.prefix}-{serve.name}"[:64], ip_address_type="IPV4",
             enabled=True, tags=spec.aws_tags(), opts=opts)
         listener = aws.globalaccelerator.Listener(
             f"{serve.name}-listener", accelerator_arn=accel.arn, protocol="TCP", client_affinity="NONE",
-            port_ranges=[aws.globalaccelerator.ListenerPortRangeArgs(from_port=443, to_port=443)], opts=opts)
-        for c in computes:
-            # Seam: endpoint_configurations need the regional load balancer's ARN, which the ingress controller
-            # creates for the shared Gateway; pass it in once the compute components expose it.
+            port_ranges=[aws.globalaccelerator.ListenerPortRangeArgs(from_port=port, to_port=port)], opts=opts)
+        for c, entry in zip(computes, entries):
+            assert entry.load_balancer is not None
             aws.globalaccelerator.EndpointGroup(
                 f"{c.child_name}-{serve.name}-endpoints", listener_arn=listener.arn,
-                endpoint_group_region=c.region.region, health_check_path=HEALTH_PATH, health_check_port=443,
-                health_check_protocol="HTTPS", health_check_interval_seconds=10, threshold_count=3,
-                traffic_dial_percentage=100, opts=opts)
+                endpoint_group_region=c.region.region, traffic_dial_percentage=100,
+                endpoint_configurations=[aws.globalaccelerator.EndpointGroupEndpointConfigurationArgs(
+                    endpoint_id=entry.load_balancer.arn, client_ip_preservation_enabled=True, weight=100)],
+                opts=opts)
+        if self.hostname and self.entries.zone is not None:
+            self.entries.zone.alias(f"{serve.name}-global", self.hostname, accel.dns_name, accel.hosted_zone_id)
 
     def _gcp_lb(self, spec: PlatformSpec, computes: list[RegionalCompute]) -> None:
         import pulumi_gcp as gcp
@@ -103,25 +119,34 @@ class GlobalRouting(pulumi.ComponentResource):
         serve = spec.workloads.serving
         assert serve is not None and computes, "gcp-global-lb needs a GCP serving region (validated in the spec)"
         opts = pulumi.ResourceOptions(parent=self, provider=computes[0].cloud_provider)
-        base = f"{spec.name_prefix}-{serve.name}"
+        base = f"{spec.prefix}-{serve.name}"
         address = gcp.compute.GlobalAddress(f"{serve.name}-ip", name=f"{base}-ip", labels=spec.gcp_labels(),
                                             opts=opts)
         check = gcp.compute.HealthCheck(
             f"{serve.name}-hc", name=f"{base}-hc", check_interval_sec=10, timeout_sec=5, unhealthy_threshold=3,
             http_health_check=gcp.compute.HealthCheckHttpHealthCheckArgs(
                 port_specification="USE_SERVING_PORT", request_path=HEALTH_PATH), opts=opts)
-        backends = []
-        for c in computes:
-            for zone in c.region.facts.zones[:spec.zone_count(c.region)]:
-                backends.append(gcp.compute.BackendServiceBackendArgs(
-                    group=f"projects/{spec.gcp_project}/zones/{zone}/networkEndpointGroups/{serving.neg_name(spec)}",
-                    balancing_mode="RATE", max_rate_per_endpoint=50))
-        backend = gcp.compute.BackendService(
-            f"{serve.name}-backend", name=f"{base}-backend", load_balancing_scheme="EXTERNAL_MANAGED",
-            protocol="HTTP", health_checks=check.id, backends=backends, timeout_sec=60,
-            connection_draining_timeout_sec=30, opts=opts)
-        url_map = gcp.compute.URLMap(f"{serve.name}-urlmap", name=f"{base}-urlmap", default_service=backend.id,
-                                     opts=opts)
+        tracks = {"stable": 100 - serve.canary_weight}
+        if serve.canary_image and serve.canary_weight > 0:  # the canary Deployment and its NEGs exist
+            tracks["canary"] = serve.canary_weight
+        services = []
+        for track, weight in tracks.items():
+            suffix = "" if track == "stable" else f"-{track}"
+            backends = [gcp.compute.BackendServiceBackendArgs(
+                group=f"projects/{spec.gcp_project}/zones/{zone}/networkEndpointGroups/{serving.neg_name(spec, track)}",
+                balancing_mode="RATE", max_rate_per_endpoint=50)
+                for c in computes for zone in c.region.facts.zones[:spec.zone_count(c.region)]]
+            backend = gcp.compute.BackendService(
+                f"{serve.name}{suffix}-backend", name=f"{base}{suffix}-backend", load_balancing_scheme="EXTERNAL_MANAGED",
+                protocol="HTTP", health_checks=check.id, backends=backends, timeout_sec=60,
+                connection_draining_timeout_sec=30, opts=opts)
+            services.append(gcp.compute.URLMapDefaultRouteActionWeightedBackendServiceArgs(
+                backend_service=backend.id, weight=weight * 10))  # weights are 0..1000
+        # the canary split the HTTPRoute does behind a Gateway, done by the load balancer itself
+        url_map = gcp.compute.URLMap(
+            f"{serve.name}-urlmap", name=f"{base}-urlmap",
+            default_route_action=gcp.compute.URLMapDefaultRouteActionArgs(weighted_backend_services=services),
+            opts=opts)
         if serve.domain:
             cert = gcp.compute.ManagedSslCertificate(
                 f"{serve.name}-cert", name=f"{base}-cert",
@@ -136,3 +161,6 @@ class GlobalRouting(pulumi.ComponentResource):
         gcp.compute.GlobalForwardingRule(
             f"{serve.name}-fr", name=f"{base}-fr", target=target, ip_address=address.address, port_range=port,
             load_balancing_scheme="EXTERNAL_MANAGED", labels=spec.gcp_labels(), opts=opts)
+        # the managed certificate provisions once the name resolves to the forwarding rule's address
+        if self.hostname and self.entries.zone is not None:
+            self.entries.zone.record(f"{serve.name}-global", self.hostname, "A", [address.address])

@@ -1,8 +1,9 @@
 """``aiplatform:workloads:ServingService``: the inference server on one region's serving pool.
 
 Traffic enters only through the cluster's shared Gateway (namespace ``gateway``) via an HTTPRoute that also
-splits stable/canary by the spec's weight; the route publishes the region's hostname (external-dns), which
-global routing points at. Pods are Guaranteed QoS on the pool's GPUs, non-root with a read-only root, and stop
+splits stable/canary by the spec's weight, for the global and the region's hostname (both written in DNS by
+``components/k8s/entry.py``). In ``gcp-global-lb`` mode a GCP region has no Gateway: the global load balancer
+reaches the stable and canary Services' standalone NEGs and splits by the same weight. Pods are Guaranteed QoS on the pool's GPUs, non-root with a read-only root, and stop
 inside the cloud's preemption window: preStop sleep (endpoints drop the pod), then the server drains.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from components.compute import RegionalCompute
 from components.k8s import common
 from components.k8s import gateway as ingress
 from components.k8s.cluster_services import pod_monitor
+from components.k8s.entry import global_hostname, regional_hostname  # noqa: F401 - the names serving answers for
 
 NAMESPACE = "serving"
 PORT = 8080
@@ -27,22 +29,11 @@ CPU_TARGET_PERCENT = 70
 WARMUP_LIMIT_S = 900  # model download + CUDA warm-up allowed before liveness applies
 
 
-def global_hostname(spec: PlatformSpec) -> str | None:
-    s = spec.workloads.serving
-    return f"{s.name}.{s.domain}" if s is not None and s.domain else None
-
-
-def regional_hostname(spec: PlatformSpec, child_name: str) -> str | None:
-    """The one name per region that global routing targets (published by external-dns from the HTTPRoute)."""
-    s = spec.workloads.serving
-    return f"{s.name}.{child_name}.{s.domain}" if s is not None and s.domain else None
-
-
-def neg_name(spec: PlatformSpec) -> str:
-    """Standalone NEG GKE creates per zone for the Service (read by the GCP global LB)."""
+def neg_name(spec: PlatformSpec, track: str = "stable") -> str:
+    """Standalone NEG GKE creates per zone for a track's Service (read by the GCP global LB)."""
     s = spec.workloads.serving
     assert s is not None
-    return f"{spec.name_prefix}-{s.name}-neg"
+    return f"{spec.prefix}-{s.name}-neg" if track == "stable" else f"{spec.prefix}-{s.name}-{track}-neg"
 
 
 def server_args(spec: PlatformSpec, model_uri: str, drain_s: int) -> list[str]:
@@ -68,10 +59,12 @@ class ServingService(pulumi.ComponentResource):
     def __init__(self, spec: PlatformSpec, compute: RegionalCompute, pool: GpuPool, *,
                  identity: pulumi.Input[str] | None = None, model_uri: str | None = None,
                  cluster_services: list[pulumi.Resource] | None = None,
-                 gateway: pulumi.Resource | None = None, opts: pulumi.ResourceOptions | None = None):
+                 gateway: pulumi.Resource | None = None, listener: ingress.Listener = ingress.HTTP,
+                 opts: pulumi.ResourceOptions | None = None):
         """``identity``: IRSA role ARN (AWS) or GCP service-account email allowed to read the model prefix.
         ``cluster_services``: the releases that install the PodMonitor / ScaledObject CRDs (``ClusterServices``).
-        ``gateway``: the cluster's shared Gateway (``components/k8s/gateway.py``) the HTTPRoute attaches to."""
+        ``gateway``: the cluster's shared Gateway (``components/k8s/gateway.py``) the HTTPRoute attaches to, on
+        ``listener``; None where the cluster has no Gateway (GCP under ``gcp-global-lb``): no HTTPRoute then."""
         serve = spec.workloads.serving
         assert serve is not None, "ServingService needs spec.workloads.serving"
         region, cloud = compute.region, compute.region.cloud
@@ -140,9 +133,9 @@ class ServingService(pulumi.ComponentResource):
                       "template": {"metadata": {"labels": lbl}, "spec": pod}},
                 opts=common.k8s_opts(self, prov, [self.service_account]))
             svc_meta: dict[str, Any] = {"name": deploy_name, "namespace": NAMESPACE, "labels": lbl}
-            if track == "stable" and serve.global_routing == "gcp-global-lb" and cloud is Cloud.gcp:
+            if serve.global_routing == "gcp-global-lb" and cloud is Cloud.gcp:
                 svc_meta["annotations"] = {"cloud.google.com/neg":
-                                           f'{{"exposed_ports": {{"{PORT}": {{"name": "{neg_name(spec)}"}}}}}}'}
+                                           f'{{"exposed_ports": {{"{PORT}": {{"name": "{neg_name(spec, track)}"}}}}}}'}
             svc = k8s.core.v1.Service(
                 f"{name}-{track}-svc", metadata=svc_meta,
                 spec={"type": "ClusterIP", "selector": sel,
@@ -165,20 +158,24 @@ class ServingService(pulumi.ComponentResource):
             canary_replicas = max(1, math.ceil(serve.replicas.desired * serve.canary_weight / 100))
             self.canary, _ = deployment("canary", serve.canary_image, canary_replicas)
             backends.append({"name": f"{serve.name}-canary", "port": PORT, "weight": serve.canary_weight})
+        if gateway is not None:
+            self._route(spec, name, prov, backends, listener, [*after_ns, gateway])
+        self.register_outputs({"hostname": self.hostname, "modelUri": self.model_uri})
+
+    def _route(self, spec: PlatformSpec, name: str, prov, backends: list[dict[str, Any]],
+               listener: ingress.Listener, after: list[pulumi.Resource]) -> None:
+        app = spec.workloads.serving.name
         route_meta: dict[str, Any] = {"name": app, "namespace": NAMESPACE, "labels": common.MANAGED_BY}
         hostnames = [h for h in (global_hostname(spec), self.hostname) if h]
-        if self.hostname:
-            route_meta["annotations"] = {"external-dns.alpha.kubernetes.io/hostname": self.hostname}
         k8s.apiextensions.CustomResource(
             f"{name}-route", api_version="gateway.networking.k8s.io/v1", kind="HTTPRoute", metadata=route_meta,
-            spec={"parentRefs": [ingress.parent_ref()],
+            spec={"parentRefs": [ingress.parent_ref(listener)],
                   **({"hostnames": hostnames} if hostnames else {}),
                   # /readyz too: global health checks probe each region through its public hostname
                   "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/v1/"}},
                                          {"path": {"type": "Exact", "value": "/readyz"}}],
                              "backendRefs": backends}]},
-            opts=common.k8s_opts(self, prov, [*after_ns, *([gateway] if gateway is not None else [])]))
-        self.register_outputs({"hostname": self.hostname, "modelUri": self.model_uri})
+            opts=common.k8s_opts(self, prov, after))
 
     def _autoscaling(self, spec: PlatformSpec, name: str, prov, after: list[pulumi.Resource]) -> None:
         """KEDA on the server's queue depth when enabled (KEDA owns the HPA then), else an HPA on CPU."""

@@ -103,7 +103,12 @@ def _assert_envoy_gateway(plan, cluster: str, gateway_class) -> None:
     params = gateway_class.get("spec.parametersRef")
     proxy = next(r for r in in_cluster(plan, "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy", cluster)
                  if (r.get("metadata.namespace"), r.get("metadata.name")) == (params["namespace"], params["name"]))
-    assert proxy.get("spec.provider.kubernetes.envoyService.type") == "LoadBalancer"
+    # NodePort on the one port the region's Pulumi-owned NLB targets (components/aws/ingress.py)
+    service = proxy.get("spec.provider.kubernetes.envoyService")
+    assert service["type"] == "NodePort" and service["externalTrafficPolicy"] == "Local"
+    (target_group,) = [t for t in plan.of_type("aws:lb/targetGroup:TargetGroup") if t.name.startswith(f"{cluster}-")]
+    assert service["patch"]["type"] == "StrategicMerge"
+    assert [p["nodePort"] for p in service["patch"]["value"]["spec"]["ports"]] == [target_group.get("port")]
 
 
 def _peer_admits(peer: dict, source: dict) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from blueprint.catalog.preemption import preemption_window_s
-from tests.conftest import platform_config
 from tests.k8s.conftest import spec_of, workload_plan
 from tests.k8s.helpers import in_cluster, one_in, pod_templates
 
@@ -108,37 +107,3 @@ def test_every_kubernetes_resource_names_its_clusters_provider():
     providers = {r.urn for r in plan.of_type("pulumi:providers:kubernetes")}
     k8s = [r for r in plan if r.type.startswith("kubernetes:")]
     assert k8s and all(r.provider_urn in providers for r in k8s)
-
-
-def test_route53_latency_records_with_health_checks_per_region():
-    spec = spec_of("prod")
-    serve = spec.workloads.serving
-    plan = workload_plan("prod")
-    records = plan.of_type("aws:route53/record:Record")
-    checks = {c.urn: c for c in plan.of_type("aws:route53/healthCheck:HealthCheck")}
-    assert sorted(r.get("setIdentifier") for r in records) == sorted(serve.regions)
-    assert {r.get("latencyRoutingPolicies[0].region") for r in records} == {"us-east-1", "us-west-2", "us-east-2"}
-    assert all(r.get("name") == f"{serve.name}.{serve.domain}" for r in records)
-    for check in checks.values():
-        assert check.get("resourcePath") == "/readyz" and check.get("fqdn").endswith(serve.domain)
-    first_aws = next(r for r in plan.of_type("pulumi:providers:aws") if r.name == "aws-us-east-1")
-    assert all(r.provider_urn == first_aws.urn for r in records)
-
-
-def test_global_accelerator_and_gcp_global_lb_modes():
-    platform = platform_config("prod")
-    platform["workloads"]["serving"]["globalRouting"] = "global-accelerator"
-    plan = workload_plan("prod", platform)
-    plan.one("aws:globalaccelerator/accelerator:Accelerator")
-    groups = plan.of_type("aws:globalaccelerator/endpointGroup:EndpointGroup")
-    assert sorted(g.get("endpointGroupRegion") for g in groups) == ["us-east-1", "us-west-2"]
-    assert all(g.get("healthCheckPath") == "/readyz" for g in groups)
-
-    platform["workloads"]["serving"]["globalRouting"] = "gcp-global-lb"
-    plan = workload_plan("prod", platform)
-    backend = plan.one("gcp:compute/backendService:BackendService")
-    assert backend.get("loadBalancingScheme") == "EXTERNAL_MANAGED" and backend.get("backends")
-    assert all("/networkEndpointGroups/" in b["group"] for b in backend.get("backends"))
-    plan.one("gcp:compute/globalForwardingRule:GlobalForwardingRule")
-    svc = one_in(plan, "kubernetes:core/v1:Service", "gcp-us-central1", "charlm-serve")
-    assert "cloud.google.com/neg" in svc.get("metadata.annotations")
