@@ -216,6 +216,19 @@ def vpn_connection(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
     return out
 
 
+@pricer("aws:lb/loadBalancer:LoadBalancer")
+def load_balancer(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
+    kind = str(r.inputs.get("loadBalancerType") or "application")
+    if kind != "network":
+        raise Unpriced(f"{kind} load balancers are not in the catalog")
+    out = [ctx.hourly("Network Load Balancer", ctx.price("elb", "nlb-hour")),
+           ctx.metered("NLCUs", ctx.price("elb", "nlcu-hour"), "monthly_nlcu_hours")]
+    if not r.inputs.get("internal"):  # one public IPv4 address per subnet (zone) it serves
+        zones = len(r.inputs.get("subnets") or r.inputs.get("subnetMappings") or []) or 1
+        out.append(ctx.hourly(f"Public IPv4 addresses ({zones})", ctx.price("vpc", "public-ipv4-hour"), zones))
+    return out
+
+
 @pricer("aws:globalaccelerator/accelerator:Accelerator")
 def global_accelerator(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
     return [ctx.hourly("Accelerator fixed fee", ctx.price("global-accelerator", "accelerator-hour", "global")),

@@ -116,6 +116,26 @@ def test_transit_gateway_vpn_and_tunnels():
             "aws:ec2transitgateway/peeringAttachmentAccepter:PeeringAttachmentAccepter"} <= free
 
 
+def test_network_load_balancer_hours_nlcus_and_public_addresses_application_unpriced():
+    def program():
+        import pulumi_aws as aws
+        opts = aws_provider()
+        aws.lb.LoadBalancer("public-nlb", load_balancer_type="network", subnets=["s-1", "s-2", "s-3"], opts=opts)
+        aws.lb.LoadBalancer("internal-nlb", load_balancer_type="network", internal=True, subnets=["s-1"],
+                            opts=opts)
+        aws.lb.LoadBalancer("alb", load_balancer_type="application", subnets=["s-1", "s-2"], opts=opts)
+        aws.lb.Listener("tls", load_balancer_arn="arn:lb", port=443, protocol="TLS",
+                        default_actions=[{"type": "forward", "target_group_arn": "arn:tg"}], opts=opts)
+    est = priced(program, {"resource_usage": {"public-nlb": {"monthly_nlcu_hours": 1000}}})
+    # 0.0225/h NLB + 1000 NLCU-h x 0.006 + one public IPv4 per subnet x 0.005/h
+    assert est.item("public-nlb").monthly.expected == approx(HOURS * 0.0225 + 1000 * 0.006 + 3 * HOURS * 0.005)
+    assert est.item("internal-nlb").monthly.expected == approx(HOURS * 0.0225)  # no addresses, NLCUs unknown
+    assert component(est.item("internal-nlb"), "NLCUs").usage_unknown
+    assert [(u.type, u.reason) for u in est.unpriced] == \
+        [("aws:lb/loadBalancer:LoadBalancer", "application load balancers are not in the catalog")]
+    assert est.free_types()["aws:lb/listener:Listener"] == 1
+
+
 def test_transfers_between_regions_of_the_plan():
     def program():
         import pulumi_aws as aws

@@ -29,7 +29,8 @@ def aws_admits(plan, g, region) -> dict[tuple, list[ipaddress.IPv4Network]]:
     cluster = _cluster(plan, g, region).urn
     out: dict[tuple, list] = {}
     for r in plan.of_type(SG_RULE):
-        if G.dep(r, "securityGroupId") == [cluster]:
+        # a rule naming a source group (the serving NLB's, components/aws/ingress.py) admits no address range
+        if G.dep(r, "securityGroupId") == [cluster] and "cidrIpv4" in r.inputs:
             assert g.region_of[r.urn] == region  # declared with the region's own provider
             key = (r.inputs["ipProtocol"], int(r.inputs["fromPort"]), int(r.inputs["toPort"]))
             out.setdefault(key, []).append(ipaddress.ip_network(r.inputs["cidrIpv4"]))
@@ -106,11 +107,18 @@ def test_the_admitting_security_group_is_the_one_every_node_carries():
 @pytest.mark.parametrize("variant", ["prod", "staging", "hub-gcp", "dedicated"])
 def test_nothing_admits_the_internet(variant):
     plan = plan_of(variant)
-    rules = plan.of_type(SG_RULE)
+    # The one group that does admit the internet is the serving NLB's own (components/aws/ingress.py): an
+    # internet-facing load balancer's listener is the public entry point by design, and that group is on the NLB
+    # only, never on a node; nodes admit it by group reference, on Envoy's NodePort. Every other group is checked.
+    nlb_groups = {u for lb in plan.of_type("aws:lb/loadBalancer:LoadBalancer") for u in G.dep(lb, "securityGroups")}
+    public = [r for r in plan.of_type(SG_RULE) if set(G.dep(r, "securityGroupId")) & nlb_groups]
+    assert all((r.inputs.get("fromPort"), r.inputs.get("toPort")) in ((443, 443), (80, 80)) for r in public)
+    rules = [r for r in plan.of_type(SG_RULE) if r not in public]
     assert rules
     assert not {r.inputs.get("cidrIpv4") for r in rules} & ANYWHERE
     assert not {r.inputs.get("cidrIpv6") for r in rules} & ANYWHERE
     for sg in plan.of_type("aws:ec2/securityGroup:SecurityGroup"):
+        assert sg.urn not in nlb_groups or not sg.inputs.get("ingress"), "the NLB's group admits only by its rules"
         for rule in sg.inputs.get("ingress", []):
             assert not set(rule.get("cidrBlocks", []) + rule.get("ipv6CidrBlocks", [])) & ANYWHERE, sg.name
     for rule in plan.of_type("aws:ec2/securityGroupRule:SecurityGroupRule"):
