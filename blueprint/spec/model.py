@@ -141,9 +141,9 @@ class Lifecycle(_Model):
 
 
 class HotTier(_Model):
-    """A parallel file system next to the GPUs; FSx for Lustre on AWS, Filestore / Managed Lustre on GCP."""
+    """A parallel file system next to the GPUs: FSx for Lustre on AWS, Filestore on GCP."""
 
-    kind: Literal["fsx-lustre", "filestore", "managed-lustre"]
+    kind: Literal["fsx-lustre", "filestore"]
     capacity_gib: int = Field(ge=1024)
     throughput_per_tib: Literal[125, 250, 500, 1000] = 250  # FSx PERSISTENT_2 MB/s/TiB
     filestore_tier: Literal["BASIC_SSD", "ZONAL", "REGIONAL", "ENTERPRISE"] = "ZONAL"

@@ -112,7 +112,7 @@ def _region_issues(spec: PlatformSpec) -> list[SpecIssue]:
                 out.append(SpecIssue(f"regions[{ri}].apiAuthorizedCidrs[{ci}]",
                                      "the API endpoint may never be open to the whole internet"))
         hot = region.storage.hot if region.storage else None
-        hot_kinds = {"aws": ("fsx-lustre",), "gcp": ("filestore", "managed-lustre")}[cloud]
+        hot_kinds = {"aws": ("fsx-lustre",), "gcp": ("filestore",)}[cloud]
         if hot is not None and hot.kind not in hot_kinds:
             out.append(SpecIssue(f"regions[{ri}].storage.hot.kind", f"'{hot.kind}' is not a {cloud} file system",
                                  hot_kinds))

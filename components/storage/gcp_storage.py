@@ -70,10 +70,4 @@ class GcpStorage(pulumi.ComponentResource):
                 file_shares={"name": "datasets", "capacity_gb": hot.capacity_gib},
                 networks=[{"network": compute.network_id, "modes": ["MODE_IPV4"], "connect_mode": "DIRECT_PEERING"}],
                 labels=spec.gcp_labels(), opts=child)
-        elif hot is not None and hot.kind == "managed-lustre":
-            self.hot = gcp.lustre.Instance(
-                f"{name}-lustre", instance_id=f"{spec.environment}-{region.region}-hot",
-                location=region.facts.zones[0], filesystem="datasets", capacity_gib=hot.capacity_gib,
-                per_unit_storage_throughput=hot.throughput_per_tib, network=compute.network_id,
-                gke_support_enabled=True, kms_key=self.key.id, labels=spec.gcp_labels(), opts=child)
         self.register_outputs({"buckets": {c: b.name for c, b in self.buckets.items()}})

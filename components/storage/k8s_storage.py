@@ -1,7 +1,7 @@
 """``aiplatform:storage:KubernetesStorage``: the region's storage as volumes pods can mount.
 
 Static PersistentVolumes (and claims in the training namespace) for the hot tier (FSx for Lustre CSI, Filestore
-CSI, Managed Lustre CSI) and the dataset bucket (Mountpoint for S3 CSI, GCS FUSE CSI), read-only where jobs only
+CSI) and the dataset bucket (Mountpoint for S3 CSI, GCS FUSE CSI), read-only where jobs only
 read. Static volumes bind to exactly the storage this stack declared, rather than provisioning new storage.
 
 The pods run as a non-root uid/gid (their pod security context, passed in as ``run_as``). The FUSE mounts do not
@@ -50,7 +50,7 @@ def training_mounts(region: Region) -> list[ClaimMount]:
 
 def data_dir(region: Region) -> str:
     """Where a pod sees the dataset bucket's objects: through the hot tier where FSx mirrors the bucket (data
-    repository association), else through the bucket mount (Filestore / Managed Lustre are not linked to it)."""
+    repository association), else through the bucket mount (Filestore is not linked to it)."""
     hot = region.storage.hot if region.storage else None
     if region.cloud is Cloud.aws and hot is not None and hot.kind == "fsx-lustre":
         return f"{HOT_PATH}/{FSX_DATASETS_DIR}"
@@ -103,11 +103,6 @@ class KubernetesStorage(pulumi.ComponentResource):
                     "volumeHandle": pulumi.Output.all(location, storage.hot.name).apply(
                         lambda v: f"modeInstance/{v[0]}/{v[1]}/datasets"),
                     "volumeAttributes": {"ip": storage.hot.networks.apply(_first_ip), "volume": "datasets"}},
-                    None, access="ReadWriteMany")
-            elif hot is not None:
-                self._pv_and_claim(f"{name}-hot", by_claim["datasets-hot"], f"{hot.capacity_gib}Gi", {
-                    "driver": "lustre.csi.storage.gke.io", "volumeHandle": storage.hot.id,
-                    "volumeAttributes": {"ip": storage.hot.mount_point, "filesystem": "datasets"}},
                     None, access="ReadWriteMany")
         self.register_outputs({"claims": [m.claim for m in self.mounts]})
 
