@@ -47,7 +47,13 @@ def test_rebuild_marks_each_refreshed_entry_with_the_api_and_date_and_keeps_the_
     assert doc["services"]["aws/ec2-on-demand"]["regions"]["us-east-1"]["p5.48xlarge"]["usd"] == 55.04
 
 
-def test_refresh_command_writes_a_catalog_the_estimator_reads(tmp_path, capsys):
+def test_refresh_command_writes_a_catalog_the_estimator_reads(tmp_path, capsys, monkeypatch):
+    from blueprint.cost import refresh
+
+    def no_network(url: str):
+        raise AssertionError(f"the refresh command fetched {url} although files were given")
+
+    monkeypatch.setattr(refresh, "_fetch_json", no_network)
     target = tmp_path / "prices.yaml"
     target.write_text(PRICES_FILE.read_text())
     rc = main(["--aws-region", "us-east-1", "--aws-offer-file", str(FIXTURES / "aws_ec2_offer_small.json"),

@@ -86,5 +86,21 @@ def test_cost_diff_against_a_saved_base_plan(tmp_path, capsys):
     assert "| delete | `aws-us-west-2-serve-l4` |" in out
 
 
+def test_cost_diff_exits_1_when_the_change_leaves_the_stack_over_budget(monkeypatch, capsys, tmp_path):
+    dev = shipped_plan("dev")
+    base = tmp_path / "base.json"
+    base.write_text(json.dumps(dev.to_preview_json()))
+    poor = Plan(stack="dev", project=dev.project, resources=dev.resources,
+                config={**dev.config, "aiplatform:platform": json.dumps(
+                    {**json.loads(dev.config["aiplatform:platform"]), "budget": {"monthlyUsd": 100}})})
+    monkeypatch.setattr(plan_module, "run_plan", lambda stack: poor, raising=False)
+    assert main(["cost", "diff", "--base", str(base), "--stack", "dev", "--format", "json"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["delta"]["expected"] == approx(0)  # no change, but over budget all the same
+    assert "over budget after the change" in captured.err
+    monkeypatch.setattr(plan_module, "run_plan", lambda stack: dev, raising=False)
+    assert main(["cost", "diff", "--base", str(base), "--stack", "dev", "--format", "json"]) == 0
+
+
 def test_cost_diff_needs_one_stack(capsys):
     assert main(["cost", "diff", "--base", "HEAD", "--stack", "dev", "--stack", "prod"]) == 2
