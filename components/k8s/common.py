@@ -41,6 +41,20 @@ def k8s_opts(parent: pulumi.Resource, provider: pulumi.ProviderResource | None,
 from components.storage.names import bucket_name, object_uri  # noqa: E402,F401 - one naming scheme for all
 
 
+def model_prefix(spec: PlatformSpec) -> str:
+    """The models-bucket key prefix training exports to and serving loads from: the training workload's name
+    (serving's own name only when the stack trains elsewhere). One function so the two cannot drift."""
+    train, serve = spec.workloads.training, spec.workloads.serving
+    owner = train if train is not None else serve
+    assert owner is not None, "model_prefix needs a training or serving workload"
+    return owner.name
+
+
+def model_uri(spec: PlatformSpec, region: Region) -> str:
+    """The trained model's URI in ``region``'s own models bucket (replication copies keys unchanged)."""
+    return object_uri(spec, region, "models", model_prefix(spec))
+
+
 # --- pods ---------------------------------------------------------------------------------------------------
 def gpu_resources(pool: GpuPool, cloud: Cloud, gpus: int | None = None) -> tuple[PodScheduling, dict[str, Any]]:
     """Scheduling from the pool, and requests == limits (Guaranteed QoS) sized as the pod's share of the node."""

@@ -71,7 +71,8 @@ class ServingService(pulumi.ComponentResource):
         name = f"{compute.child_name}-{serve.name}"
         super().__init__("aiplatform:workloads:ServingService", name, None, opts)
         prov = compute.k8s_provider
-        self.model_uri = model_uri or serve.model_uri or common.object_uri(spec, region, "models", serve.name)
+        # where training exports (same key path), in this region's own models bucket
+        self.model_uri = model_uri or serve.model_uri or common.model_uri(spec, region)
         self.hostname = regional_hostname(spec, compute.child_name)
         budget = shutdown_budget(cloud.value)
         sched, resources = common.gpu_resources(pool, cloud, 1)

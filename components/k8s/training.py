@@ -89,7 +89,7 @@ class TrainingJob(pulumi.ComponentResource):
         assert storage_region is not None
         self.checkpoint_uri = checkpoint_uri or train.checkpoint_uri or common.object_uri(
             spec, storage_region, "checkpoints", train.name)
-        self.model_uri = model_uri or common.object_uri(spec, storage_region, "models", train.name)
+        self.model_uri = model_uri or common.model_uri(spec, storage_region)
         budget = shutdown_budget(cloud.value)
         sched, resources = common.gpu_resources(pool, cloud, train.gpus_per_node)
         gpus = train.gpus_per_node or sched.gpus_per_node

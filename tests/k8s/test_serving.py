@@ -107,3 +107,25 @@ def test_every_kubernetes_resource_names_its_clusters_provider():
     providers = {r.urn for r in plan.of_type("pulumi:providers:kubernetes")}
     k8s = [r for r in plan if r.type.startswith("kubernetes:")]
     assert k8s and all(r.provider_urn in providers for r in k8s)
+
+
+def _flag(args: list[str], name: str) -> str:
+    return args[args.index(name) + 1]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_serving_loads_the_key_path_training_exports_to_in_its_own_regions_bucket(stack):
+    """Training writes --model-uri, serving reads --model-uri: same key path, each region's own models bucket."""
+    from urllib.parse import urlsplit
+    spec = spec_of(stack)
+    serve, train = spec.workloads.serving, spec.workloads.training
+    plan = workload_plan(stack)
+    job = one_in(plan, "kubernetes:batch/v1:Job", train.region.replace("/", "-"), train.name)
+    written = urlsplit(_flag(job.get("spec.template.spec.containers[0].args"), "--model-uri"))
+    for key in serve.regions:
+        region = spec.region(key)
+        dep = one_in(plan, "kubernetes:apps/v1:Deployment", key.replace("/", "-"), serve.name)
+        read = urlsplit(_flag(dep.get("spec.template.spec.containers[0].args"), "--model-uri"))
+        assert read.path == written.path, f"{key} serves {read.path}, training writes {written.path}"
+        assert read.scheme == ("s3" if region.cloud.value == "aws" else "gs")
+        assert read.netloc == f"{spec.name_prefix}-{region.region}-models"
