@@ -99,6 +99,20 @@ def https_egress() -> dict[str, Any]:
     return {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]}
 
 
+# GKE's metadata server, which hands out Workload Identity tokens: 169.254.169.252:988 since GKE 1.21, and
+# 169.254.169.254:80 on Dataplane V2 (the clusters' datapath, components/gcp/cluster.py). Not needed on EKS, where
+# IRSA exchanges its projected token with STS over 443.
+GKE_METADATA_EGRESS = (("169.254.169.252/32", 988), ("169.254.169.254/32", 80))
+
+
+def identity_egress(cloud: Cloud) -> list[dict[str, Any]]:
+    """What a pod's cloud identity needs beyond ``https_egress``: the GKE metadata server on GCP, nothing on AWS."""
+    if cloud is not Cloud.gcp:
+        return []
+    return [{"to": [{"ipBlock": {"cidr": cidr}}], "ports": [{"protocol": "TCP", "port": port}]}
+            for cidr, port in GKE_METADATA_EGRESS]
+
+
 def from_namespace(ns: str, port: int) -> dict[str, Any]:
     return {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}],
             "ports": [{"protocol": "TCP", "port": port}]}

@@ -90,7 +90,8 @@ class ServingService(pulumi.ComponentResource):
             f"{name}-allow", metadata={"name": f"{app}-allow", "namespace": NAMESPACE, "labels": common.MANAGED_BY},
             spec={"podSelector": {"matchLabels": {"app.kubernetes.io/name": app}},
                   "policyTypes": ["Ingress", "Egress"], "ingress": allow_in,
-                  "egress": [common.dns_egress(), common.https_egress()]},
+                  "egress": [common.dns_egress(), common.https_egress(),
+                             *common.identity_egress(cloud)]},
             opts=common.k8s_opts(self, prov, after_ns))
 
         def deployment(track: str, image: str, replicas: int | None) -> tuple[k8s.apps.v1.Deployment,

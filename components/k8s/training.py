@@ -120,7 +120,7 @@ class TrainingJob(pulumi.ComponentResource):
                   "ingress": [{"from": [{"podSelector": {"matchLabels": common.selector(train.name, "trainer")}}]},
                               common.from_namespace(common.MONITORING_NAMESPACE, METRICS_PORT)],
                   "egress": [{"to": [{"podSelector": {"matchLabels": common.selector(train.name, "trainer")}}]},
-                             common.dns_egress(), common.https_egress()]},
+                             common.dns_egress(), common.https_egress(), *common.identity_egress(cloud)]},
             opts=common.k8s_opts(self, prov, after_ns))
         self.service = k8s.core.v1.Service(
             f"{name}-rdzv", metadata={"name": svc_name, "namespace": NAMESPACE, "labels": pod_labels},

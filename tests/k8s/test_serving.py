@@ -83,8 +83,16 @@ def test_pdb_autoscaler_and_network_policies_in_every_serving_region(stack):
                    for r in allow.get("spec.ingress")}
         assert "monitoring" in sources  # the Gateway's data plane: tests/k8s/test_gateway.py
         assert all(p["port"] == 8080 for r in allow.get("spec.ingress") for p in r["ports"])
-        egress_ports = {p["port"] for r in allow.get("spec.egress") for p in r["ports"]}
-        assert egress_ports == {53, 443}
+        egress = {(r["to"][0].get("ipBlock", {}).get("cidr"), p["port"]) for r in allow.get("spec.egress")
+                  for p in r["ports"]}
+        assert {port for _, port in egress} <= {53, 443, 988, 80}
+        assert (None, 53) in egress and ("0.0.0.0/0", 443) in egress
+        # GKE Workload Identity tokens come from the metadata server; EKS's IRSA needs only STS on 443
+        metadata = {("169.254.169.252/32", 988), ("169.254.169.254/32", 80)}
+        if spec.region(key).cloud.value == "gcp":
+            assert metadata <= egress
+        else:
+            assert not metadata & egress and {port for _, port in egress} == {53, 443}
 
 
 def test_canary_gets_its_own_deployment_and_the_weight_from_the_spec():

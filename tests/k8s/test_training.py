@@ -105,3 +105,21 @@ def test_service_account_carries_the_cloud_identity(prod_plan):
     assert list(sa.get("metadata.annotations")) == ["eks.amazonaws.com/role-arn"]
     assert role.urn in sa.property_dependencies["metadata"]
     assert sa.get("automountServiceAccountToken") is False
+
+
+@pytest.mark.parametrize("cloud_region", ["aws/us-east-1", "gcp/us-central1"])
+def test_trainer_egress_reaches_its_clouds_identity_endpoint(cloud_region):
+    """GKE Workload Identity needs the metadata server (169.254.169.252:988, :80 on Dataplane V2); IRSA only 443."""
+    platform = platform_config("prod")
+    platform["workloads"]["training"].update(region=cloud_region, pool="train-h100")
+    spec, train, region, plan, job = _job("prod", platform)
+    allow = one_in(plan, "kubernetes:networking.k8s.io/v1:NetworkPolicy", region.key.replace("/", "-"),
+                   f"{train.name}-allow")
+    egress = {(r["to"][0]["ipBlock"]["cidr"], p["port"]) for r in allow.get("spec.egress") if "ipBlock" in r["to"][0]
+              for p in r["ports"]}
+    metadata = {("169.254.169.252/32", 988), ("169.254.169.254/32", 80)}
+    assert ("0.0.0.0/0", 443) in egress
+    if region.cloud.value == "gcp":
+        assert metadata <= egress
+    else:
+        assert egress == {("0.0.0.0/0", 443)}
