@@ -1,7 +1,7 @@
 """``aiplatform:aws:ClusterAddons``: what an EKS GPU cluster needs beyond the control plane.
 
-EKS-managed add-ons (VPC CNI, CoreDNS, kube-proxy, EBS CSI with its own IRSA role, Pod Identity agent) and Helm
-releases: the NVIDIA device plugin and DCGM exporter, which tolerate exactly the taint the spec puts on GPU pools,
+EKS-managed add-ons (VPC CNI with its network policy agent on, CoreDNS, kube-proxy, EBS CSI with its own IRSA
+role, Pod Identity agent) and Helm releases: the NVIDIA device plugin and DCGM exporter, which tolerate exactly the taint the spec puts on GPU pools,
 and the cluster autoscaler, which discovers the pools by their ASG tags and scales them from zero.
 """
 from __future__ import annotations
@@ -25,6 +25,9 @@ CHARTS = {
     "aws-efa-k8s-device-plugin": ("https://aws.github.io/eks-charts", "v0.5.6"),
 }
 MANAGED_ADDONS = ["vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"]
+# Add-on configuration (the schema of `aws eks describe-addon-configuration`): the VPC CNI's network policy agent
+# is off by default, and without it EKS accepts NetworkPolicies (components/k8s) but enforces none of them.
+ADDON_CONFIGURATION = {"vpc-cni": {"enableNetworkPolicy": "true"}}
 CLUSTER_AUTOSCALER_IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler"
 
 
@@ -68,7 +71,9 @@ class ClusterAddons(pulumi.ComponentResource):
         k8s_child = pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=depends_on)
 
         for addon in MANAGED_ADDONS + storage_addons(region):
+            config = ADDON_CONFIGURATION.get(addon)
             aws.eks.Addon(f"{name}-{addon}", cluster_name=cluster.name, addon_name=addon,
+                          configuration_values=json.dumps(config) if config is not None else None,
                           resolve_conflicts_on_update="OVERWRITE", tags=spec.aws_tags(), opts=aws_child)
         ebs_role = irsa_role(f"{name}-ebs-csi", spec, oidc_provider_arn, oidc_issuer, "kube-system",
                              "ebs-csi-controller-sa", aws_child)
