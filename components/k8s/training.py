@@ -25,6 +25,7 @@ CONTAINER = "trainer"
 RDZV_CONF = {"join_timeout": 900, "last_call_timeout": 60, "close_timeout": 60, "read_timeout": 300}
 BUG_EXIT_CODES = (1, 2)      # Python exception / argument error in the trainer: retrying cannot help
 PREEMPTED_EXIT_CODE = 143    # SIGTERM without a disruption condition recorded: retry, counted
+TEMPFAIL_EXIT_CODE = 75      # checkpoint store unreachable, or rendezvous failed (workloads/train): retry, counted
 TORCHRUN_MAX_RESTARTS = 3
 BACKOFF_LIMIT = 6
 
@@ -62,7 +63,7 @@ def pod_failure_policy() -> dict[str, Any]:
         {"action": "FailJob", "onExitCodes": {"containerName": CONTAINER, "operator": "In",
                                               "values": list(BUG_EXIT_CODES)}},
         {"action": "Count", "onExitCodes": {"containerName": CONTAINER, "operator": "In",
-                                            "values": [PREEMPTED_EXIT_CODE]}},
+                                            "values": [PREEMPTED_EXIT_CODE, TEMPFAIL_EXIT_CODE]}},
     ]}
 
 

@@ -5,6 +5,8 @@ re-raised ``SignalException`` with exit code 1, which the Job's podFailurePolicy
 wrapper runs the very same launcher and exits ``128 + signal`` instead, so a preempted pod is retried. Likewise
 when the workers fail (after torchrun's own restarts) stock torchrun exits 1 whatever they returned; this one
 exits with the first failed worker's code, so 75 (storage unavailable) is retried and only real bugs fail the Job.
+A rendezvous that fails (the other nodes did not join in time, the endpoint pod is gone or was replaced) is an
+infrastructure condition, not a bug: it exits 75 as well, so the Job retries it instead of failing at once.
 Every argument is torchrun's own; nothing else differs.
 """
 from __future__ import annotations
@@ -13,7 +15,10 @@ import sys
 
 from torch.distributed.elastic.multiprocessing.api import SignalException
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+from torch.distributed.elastic.rendezvous.api import RendezvousError
 from torch.distributed.run import main as torchrun_main
+
+RETRY_EXIT_CODE = 75  # EX_TEMPFAIL, as the trainer's STORAGE_RETRY_EXIT_CODE: the Job counts and retries it
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     except ChildFailedError as e:
         _, failure = e.get_first_failure()
         return failure.exitcode if failure.exitcode > 0 else 128 - failure.exitcode  # a negative code: killed by -N
+    except RendezvousError:  # timeout, closed, connection or state errors (graceful exits never reach here)
+        return RETRY_EXIT_CODE
     return 0
 
 
