@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from blueprint import catalog
-from policies._framework import as_mapping, at, items, peek, truthy
+from policies._framework import as_mapping, at, is_unknown, items, peek, truthy
 
 EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 GKE_NODE_POOL = "gcp:container/nodePool:NodePool"
@@ -25,13 +25,26 @@ def cloud_of(resource_type: str) -> str:
 
 
 def region_of(resource_type: str, props: Mapping, provider_props: Mapping | None) -> str | None:
-    """The region a resource is placed in: GCP's region/location input, else the provider's region."""
-    if cloud_of(resource_type) == "gcp":
+    """The region a resource is placed in: its own input first, else its provider's region.
+
+    GCP resources say ``region`` or ``location`` (a zone counts as its region). pulumi-aws v7 gives most resources
+    a ``region`` input that overrides the provider's, so ``aws.s3.Bucket(region="eu-west-1")`` under a us-east-1
+    provider lives in eu-west-1. An unknown AWS ``region`` is read through the proxy, so the policy reports it as
+    not checkable during preview instead of guessing the provider's region.
+    """
+    cloud = cloud_of(resource_type)
+    if cloud == "gcp":
         for key in ("region", "location"):
             value = peek(props, key)
-            if isinstance(value, str) and value and not value.startswith("04da6b54"):
+            if isinstance(value, str) and value and not is_unknown(value):
                 value = value.lower()
                 return value[:-2] if len(value.split("-")) == 3 and len(value.split("-")[-1]) == 1 else value
+    elif cloud == "aws":
+        value = peek(props, "region")
+        if is_unknown(value):
+            value = at(props, "region")  # raises UnknownValueError behind the SDK's proxy
+        if isinstance(value, str) and value:
+            return value
     if provider_props is not None:
         region = peek(provider_props, "region")
         if isinstance(region, str):
@@ -149,3 +162,44 @@ def tolerates(tolerations: list, taint: tuple[str, str, str]) -> bool:
         if t_op == "Equal" and t_key == key and str(peek(t, "value") or "") == value:
             return True
     return False
+
+
+def selector_matches(selector: Any, labels: Mapping[str, str]) -> bool:
+    """Kubernetes label-selector semantics: every ``matchLabels`` pair AND every ``matchExpressions`` requirement.
+
+    Operators In, NotIn, Exists, DoesNotExist (and Gt/Lt of node selector terms); an empty selector ({}) selects
+    everything and a missing one (None) nothing. An unknown operator matches nothing, so a typo never passes.
+    """
+    if selector is None:
+        return False
+    sel = as_mapping(selector)
+    if any(labels.get(str(k)) != str(v) for k, v in dict(as_mapping(peek(sel, "matchLabels"))).items()):
+        return False
+    return all(_requirement_holds(r, labels) for r in items(peek(sel, "matchExpressions")))
+
+
+def _requirement_holds(req: Any, labels: Mapping[str, str]) -> bool:
+    key, op = str(peek(req, "key") or ""), str(peek(req, "operator") or "")
+    values = [str(v) for v in items(peek(req, "values"))]
+    if op == "In":
+        return key in labels and labels[key] in values
+    if op == "NotIn":
+        return key not in labels or labels[key] not in values
+    if op == "Exists":
+        return key in labels
+    if op == "DoesNotExist":
+        return key not in labels
+    if op in ("Gt", "Lt") and key in labels and len(values) == 1:
+        try:
+            have, bound = int(labels[key]), int(values[0])
+        except ValueError:
+            return False
+        return have > bound if op == "Gt" else have < bound
+    return False
+
+
+def selects_everything(selector: Any) -> bool:
+    """An empty selector ({} or empty matchLabels/matchExpressions): every pod of the namespace."""
+    sel = as_mapping(selector)
+    return selector is not None and not dict(as_mapping(peek(sel, "matchLabels"))) \
+        and not items(peek(sel, "matchExpressions")) and set(dict(sel)) <= {"matchLabels", "matchExpressions"}

@@ -30,7 +30,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import _DictProxy, _is_unknown
 
-from blueprint.spec.model import Exemption, PlatformSpec, Tier
+from blueprint.spec.model import Exemption, PlatformSpec, PolicyConfig, Tier
+from policies._limits import TIER_LIMITS
 
 PACK_NAME = "aiplatform-guardrails"
 DOCS = "https://github.com/aiplatform/gpu-ai-platform-blueprint/blob/main/policies/README.md"
@@ -55,6 +56,11 @@ class PolicySettings:
     gcp_labels: Mapping[str, str]
     budget_usd: float | None
     explicit_training_storage: bool  # the spec moves training data to another region on purpose
+    # Where each GPU limit came from, for messages: "policy.maxGpusPerPool" or "the development tier default".
+    limit_sources: Mapping[str, str] = field(default_factory=dict)
+
+    def source_of(self, key: str) -> str:
+        return self.limit_sources.get(key, f"policy.{key}")
 
     @property
     def development(self) -> bool:
@@ -66,26 +72,38 @@ class PolicySettings:
 
     @classmethod
     def from_spec(cls, spec: PlatformSpec) -> "PolicySettings":
-        p = spec.policy
+        p, tier = spec.policy, TIER_LIMITS[spec.tier]
         aws = spec.aws_tags()
         gcp = spec.gcp_labels()
         train = spec.workloads.training
         return cls(
             stack=spec.stack, environment=spec.environment, tier=spec.tier,
             enforcement=EnforcementLevel(spec.enforcement.value), data_residency=spec.data_residency,
-            allowed_instance_types=frozenset(p.allowed_instance_types) if p.allowed_instance_types is not None else None,
-            max_gpus_per_pool=p.max_gpus_per_pool, max_gpus_per_stack=p.max_gpus_per_stack,
+            allowed_instance_types=frozenset(p.allowed_instance_types if p.allowed_instance_types is not None
+                                             else tier.instance_types),
+            max_gpus_per_pool=p.max_gpus_per_pool if p.max_gpus_per_pool is not None else tier.max_gpus_per_pool,
+            max_gpus_per_stack=p.max_gpus_per_stack if p.max_gpus_per_stack is not None else tier.max_gpus_per_stack,
             exemptions=tuple(p.exemptions), aws_tags={k: aws[k] for k in REQUIRED_TAGS},
             gcp_labels={k: gcp[k] for k in REQUIRED_TAGS}, budget_usd=spec.budget.monthly_usd,
-            explicit_training_storage=bool(train and train.storage_region and train.storage_region != train.region))
+            explicit_training_storage=bool(train and train.storage_region and train.storage_region != train.region),
+            limit_sources=_limit_sources(p, spec.tier))
 
     @classmethod
     def strict(cls, stack: str = "") -> "PolicySettings":
-        any_value = {k: "" for k in REQUIRED_TAGS}
+        any_value, prod = {k: "" for k in REQUIRED_TAGS}, TIER_LIMITS[Tier.production]
         return cls(stack=stack, environment=None, tier=Tier.production, enforcement=EnforcementLevel.MANDATORY,
-                   data_residency="global", allowed_instance_types=None, max_gpus_per_pool=None,
-                   max_gpus_per_stack=None, exemptions=(), aws_tags=any_value, gcp_labels=any_value,
-                   budget_usd=None, explicit_training_storage=False)
+                   data_residency="global", allowed_instance_types=prod.instance_types,
+                   max_gpus_per_pool=prod.max_gpus_per_pool, max_gpus_per_stack=prod.max_gpus_per_stack,
+                   exemptions=(), aws_tags=any_value, gcp_labels=any_value, budget_usd=None,
+                   explicit_training_storage=False,
+                   limit_sources=_limit_sources(PolicyConfig(), Tier.production))
+
+
+def _limit_sources(p: PolicyConfig, tier: Tier) -> dict[str, str]:
+    given = {"allowedInstanceTypes": p.allowed_instance_types, "maxGpusPerPool": p.max_gpus_per_pool,
+             "maxGpusPerStack": p.max_gpus_per_stack}
+    return {k: f"policy.{k}" if v is not None else f"the {tier.value} tier default (override: policy.{k})"
+            for k, v in given.items()}
 
 
 @dataclass

@@ -45,7 +45,7 @@ def gpu_pool_tainted(args, report, settings):
 @resource_policy(
     "gpu-instance-allowlist",
     description="GPU instance types come from the environment's allowlist (policy.allowedInstanceTypes; "
-                "default: the catalog).",
+                "default: the tier's families, policies/_limits.py).",
     types=POOLS, severity=Severity.HIGH, concern="compute",
     remediation="Use an allowed instance type, or extend policy.allowedInstanceTypes in the stack config "
                 "through review.",
@@ -57,13 +57,14 @@ def gpu_instance_allowlist(args, report, settings):
     if pool.gpus_per_node == 0 or (settings.allowed_instance_types is not None
                                    and pool.instance_type not in settings.allowed_instance_types):
         allowed = sorted(settings.allowed_instance_types or ["the catalog's GPU types"])
-        report(f"instance type {pool.instance_type} is not allowed in {settings.environment or 'this stack'}; "
-               f"allowed: {', '.join(allowed)}")
+        report(f"instance type {pool.instance_type} is not allowed in {settings.environment or 'this stack'} "
+               f"({settings.source_of('allowedInstanceTypes')}); allowed: {', '.join(allowed)}")
 
 
 @resource_policy(
     "gpu-max-per-pool",
-    description="A GPU pool cannot scale past the environment's maximum GPUs per pool (policy.maxGpusPerPool).",
+    description="A GPU pool cannot scale past the environment's maximum GPUs per pool (policy.maxGpusPerPool; "
+                "default: the tier's).",
     types=POOLS, severity=Severity.MEDIUM, concern="compute",
     remediation="Lower the pool's scaling.max, or raise policy.maxGpusPerPool through review.",
     url=f"{DOCS}#gpu-max-per-pool")
@@ -71,7 +72,8 @@ def gpu_max_per_pool(args, report, settings):
     pool = pool_of(args.resource_type, args.props)
     limit = settings.max_gpus_per_pool
     if limit is not None and pool.is_gpu and pool.max_gpus > limit:
-        report(f"pool scales to {pool.max_gpus} GPUs ({pool.max_nodes} x {pool.gpus_per_node}); the limit is {limit}")
+        report(f"pool scales to {pool.max_gpus} GPUs ({pool.max_nodes} x {pool.gpus_per_node}); the limit is {limit} "
+               f"({settings.source_of('maxGpusPerPool')})")
 
 
 @resource_policy(

@@ -13,7 +13,7 @@ from pulumi_policy import Severity
 
 from policies._facts import (
     EKS_CLUSTER, EKS_NODE_GROUP, GKE_CLUSTER, GKE_NODE_POOL, WORKLOAD_TYPES, pod_spec_path, pool_of, region_of,
-    requests_gpus, tolerates,
+    requests_gpus, selector_matches, selects_everything, tolerates,
 )
 from policies._framework import DOCS, as_mapping, at, current, items, peek, stack_policy
 from policies.storage import VERSIONED_CLASSES
@@ -75,6 +75,14 @@ def _meta(r, key):
     return peek(as_mapping(peek(r.props, "metadata")), key)
 
 
+def _node_affinity_allows(pod, labels) -> bool:
+    """Required node affinity: some nodeSelectorTerm's matchExpressions all hold (an empty term matches nothing)."""
+    terms = items(at(pod, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms", []))
+    return not terms or any(items(peek(t, "matchExpressions"))
+                            and selector_matches({"matchExpressions": peek(t, "matchExpressions")}, labels)
+                            for t in terms)
+
+
 @stack_policy(
     "gpu-workload-schedulable",
     description="Every GPU workload tolerates the taints and selects the labels of a GPU pool that exists in its "
@@ -96,7 +104,7 @@ def gpu_workload_schedulable(args, report, settings):
         selector = dict(as_mapping(at(pod, "nodeSelector", {})))
         tolerations = items(at(pod, "tolerations", []))
         fits = [r for r, p in stack.pools_of(cluster) if p.is_gpu
-                and all(p.labels.get(k) == v for k, v in selector.items())
+                and all(p.labels.get(k) == v for k, v in selector.items()) and _node_affinity_allows(pod, p.labels)
                 and all(tolerates(tolerations, t) for t in p.taints if t[2] in ("NoSchedule", "NoExecute"))]
         if not fits:
             report(f"no GPU pool in {cluster.name} matches nodeSelector {selector or '{}'} and is tolerated "
@@ -186,8 +194,7 @@ def serving_has_pdb(args, report, settings):
         labels = dict(as_mapping(at(d.props, "spec.template.metadata.labels", {})))
         ns = _meta(d, "namespace") or "default"
         ok = [p for p in pdbs if (_meta(p, "namespace") or "default") == ns and p.provider and d.provider
-              and p.provider.urn == d.provider.urn
-              and all(labels.get(k) == v for k, v in dict(as_mapping(at(p.props, "spec.selector.matchLabels", {}))).items())]
+              and p.provider.urn == d.provider.urn and selector_matches(at(p.props, "spec.selector"), labels)]
         if not ok:
             report(f"{_meta(d, 'name')} in {ns} has no PodDisruptionBudget: a node drain can take every replica",
                    d.urn)
@@ -195,10 +202,9 @@ def serving_has_pdb(args, report, settings):
 
 def _default_deny(np) -> bool:
     spec = at(np.props, "spec", {})
-    selector = as_mapping(at(spec, "podSelector", {}))
     types = [str(t) for t in items(at(spec, "policyTypes", []))]
     # Both directions: an Ingress-only policy leaves every pod free to send data anywhere.
-    return (not dict(selector) and {"Ingress", "Egress"} <= set(types)
+    return (selects_everything(at(spec, "podSelector", {})) and {"Ingress", "Egress"} <= set(types)
             and not items(at(spec, "ingress", [])) and not items(at(spec, "egress", [])))
 
 
@@ -243,7 +249,7 @@ def eks_irsa_enabled(args, report, settings):
 
 @stack_policy(
     "gpu-max-per-stack",
-    description="All GPU pools together cannot scale past policy.maxGpusPerStack.",
+    description="All GPU pools together cannot scale past policy.maxGpusPerStack (default: the tier's).",
     severity=Severity.HIGH, concern="compute",
     remediation="Lower pool maxima, or raise policy.maxGpusPerStack through review.",
     url=f"{DOCS}#gpu-max-per-stack")
@@ -254,7 +260,7 @@ def gpu_max_per_stack(args, report, settings):
     pools = [pool_of(r.resource_type, r.props) for r in Stack(args.resources).of(EKS_NODE_GROUP, GKE_NODE_POOL)]
     total = sum(p.max_gpus for p in pools if p.is_gpu)
     if total > limit:
-        report(f"GPU pools scale to {total} GPUs in total; the limit is {limit}")
+        report(f"GPU pools scale to {total} GPUs in total; the limit is {limit} ({settings.source_of('maxGpusPerStack')})")
 
 
 @stack_policy(
@@ -266,10 +272,9 @@ def gpu_max_per_stack(args, report, settings):
 def stack_within_budget(args, report, settings):
     if settings.budget_usd is None:
         args.not_applicable("no budget in the stack's spec")
-    try:
-        from blueprint.cost import estimate_monthly_total
-    except ImportError:
-        args.not_applicable("the cost estimator (blueprint.cost) is not installed")
+    # Imported here (the estimator is heavy) but never guarded: a broken estimator must fail the check loudly,
+    # not turn the budget guardrail into "not applicable".
+    from blueprint.cost import estimate_monthly_total
     from policies._plan import plan_from_resources
     total = estimate_monthly_total(plan_from_resources(args.resources, settings.stack))
     if total > settings.budget_usd:

@@ -1,11 +1,16 @@
 """Every resource policy fails on a bad resource and passes on the good twin, both declared with the real SDK."""
 from __future__ import annotations
 
+import json
+
+import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pytest
 from pulumi_gcp import container, kms as gkms, storage as gcs
 
+from blueprint.spec import load_spec
+from tests.conftest import platform_config
 from tests.policies.helpers import check, spec_for
 
 KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -30,9 +35,10 @@ def launch_template(tokens="required", encrypted="true", public=None):
         network_interfaces=nics)
 
 
-def gcs_bucket(cmek=True, pap="enforced", versioning=True, lifecycle=True, data_class="checkpoints"):
+def gcs_bucket(cmek=True, pap="enforced", versioning=True, lifecycle=True, data_class="checkpoints",
+               location="US-CENTRAL1", ubla=True):
     return lambda: gcs.Bucket(
-        "b", location="US-CENTRAL1", uniform_bucket_level_access=True, public_access_prevention=pap,
+        "b", location=location, uniform_bucket_level_access=ubla, public_access_prevention=pap,
         labels={"data-class": data_class}, versioning={"enabled": versioning},
         encryption={"default_kms_key_name": "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k"} if cmek else None,
         lifecycle_rules=[{"action": {"type": "Delete"}, "condition": {"age": 30}}] if lifecycle else None)
@@ -57,9 +63,10 @@ def gke(private=True, shielded=True, wi=True, etcd=True):
         if etcd else {"state": "DECRYPTED"})
 
 
-def gke_pool(metadata="GKE_METADATA", secure_boot=True):
+def gke_pool(metadata="GKE_METADATA", secure_boot=True, location="us-central1", private=None):
     return lambda: container.NodePool(
-        "np", cluster="c", location="us-central1", node_count=1,
+        "np", cluster="c", location=location, node_count=1,
+        network_config={"enable_private_nodes": private} if private is not None else None,
         node_config={"machine_type": "g2-standard-8", "taints": TAINT,
                      "workload_metadata_config": {"mode": metadata},
                      "shielded_instance_config": {"enable_secure_boot": secure_boot,
@@ -80,12 +87,34 @@ def deployment(privileged=False, user=65532, resources=True, probes=True, image=
     return program
 
 
-def regional_bucket(region):
+TAGS = {"owner": "ml-platform", "cost-center": "cc-ml-1001", "environment": "prod"}
+
+
+def regional_bucket(region, bucket_region=None, tags=TAGS):
+    """An S3 bucket under a provider for ``region``; ``bucket_region`` is pulumi-aws v7's per-resource override."""
     def program():
         prov = aws.Provider("p", region=region)
-        aws.s3.Bucket("b", bucket="b", tags={"owner": "ml-platform", "cost-center": "cc-ml-1001",
-                                             "environment": "prod"}, opts=__import__("pulumi").ResourceOptions(provider=prov))
+        aws.s3.Bucket("b", bucket="b", region=bucket_region, tags=tags, opts=pulumi.ResourceOptions(provider=prov))
     return program
+
+
+def regional_pool(region):
+    def program():
+        prov = aws.Provider("p", region=region)
+        aws.eks.NodeGroup("pool", cluster_name="c", node_role_arn="arn:aws:iam::123456789012:role/n",
+                          subnet_ids=SUBNETS, instance_types=["g6.xlarge"], taints=TAINT,
+                          scaling_config={"min_size": 0, "desired_size": 0, "max_size": 1},
+                          opts=pulumi.ResourceOptions(provider=prov))
+    return program
+
+
+def eu_spec():
+    """The dev stack moved to eu-west-2 with dataResidency eu: a valid EU spec."""
+    cfg = json.loads(json.dumps(platform_config("dev")).replace("us-east-1", "eu-west-2"))
+    return load_spec({**cfg, "dataResidency": "eu"}, stack="dev")
+
+
+EU = eu_spec()
 
 
 CASES = {
@@ -154,7 +183,18 @@ CASES = {
                              image="ghcr.io/a/serve@sha256:" + "a" * 64), "not pinned", None)],
     "required-tags": [(lambda: aws.s3.Bucket("b", tags={"owner": "ml-platform"}), regional_bucket("us-east-1"),
                        "cost-center", None)],
-    "data-residency": [(regional_bucket("eu-west-1"), regional_bucket("us-east-1"), "eu-west-1", None)],
+    "data-residency": [
+        (regional_bucket("eu-west-1"), regional_bucket("us-east-1"), "eu-west-1", None),
+        # pulumi-aws v7: the resource's own region wins over its provider's.
+        (regional_bucket("us-east-1", bucket_region="eu-west-1"), regional_bucket("eu-west-1", bucket_region="us-west-2"),
+         "eu-west-1", None),
+        (gcs_bucket(location="EUROPE-WEST4"), gcs_bucket(location="US"), "europe-west4", None),
+        (gke_pool(location="europe-west4-a"), gke_pool(location="us-central1-a"), "europe-west4", None),
+        # An EU stack may not place storage or GPUs outside the EU.
+        (regional_pool("us-east-1"), regional_pool("eu-west-2"), "us-east-1", EU),
+        (regional_bucket("eu-west-2", bucket_region="us-east-1"), regional_bucket("eu-west-2"), "us-east-1", EU),
+        (gcs_bucket(location="US"), gcs_bucket(location="EU"), "placed in us (us)", EU),
+    ],
 }
 PARAMS = [pytest.param(name, *case, id=f"{name}-{i}") for name, cases in CASES.items() for i, case in enumerate(cases)]
 

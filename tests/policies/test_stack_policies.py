@@ -15,9 +15,16 @@ from tests.policies.helpers import TODAY, check, evaluate, spec_for
 GPU_TOL = [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}]
 
 
-def cluster_stack(*, selector="train", tolerate=True, bucket_region="us-east-1", pdb=True,
-                  deny=("Ingress", "Egress"), oidc=True):
-    """An EKS cluster, a tainted GPU pool, a Kubernetes provider on the cluster and a training Job."""
+SERVE_SELECTOR = {"matchLabels": {"app": "serve"}}
+
+
+def cluster_stack(*, selector="train", tolerate=True, bucket_region="us-east-1", pdb=SERVE_SELECTOR,
+                  deny=("Ingress", "Egress"), deny_selector=None, oidc=True, affinity=None):
+    """An EKS cluster, a tainted GPU pool, a Kubernetes provider on the cluster and a training Job.
+
+    ``pdb``: the PodDisruptionBudget's selector (None: no PDB); ``affinity``: the Job's required node affinity
+    expressions; ``deny_selector``: the default-deny policy's podSelector.
+    """
     def program():
         east = aws.Provider("east", region="us-east-1")
         cluster = aws.eks.Cluster("eks", name="c1", role_arn="arn:aws:iam::1:role/r", vpc_config={"subnet_ids": ["s"]},
@@ -38,7 +45,9 @@ def cluster_stack(*, selector="train", tolerate=True, bucket_region="us-east-1",
         ko = pulumi.ResourceOptions(provider=kube)
         k8s.core.v1.Namespace("ns", metadata={"name": "training"}, opts=ko)
         k8s.batch.v1.Job("job", metadata={"name": "job", "namespace": "training"}, spec={"template": {"spec": {
-            "restartPolicy": "Never", "nodeSelector": {"aiplatform.io/pool": selector},
+            "restartPolicy": "Never", "nodeSelector": {"aiplatform.io/pool": selector} if selector else None,
+            "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchExpressions": affinity}]}}} if affinity is not None else None,
             "tolerations": GPU_TOL if tolerate else [],
             "containers": [{"name": "t", "image": "ghcr.io/a/train:1.0.0",
                             "args": ["--checkpoint-uri", "s3://ckpt-bucket/run/"],
@@ -47,17 +56,17 @@ def cluster_stack(*, selector="train", tolerate=True, bucket_region="us-east-1",
             "selector": {"matchLabels": {"app": "serve"}},
             "template": {"metadata": {"labels": {"app": "serve", "track": "stable"}},
                          "spec": {"containers": [{"name": "s", "image": "ghcr.io/a/serve:1.0.0"}]}}}, opts=ko)
-        if pdb:
+        if pdb is not None:
             k8s.policy.v1.PodDisruptionBudget("pdb", metadata={"name": "serve", "namespace": "training"},
-                                              spec={"maxUnavailable": 1, "selector": {"matchLabels": {"app": "serve"}}},
-                                              opts=ko)
+                                              spec={"maxUnavailable": 1, "selector": pdb}, opts=ko)
         if deny:
             k8s.networking.v1.NetworkPolicy("deny", metadata={"name": "default-deny", "namespace": "training"},
-                                            spec={"podSelector": {}, "policyTypes": list(deny)}, opts=ko)
+                                            spec={"podSelector": deny_selector or {}, "policyTypes": list(deny)},
+                                            opts=ko)
     return program
 
 
-def bucket_stack(companions=True):
+def bucket_stack(companions=True, versioning="Enabled", lifecycle="Enabled"):
     def program():
         b = aws.s3.Bucket("b", bucket="b", tags={"data-class": "checkpoints"})
         if not companions:
@@ -66,22 +75,61 @@ def bucket_stack(companions=True):
             {"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": "k"}}])
         aws.s3.BucketPublicAccessBlock("b", bucket=b.id, block_public_acls=True, block_public_policy=True,
                                        ignore_public_acls=True, restrict_public_buckets=True)
-        aws.s3.BucketVersioning("b", bucket=b.id, versioning_configuration={"status": "Enabled"})
-        aws.s3.BucketLifecycleConfiguration("b", bucket=b.id, rules=[{"id": "x", "status": "Enabled",
+        aws.s3.BucketVersioning("b", bucket=b.id, versioning_configuration={"status": versioning})
+        aws.s3.BucketLifecycleConfiguration("b", bucket=b.id, rules=[{"id": "x", "status": lifecycle,
                                                                       "expiration": {"days": 30}}])
     return program
 
 
+def gpu_pools_stack(max_size=2, desired=0):
+    """One p5.48xlarge pool (8 GPUs a node): 17 nodes pass prod's 128-GPU stack default, 100 busy nodes its budget."""
+    def program():
+        east = aws.Provider("east", region="us-east-1")
+        aws.eks.NodeGroup("pool", cluster_name="c1", node_role_arn="arn:aws:iam::1:role/n", subnet_ids=["s"],
+                          instance_types=["p5.48xlarge"], capacity_type="ON_DEMAND",
+                          scaling_config={"min_size": 0, "desired_size": desired, "max_size": max(max_size, desired)},
+                          opts=pulumi.ResourceOptions(provider=east))
+    return program
+
+
+def _in(key, *values, op="In"):
+    return {"key": key, "operator": op, "values": list(values)}
+
+
 CASES = {
     "gpu-workload-schedulable": [(cluster_stack(selector="nope"), cluster_stack(), "Pending"),
-                                 (cluster_stack(tolerate=False), cluster_stack(), "Pending")],
-    "s3-bucket-companions": [(bucket_stack(False), bucket_stack(), "BucketVersioning")],
+                                 (cluster_stack(tolerate=False), cluster_stack(), "Pending"),
+                                 # required node affinity is a selector too
+                                 (cluster_stack(selector=None, affinity=[_in("aiplatform.io/pool", "nope")]),
+                                  cluster_stack(selector=None, affinity=[_in("aiplatform.io/pool", "train", "x")]),
+                                  "Pending")],
+    "s3-bucket-companions": [(bucket_stack(False), bucket_stack(), "BucketVersioning"),
+                             (bucket_stack(versioning="Suspended"), bucket_stack(), "status Enabled"),
+                             (bucket_stack(lifecycle="Disabled"), bucket_stack(), "no enabled lifecycle rule")],
     "checkpoints-near-training": [(cluster_stack(bucket_region="us-west-2"), cluster_stack(), "us-west-2")],
-    "serving-has-pdb": [(cluster_stack(pdb=False), cluster_stack(), "PodDisruptionBudget")],
+    "serving-has-pdb": [
+        (cluster_stack(pdb=None), cluster_stack(), "PodDisruptionBudget"),
+        # matchExpressions count: 'app In [other]' selects none of the Deployment's pods
+        (cluster_stack(pdb={"matchExpressions": [_in("app", "other")]}),
+         cluster_stack(pdb={"matchExpressions": [_in("app", "serve", "other")]}), "PodDisruptionBudget"),
+        # matchLabels AND expressions
+        (cluster_stack(pdb={"matchLabels": {"app": "serve"}, "matchExpressions": [_in("track", "stable", op="NotIn")]}),
+         cluster_stack(pdb={"matchLabels": {"app": "serve"}, "matchExpressions": [
+             {"key": "track", "operator": "Exists"}, {"key": "canary", "operator": "DoesNotExist"}]}),
+         "PodDisruptionBudget"),
+        (cluster_stack(pdb={"matchExpressions": [{"key": "track", "operator": "DoesNotExist"}]}),
+         cluster_stack(pdb={}), "PodDisruptionBudget")],  # policy/v1: an empty selector selects every pod
     "namespace-default-deny": [(cluster_stack(deny=False), cluster_stack(), "default-deny"),
-                               (cluster_stack(deny=("Ingress",)), cluster_stack(), "default-deny")],
+                               (cluster_stack(deny=("Ingress",)), cluster_stack(), "default-deny"),
+                               (cluster_stack(deny_selector={"matchExpressions": [_in("app", "serve")]}),
+                                cluster_stack(deny_selector={"matchLabels": {}}), "default-deny")],
     "eks-irsa-enabled": [(cluster_stack(oidc=False), cluster_stack(), "OIDC")],
+    # prod's tier default is 128 GPUs per stack (its spec has no policy section)
+    "gpu-max-per-stack": [(gpu_pools_stack(max_size=17), gpu_pools_stack(max_size=16), "limit is 128")],
+    "stack-within-budget": [(gpu_pools_stack(desired=100), gpu_pools_stack(), "exceeds the budget")],
 }
+# Covered by their own tests below (they vary the spec, not the program).
+COVERED_ELSEWHERE = {"policy-exemptions-valid": "test_exemptions_expired_and_unknown_policies_fail"}
 
 
 @pytest.mark.parametrize("name,bad,good,words", [pytest.param(n, *c, id=f"{n}-{i}") for n, cs in CASES.items()
@@ -91,6 +139,22 @@ def test_stack_policy_fails_bad_and_passes_good(name, bad, good, words):
     assert violations and any(words in v.message for v in violations), [v.message for v in violations]
     assert all(v.policy == name for v in violations)
     assert check(name, good) == []
+
+
+def test_every_stack_policy_has_a_case():
+    from policies import ALL_POLICIES
+    from pulumi_policy import StackValidationPolicy
+    names = {p.name for p in ALL_POLICIES if isinstance(p, StackValidationPolicy)}
+    assert names == set(CASES) | set(COVERED_ELSEWHERE)
+    assert all(callable(globals().get(test)) for test in COVERED_ELSEWHERE.values())
+
+
+def test_a_broken_estimator_fails_loudly(monkeypatch):
+    """An estimator that cannot be imported is an error, not 'not applicable' (the budget check would vanish)."""
+    import sys
+    monkeypatch.setitem(sys.modules, "blueprint.cost", None)  # import blueprint.cost now raises ImportError
+    with pytest.raises(ImportError):
+        check("stack-within-budget", gpu_pools_stack())
 
 
 def _names(report):
@@ -105,7 +169,6 @@ def test_gpu_max_per_stack_on_the_real_program():
 
 
 def test_budget_with_the_real_estimator():
-    pytest.importorskip("blueprint.cost")
     from blueprint.cost import estimate_monthly_total
     plan = shipped_plan("prod")
     total = estimate_monthly_total(plan)
