@@ -12,6 +12,7 @@ import yaml
 
 CLOUDS = ("aws", "gcp")
 _DATA = Path(__file__).with_name("gpu_catalog.yaml")
+GCP_DEFAULT_BOOT_DISK = "pd-ssd"
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class InstanceFacts:
     memory_gib: int
     efa_interfaces: int = 0
     compact_placement: bool = False
+    gke_accelerator: str | None = None  # GCP: the guest accelerator type GKE expects for this machine
+    boot_disk: str | None = None  # GCP: the node boot disk type (pd-ssd unless the machine needs Hyperdisk)
 
     @property
     def efa(self) -> bool:
@@ -39,7 +42,8 @@ class InstanceFacts:
 
     @property
     def gcp_accelerator_type(self) -> str | None:
-        return _load()["accelerators"][self.accelerator]["gcp_type"]
+        """Per machine, not per GPU: A3 High and A3 Mega both carry H100s but GKE names them differently."""
+        return self.gke_accelerator
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,8 @@ def instance(cloud: str, name: str) -> InstanceFacts | None:
     if raw is None:
         return None
     mem = _load()["accelerators"][raw["accelerator"]]["memory_gib"]
-    return InstanceFacts(cloud=cloud, name=name, gpu_memory_gib=mem, **raw)
+    defaults = {"boot_disk": GCP_DEFAULT_BOOT_DISK} if cloud == "gcp" else {}
+    return InstanceFacts(cloud=cloud, name=name, gpu_memory_gib=mem, **{**defaults, **raw})
 
 
 def region_names(cloud: str) -> list[str]:

@@ -72,20 +72,31 @@ class Taint(_Model):
 
 
 class GpuPool(_Model):
+    """One GPU node pool. A training pool reads and writes the storage of its own region; where that region has
+    ``storage: null`` the pool must say explicitly where its data lives with ``storageRegion: "<cloud>/<region>"``
+    (a region of the stack with storage), unless the training workload on it sets ``workloads.training.storageRegion``.
+    """
+
     name: str = Field(pattern=r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$")
     accelerator: str
     instance_type: str
     capacity_type: CapacityType
     purpose: Purpose
     scaling: Scaling
+    # capacityType reserved only. AWS: the ODCR ("cr-...") or Capacity Block id; GCP: the specific reservation's name.
     reservation_id: str | None = None
-    # AWS: an On-Demand Capacity Reservation ("odcr") or an EC2 Capacity Block ("capacity-block");
-    # GCP: a specific reservation by name.
+    # AWS only, capacityType reserved only: an On-Demand Capacity Reservation ("odcr") or an EC2 Capacity Block
+    # ("capacity-block"). Both are bound to one Availability Zone, so a reserved AWS pool names exactly one zone.
     reservation_type: Literal["odcr", "capacity-block"] = "odcr"
     efa: bool | None = None  # None: on where the instance type supports it and the pool trains
     compact_placement: bool | None = None  # None: on for multi-node training pools that support it
-    zones: list[str] | None = None  # None: every zone of the region (one zone when placement is compact)
+    # None: every zone the region's network builds (its first zoneCount catalog zones; one when placement is compact)
+    zones: list[str] | None = None
     disk_size_gb: int = Field(default=200, ge=50, le=16384)
+    # Training pools only: "<cloud>/<region>" of the region whose storage holds this pool's data. Required, as an
+    # explicit acknowledgement of cross-region reads, when the pool's own region has no storage (unless the training
+    # workload running on the pool sets workloads.training.storageRegion); it must name a region with storage.
+    storage_region: str | None = None
 
     @property
     def taint(self) -> Taint:
@@ -318,3 +329,7 @@ class PlatformSpec(_Model):
 
     def zone_count(self, region: Region) -> int:
         return region.zone_count or (3 if self.is_production else 2)
+
+    def zones(self, region: Region) -> tuple[str, ...]:
+        """The zones the region's network and pools are built in: the first ``zone_count`` of the catalog's."""
+        return region.facts.zones[: self.zone_count(region)]

@@ -1,8 +1,10 @@
 """``aiplatform:gcp:GpuNodePool``: a GKE node pool of GPU machines, from the same ``GpuPool`` spec as on AWS.
 
-The machine family matches the accelerator (catalog), GKE installs the driver, and the pool carries the same taint
-and labels as an EKS pool. Spot, on-demand or a specific reservation; autoscaling from zero; compact placement in
-one zone for multi-node training pools; gVNIC, shielded nodes and the GKE metadata server for Workload Identity.
+The machine family matches the accelerator; the GKE accelerator type and the boot disk type come from the machine's
+catalog entry (A3 Mega's H100 is ``nvidia-h100-mega-80gb``; A3 Ultra boots from Hyperdisk only). GKE installs the
+driver, and the pool carries the same taint and labels as an EKS pool. Spot, on-demand or a specific reservation;
+autoscaling from zero; the region's built zones, or one zone with compact placement for multi-node training pools;
+gVNIC, shielded nodes and the GKE metadata server for Workload Identity.
 """
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from components.compute import GpuNodePoolBase
 GKE_TAINT_EFFECT = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
 
 
-def node_locations(pool: GpuPool, region: Region) -> list[str]:
-    zones = list(pool.zones or region.facts.zones)
+def node_locations(spec: PlatformSpec, pool: GpuPool, region: Region) -> list[str]:
+    """The pool's zones, else the zones the region is built in (the system pool's), not every catalog zone."""
+    zones = list(pool.zones or spec.zones(region))
     return zones[:1] if pool.uses_compact_placement(Cloud.gcp) else zones
 
 
@@ -46,7 +49,7 @@ class GpuNodePool(GpuNodePoolBase):
         super().__init__("aiplatform:gcp:GpuNodePool", name, pool, Cloud.gcp, opts)
         facts = pool.facts(Cloud.gcp)
         compact = pool.uses_compact_placement(Cloud.gcp)
-        zones = node_locations(pool, region)
+        zones = node_locations(spec, pool, region)
         self.node_pool = gcp.container.NodePool(
             name, name=pool.name, cluster=cluster.id, location=region.region,
             node_locations=zones,
@@ -60,7 +63,7 @@ class GpuNodePool(GpuNodePoolBase):
             upgrade_settings={"strategy": "SURGE", "max_surge": 1, "max_unavailable": 0},
             node_config={
                 "machine_type": pool.instance_type,
-                "guest_accelerators": [{"type": facts.gcp_accelerator_type, "count": facts.gpus,
+                "guest_accelerators": [{"type": facts.gke_accelerator, "count": facts.gpus,
                                         "gpu_driver_installation_config": {"gpu_driver_version": "LATEST"}}],
                 "spot": pool.capacity_type is CapacityType.spot,
                 "reservation_affinity": reservation_affinity(pool),
@@ -68,7 +71,7 @@ class GpuNodePool(GpuNodePoolBase):
                             "effect": GKE_TAINT_EFFECT[pool.taint.effect]}],
                 "labels": pool.labels,
                 "resource_labels": spec.gcp_labels(pool=pool.name),
-                "disk_type": "pd-ssd", "disk_size_gb": pool.disk_size_gb,
+                "disk_type": facts.boot_disk, "disk_size_gb": pool.disk_size_gb,
                 "image_type": "COS_CONTAINERD",
                 "gvnic": {"enabled": True},
                 "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},

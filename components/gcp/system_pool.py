@@ -15,7 +15,7 @@ class SystemNodePool(pulumi.ComponentResource):
                  service_account_email: pulumi.Input[str], opts: pulumi.ResourceOptions):
         super().__init__("aiplatform:gcp:SystemNodePool", name, None, opts)
         pool = region.system_pool
-        zones = list(region.facts.zones[: spec.zone_count(region)])
+        zones = list(spec.zones(region))
         self.node_pool = gcp.container.NodePool(
             name, name="system", cluster=cluster.id, location=region.region, node_locations=zones,
             autoscaling={"total_min_node_count": pool.scaling.min, "total_max_node_count": pool.scaling.max},

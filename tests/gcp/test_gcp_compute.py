@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from blueprint import catalog
 from blueprint.plan import run_plan
 from blueprint.spec import Cloud, FULL_KEY, SpecError, address_plan, load_spec
 from components.compute import scheduling_for
@@ -153,3 +154,51 @@ def test_compact_placement_on_a_type_without_it_is_an_error():
     cfg["regions"][2]["gpuPools"][1]["compactPlacement"] = True  # g2-standard-8
     with pytest.raises(SpecError, match=r"gpuPools\[1\]\.compactPlacement: g2-standard-8 does not support compact"):
         run_plan("prod", platform=cfg)
+
+
+@pytest.mark.parametrize("machine, accelerator, gke_type, disk", [
+    ("a3-highgpu-8g", "h100", "nvidia-h100-80gb", "pd-ssd"),
+    ("a3-megagpu-8g", "h100", "nvidia-h100-mega-80gb", "pd-ssd"),  # same GPU, its own GKE accelerator type
+    ("a3-ultragpu-8g", "h200", "nvidia-h200-141gb", "hyperdisk-balanced"),  # A3 Ultra boots from Hyperdisk only
+    ("a2-ultragpu-8g", "a100-80gb", "nvidia-a100-80gb", "pd-ssd"),
+])
+def test_gke_accelerator_and_boot_disk_come_from_the_machine_type(machine, accelerator, gke_type, disk):
+    cfg = platform_config("prod")
+    cfg["regions"][2]["gpuPools"][0].update(instanceType=machine, accelerator=accelerator)
+    config = run_plan("prod", platform=cfg).one(NODE_POOL, "gcp-us-central1-train-h100").inputs["nodeConfig"]
+    assert config["machineType"] == machine
+    assert [(a["type"], a["count"]) for a in config["guestAccelerators"]] == [(gke_type, 8.0)]
+    assert config["diskType"] == disk
+
+
+def test_every_gcp_machine_names_its_gke_accelerator_and_boot_disk():
+    for name in catalog.instance_types("gcp"):
+        facts = catalog.instance("gcp", name)
+        assert facts.gke_accelerator and facts.gke_accelerator.startswith("nvidia-"), name
+        assert facts.boot_disk in ("pd-ssd", "pd-balanced", "hyperdisk-balanced"), name
+
+
+def test_gpu_pools_use_the_zones_the_cluster_is_built_in(prod_plan):
+    """us-central1 has four catalog zones; prod builds three, and every pool without its own zones uses those."""
+    spec = load_spec(platform_config("prod"), stack="prod")
+    built = list(spec.zones(spec.region("gcp/us-central1")))
+    assert built == ["us-central1-a", "us-central1-b", "us-central1-c"]
+    assert prod_plan.one(NODE_POOL, "gcp-us-central1-serve-l4").inputs["nodeLocations"] == built
+    assert prod_plan.one(NODE_POOL, "gcp-us-central1-system").inputs["nodeLocations"] == built
+
+
+@pytest.mark.parametrize("change, key, expected", [
+    (lambda p: p.update(capacityType="reserved", reservationId="a3-res", reservationType="capacity-block"),
+     "reservationType", "reservationType 'capacity-block' exists on AWS only"),
+    (lambda p: p.update(reservationType="capacity-block"), "reservationType",
+     "reservationType 'capacity-block' exists on AWS only"),
+    (lambda p: p.update(reservationId="a3-res"), "reservationId", "a reservation id needs capacityType 'reserved'"),
+    (lambda p: p.update(efa=True), "efa", "EFA exists on AWS only; use compactPlacement on GCP"),
+])
+def test_aws_only_and_reservation_settings_are_errors_on_gcp(change, key, expected):
+    cfg = platform_config("prod")
+    change(cfg["regions"][2]["gpuPools"][0])
+    with pytest.raises(SpecError) as info:
+        run_plan("prod", platform=cfg)
+    (issue,) = info.value.issues
+    assert issue.path == f"regions[2].gpuPools[0].{key}" and issue.message.startswith(expected)
