@@ -38,6 +38,24 @@ def test_unknown_accelerator():
     assert "allowed values: " + ", ".join(catalog.accelerators()) in text
 
 
+def test_unknown_accelerator_is_one_error_not_a_workload_mismatch_too():
+    """prod's training workload asks for h100 on the pool: a bad pool accelerator must not also show up as a
+    workload mismatch listing the bad value among the allowed ones."""
+    cfg = platform_config("prod")
+    _pool(cfg)["accelerator"] = "tpu-v5"
+    err = _error("prod", cfg)
+    assert [i.path for i in err.issues] == ["regions[0].gpuPools[0].accelerator"]
+    assert "tpu-v5" not in err.issues[0].allowed
+
+
+def test_workload_asking_for_an_unknown_accelerator_says_unknown():
+    cfg = platform_config("prod")
+    cfg["workloads"]["training"]["accelerator"] = "tpu-v5"
+    (issue,) = _error("prod", cfg).issues
+    assert (issue.path, issue.message) == ("workloads.training.accelerator", "unknown accelerator 'tpu-v5'")
+    assert issue.allowed == tuple(catalog.accelerators())
+
+
 def test_unknown_instance_type():
     cfg = platform_config("dev")
     _pool(cfg)["instanceType"] = "g5.13xlarge"
@@ -57,8 +75,11 @@ def test_region_that_does_not_exist_for_the_cloud():
     cfg = platform_config("dev")
     cfg["regions"][0]["region"] = "us-central1"  # a GCP region given as AWS
     text = str(_error("dev", cfg))
-    assert f"{FULL_KEY}.regions[0].region: 'us-central1' is not a aws region" in text
+    assert f"{FULL_KEY}.regions[0].region: 'us-central1' is not an aws region" in text
     assert "us-east-1, us-east-2" in text
+    gcp = platform_config("prod")
+    gcp["regions"][2]["region"] = "us-east-1"
+    assert f"{FULL_KEY}.regions[2].region: 'us-east-1' is not a gcp region" in str(_error("prod", gcp))
 
 
 def test_region_that_does_not_offer_the_gpu():
@@ -77,6 +98,101 @@ def test_min_greater_than_max():
     _pool(cfg)["scaling"] = {"min": 3, "desired": 3, "max": 2}
     text = str(_error("dev", cfg))
     assert f"{FULL_KEY}.regions[0].gpuPools[0].scaling: need min <= desired <= max, got min=3 desired=3 max=2" in text
+
+
+@pytest.mark.parametrize("stack, change, path", [
+    ("dev", lambda c: c["regions"][0]["systemPool"].update(scaling={"min": 3, "desired": 2, "max": 4}),
+     "regions[0].systemPool.scaling"),
+    ("staging", lambda c: c["regions"][1]["systemPool"].update(scaling={"min": 2, "desired": 5, "max": 4}),
+     "regions[1].systemPool.scaling"),
+    ("dev", lambda c: c["workloads"]["serving"].update(replicas={"min": 3, "desired": 3, "max": 2}),
+     "workloads.serving.replicas"),
+])
+def test_min_desired_max_is_checked_for_system_pools_and_replicas(stack, change, path):
+    cfg = platform_config(stack)
+    change(cfg)
+    (issue,) = _error(stack, cfg).issues
+    assert issue.path == path and issue.message.startswith("need min <= desired <= max, got min=")
+
+
+def test_keda_needs_at_least_one_replica():
+    """At zero pods nothing exports the queue-depth metric KEDA scales on, so it would never scale up."""
+    cfg = platform_config("prod")  # keda: true
+    cfg["workloads"]["serving"]["replicas"] = {"min": 0, "desired": 0, "max": 12}
+    (issue,) = _error("prod", cfg).issues
+    assert issue.path == "workloads.serving.replicas.min" and "KEDA" in issue.message
+    cfg["workloads"]["serving"]["keda"] = False
+    load_spec(cfg, stack="prod")  # scale to zero without KEDA is the user's call
+
+
+def test_api_endpoint_is_never_open_to_the_internet():
+    cfg = platform_config("dev")
+    cfg["regions"][0]["apiAuthorizedCidrs"] = ["203.0.113.0/24", "0.0.0.0/0"]
+    text = str(_error("dev", cfg))
+    assert f"{FULL_KEY}.regions[0].apiAuthorizedCidrs[1]: the API endpoint may never be open to the whole internet" \
+        in text
+
+
+def test_public_api_endpoint_only_in_development():
+    cfg = platform_config("staging")
+    cfg["regions"][1]["apiAuthorizedCidrs"] = ["203.0.113.0/24"]
+    (issue,) = _error("staging", cfg).issues
+    assert issue.path == "regions[1].apiAuthorizedCidrs" and "only allowed in development" in issue.message
+
+
+def test_pool_zone_that_is_not_in_the_region():
+    cfg = platform_config("dev")
+    _pool(cfg)["zones"] = ["us-west-2a"]
+    text = str(_error("dev", cfg))
+    assert f"{FULL_KEY}.regions[0].gpuPools[0].zones[0]: 'us-west-2a' is not a zone of aws/us-east-1; " \
+           "allowed values: us-east-1a, us-east-1b" in text
+
+
+@pytest.mark.parametrize("stack, region, zone, built", [
+    ("dev", 0, "us-east-1d", "us-east-1a, us-east-1b"),  # dev builds 2 of us-east-1's 4 zones
+    ("prod", 2, "us-central1-f", "us-central1-a, us-central1-b, us-central1-c"),  # prod builds 3 of 4
+])
+def test_pool_zone_must_be_one_the_network_builds(stack, region, zone, built):
+    """A catalog zone beyond zoneCount has no subnet: it used to crash the AWS plan with a KeyError."""
+    cfg = platform_config(stack)
+    _pool(cfg, region, 1)["zones"] = [zone]
+    (issue,) = _error(stack, cfg).issues
+    assert issue.path == f"regions[{region}].gpuPools[1].zones[0]"
+    assert "the network builds only its first" in issue.message and ", ".join(issue.allowed) == built
+    cfg["regions"][region]["zoneCount"] = 4
+    load_spec(cfg, stack=stack)  # raising zoneCount builds it
+
+
+def test_training_pool_in_a_region_without_storage_must_say_where_its_data_lives():
+    cfg = platform_config("staging")
+    cfg["regions"][1]["storage"] = None
+    cfg["regions"][1]["gpuPools"].append({"name": "train-l4", "accelerator": "l4", "instanceType": "g6.12xlarge",
+                                          "capacityType": "spot", "purpose": "training",
+                                          "scaling": {"min": 0, "desired": 0, "max": 2}})
+    (issue,) = _error("staging", cfg).issues
+    assert issue.path == "regions[1].gpuPools[1]" and "which has no storage" in issue.message
+    assert issue.allowed == ("aws/us-east-1",)
+    _pool(cfg, 1, 1)["storageRegion"] = "aws/us-west-2"  # itself: no storage there
+    (issue,) = _error("staging", cfg).issues
+    assert issue.path == "regions[1].gpuPools[1].storageRegion" and issue.allowed == ("aws/us-east-1",)
+    _pool(cfg, 1, 1)["storageRegion"] = "aws/us-east-1"
+    assert load_spec(cfg, stack="staging").regions[1].gpu_pools[1].storage_region == "aws/us-east-1"
+
+
+def test_pool_and_workload_storage_regions_must_agree():
+    cfg = platform_config("prod")
+    _pool(cfg)["storageRegion"] = "aws/us-west-2"  # the workload trains on it with aws/us-east-1's storage
+    (issue,) = _error("prod", cfg).issues
+    assert issue.path == "workloads.training.storageRegion" and issue.allowed == ("aws/us-west-2",)
+    cfg["workloads"]["training"]["storageRegion"] = "aws/us-west-2"
+    load_spec(cfg, stack="prod")
+
+
+def test_cluster_admin_roles_must_be_role_arns():
+    cfg = platform_config("staging")
+    cfg["clusterAdminRoleArns"] = ["arn:aws:iam::123456789012:user/alice"]
+    (issue,) = _error("staging", cfg).issues
+    assert issue.path == "clusterAdminRoleArns[0]" and "is not an IAM role ARN" in issue.message
 
 
 def test_overlapping_cidrs_name_both_ranges():

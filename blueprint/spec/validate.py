@@ -5,11 +5,12 @@ set, the allowed values, so the error tells the user what to write instead.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from blueprint import catalog
 from blueprint.spec.addressing import AddressError, RegionRequest, plan_addresses
-from blueprint.spec.model import CapacityType, Cloud, GpuPool, PlatformSpec, Purpose, Region, Topology
+from blueprint.spec.model import CapacityType, Cloud, GpuPool, PlatformSpec, Purpose, Region, Scaling, Topology
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,13 @@ class SpecIssue:
     path: str
     message: str
     allowed: tuple[str, ...] = ()
+
+
+def scaling_issues(at: str, s: Scaling) -> list[SpecIssue]:
+    """The one counts check for GPU pools, system pools and serving replicas."""
+    if s.min <= s.desired <= s.max:
+        return []
+    return [SpecIssue(at, f"need min <= desired <= max, got min={s.min} desired={s.desired} max={s.max}")]
 
 
 def _pool_issues(spec: PlatformSpec, ri: int) -> list[SpecIssue]:
@@ -29,6 +37,9 @@ def _pool_issues(spec: PlatformSpec, ri: int) -> list[SpecIssue]:
         if pool.name in seen:
             out.append(SpecIssue(f"{at}.name", f"pool name '{pool.name}' is used twice in {region.key}"))
         seen.add(pool.name)
+        out += scaling_issues(f"{at}.scaling", pool.scaling)
+        out += _reservation_issues(region, pool, at)
+        out += _pool_storage_issues(spec, region, pool, at)
         if pool.accelerator not in catalog.accelerators():
             out.append(SpecIssue(f"{at}.accelerator", f"unknown accelerator '{pool.accelerator}'",
                                  tuple(catalog.accelerators())))
@@ -50,16 +61,6 @@ def _pool_issues(spec: PlatformSpec, ri: int) -> list[SpecIssue]:
             out.append(SpecIssue(f"{at}.accelerator",
                                  f"{region.key} does not offer {pool.accelerator} (catalog as of {catalog.as_of()})",
                                  tuple(offering)))
-        s = pool.scaling
-        if not s.min <= s.desired <= s.max:
-            out.append(SpecIssue(f"{at}.scaling", f"need min <= desired <= max, got min={s.min} "
-                                                  f"desired={s.desired} max={s.max}"))
-        if pool.reservation_id and pool.capacity_type is not CapacityType.reserved:
-            out.append(SpecIssue(f"{at}.reservationId", f"a reservation id needs capacityType 'reserved', "
-                                                        f"not '{pool.capacity_type.value}'", ("reserved",)))
-        if pool.capacity_type is CapacityType.reserved and not pool.reservation_id:
-            out.append(SpecIssue(f"{at}.reservationId", "capacityType 'reserved' needs the reservation id "
-                                                        "(ODCR 'cr-…', capacity block, or GCP reservation name)"))
         if pool.efa:
             if region.cloud is not Cloud.aws:
                 out.append(SpecIssue(f"{at}.efa", "EFA exists on AWS only; use compactPlacement on GCP"))
@@ -73,11 +74,74 @@ def _pool_issues(spec: PlatformSpec, ri: int) -> list[SpecIssue]:
         if pool.zones and len(pool.zones) > 1 and pool.uses_compact_placement(region.cloud):
             out.append(SpecIssue(f"{at}.zones", "EFA and cluster placement need a single zone; give one zone, or "
                                                 "set efa: false and compactPlacement: false", tuple(pool.zones)))
+        elif _zone_bound(region, pool) and len(pool.zones or ()) != 1:
+            out.append(SpecIssue(f"{at}.zones", f"a reserved pool ({pool.reservation_type}) is bound to the one "
+                                                "Availability Zone of its reservation; give exactly that zone",
+                                 spec.zones(region)))
         if pool.zones and rf is not None:
-            for zi, zone in enumerate(pool.zones):
-                if zone not in rf.zones:
-                    out.append(SpecIssue(f"{at}.zones[{zi}]", f"'{zone}' is not a zone of {region.key}", rf.zones))
+            out += _zone_issues(spec, region, pool.zones, at)
     return out
+
+
+def _zone_bound(region: Region, pool: GpuPool) -> bool:
+    """ODCRs and Capacity Blocks live in one Availability Zone; a node group spread wider launches outside them."""
+    return region.cloud is Cloud.aws and pool.capacity_type is CapacityType.reserved
+
+
+def _zone_issues(spec: PlatformSpec, region: Region, zones: list[str], at: str) -> list[SpecIssue]:
+    """Pool zones must be zones the region's network builds (its first zoneCount), or there is no subnet there."""
+    built, out = spec.zones(region), []
+    for zi, zone in enumerate(zones):
+        if zone not in region.facts.zones:
+            out.append(SpecIssue(f"{at}.zones[{zi}]", f"'{zone}' is not a zone of {region.key}", built))
+        elif zone not in built:
+            out.append(SpecIssue(f"{at}.zones[{zi}]", f"'{zone}' is a zone of {region.key}, but the network builds "
+                                                      f"only its first {len(built)} (zoneCount); pick one of those "
+                                                      "or raise zoneCount", built))
+    return out
+
+
+def _reservation_issues(region: Region, pool: GpuPool, at: str) -> list[SpecIssue]:
+    """Reservation fields take effect only on reserved pools, and reservation types only on AWS: never ignore one."""
+    out: list[SpecIssue] = []
+    reserved = pool.capacity_type is CapacityType.reserved
+    if pool.reservation_id and not reserved:
+        out.append(SpecIssue(f"{at}.reservationId", f"a reservation id needs capacityType 'reserved', "
+                                                    f"not '{pool.capacity_type.value}'", ("reserved",)))
+    if reserved and not pool.reservation_id:
+        out.append(SpecIssue(f"{at}.reservationId", "capacityType 'reserved' needs the reservation id "
+                                                    "(ODCR 'cr-…', capacity block, or GCP reservation name)"))
+    if "reservation_type" in pool.model_fields_set:
+        if region.cloud is not Cloud.aws:
+            out.append(SpecIssue(f"{at}.reservationType", f"reservationType '{pool.reservation_type}' exists on AWS "
+                                                          "only; a GCP pool consumes the specific reservation named "
+                                                          "by reservationId; remove the key"))
+        elif not reserved:
+            out.append(SpecIssue(f"{at}.reservationType", f"reservationType '{pool.reservation_type}' needs "
+                                                          f"capacityType 'reserved', not "
+                                                          f"'{pool.capacity_type.value}'", ("reserved",)))
+    return out
+
+
+def _pool_storage_issues(spec: PlatformSpec, region: Region, pool: GpuPool, at: str) -> list[SpecIssue]:
+    """A training pool's data lives in its own region, or the spec says explicitly which region holds it."""
+    with_storage = tuple(r.key for r in spec.regions if r.storage is not None)
+    if pool.storage_region is not None:
+        other = spec.region(pool.storage_region)
+        if pool.purpose is not Purpose.training:
+            return [SpecIssue(f"{at}.storageRegion", "storageRegion is for training pools; a serving pool reads its "
+                                                     "region's model bucket")]
+        if other is None or other.storage is None:
+            return [SpecIssue(f"{at}.storageRegion", f"'{pool.storage_region}' is not a configured region with "
+                                                     "storage", with_storage)]
+        return []
+    train = spec.workloads.training
+    runs_here = train is not None and train.region == region.key and train.pool == pool.name
+    if pool.purpose is Purpose.training and region.storage is None and not (runs_here and train.storage_region):
+        return [SpecIssue(at, f"training pool '{pool.name}' is in {region.key}, which has no storage, so its data "
+                              "would live in another region; add storage there or set the pool's storageRegion "
+                              "to one of these regions to accept cross-region reads explicitly", with_storage)]
+    return []
 
 
 def _region_issues(spec: PlatformSpec) -> list[SpecIssue]:
@@ -90,7 +154,7 @@ def _region_issues(spec: PlatformSpec) -> list[SpecIssue]:
         seen.add(region.key)
         rf = catalog.region(cloud, region.region)
         if rf is None:
-            out.append(SpecIssue(f"regions[{ri}].region", f"'{region.region}' is not a {cloud} region",
+            out.append(SpecIssue(f"regions[{ri}].region", f"'{region.region}' is not {_article(cloud)} {cloud} region",
                                  tuple(catalog.region_names(cloud))))
             continue
         if spec.zone_count(region) > len(rf.zones):
@@ -104,6 +168,7 @@ def _region_issues(spec: PlatformSpec) -> list[SpecIssue]:
             out.append(SpecIssue(f"regions[{ri}].systemPool.instanceType",
                                  f"unknown system instance type '{region.system_pool.instance_type}'",
                                  tuple(catalog.system_instance_types(cloud))))
+        out += scaling_issues(f"regions[{ri}].systemPool.scaling", region.system_pool.scaling)
         if region.api_authorized_cidrs and not spec.tier.value == "development":
             out.append(SpecIssue(f"regions[{ri}].apiAuthorizedCidrs",
                                  "a public API endpoint is only allowed in development; remove the list"))
@@ -123,6 +188,11 @@ def _region_issues(spec: PlatformSpec) -> list[SpecIssue]:
                                  ("1200", "2400", "4800", "7200", "9600", "...multiples of 2400")))
         out += _pool_issues(spec, ri)
     return out
+
+
+def _article(word: str) -> str:
+    """'an aws region', 'a gcp region': the article of the word as it is read aloud (AWS starts with a vowel)."""
+    return "an" if word[:1].lower() in "aeio" else "a"
 
 
 def _network_issues(spec: PlatformSpec) -> list[SpecIssue]:
@@ -196,6 +266,12 @@ def _workload_issues(spec: PlatformSpec) -> list[SpecIssue]:
                 if train.nodes > pool.scaling.max:
                     out.append(SpecIssue("workloads.training.nodes", f"{train.nodes} nodes but pool '{pool.name}' "
                                                                      f"scales to at most {pool.scaling.max}"))
+                # where the workload's data lives (its storageRegion, else its region) must be where the pool says
+                data_at = train.storage_region or (train.region if region.storage is not None else None)
+                if pool.storage_region is not None and data_at not in (None, pool.storage_region):
+                    out.append(SpecIssue("workloads.training.storageRegion",
+                                         f"pool '{pool.name}' keeps its data in {pool.storage_region}; the workload "
+                                         "must read and write there too", (pool.storage_region,)))
                 facts = catalog.instance(region.cloud.value, pool.instance_type)
                 if facts and train.gpus_per_node and train.gpus_per_node > facts.gpus:
                     out.append(SpecIssue("workloads.training.gpusPerNode",
@@ -224,6 +300,12 @@ def _workload_issues(spec: PlatformSpec) -> list[SpecIssue]:
                                      tuple(p.name for p in region.gpu_pools)))
             else:
                 out += _accelerator_issue("workloads.serving", serve.accelerator, region.pool(serve.pool), region)
+        out += scaling_issues("workloads.serving.replicas", serve.replicas)
+        if serve.keda and serve.replicas.min == 0:
+            out.append(SpecIssue("workloads.serving.replicas.min", "KEDA scales on the queue depth the serving pods "
+                                                                   "export; at 0 replicas nothing exports it and the "
+                                                                   "service never scales up; set min to 1 or more, "
+                                                                   "or keda: false"))
         if serve.canary_weight and not serve.canary_image:
             out.append(SpecIssue("workloads.serving.canaryWeight", "a canary weight needs canaryImage"))
         out += _routing_issues(spec)
@@ -261,20 +343,32 @@ def _routing_issues(spec: PlatformSpec) -> list[SpecIssue]:
 
 
 def _accelerator_issue(at: str, wanted: str | None, pool: GpuPool, region: Region) -> list[SpecIssue]:
-    if wanted is None or wanted == pool.accelerator:
-        return []
+    """One error per mistake: an unknown accelerator (the workload's or the pool's) is reported once, as unknown."""
+    known = catalog.accelerators()
+    if wanted is None or wanted == pool.accelerator or pool.accelerator not in known:
+        return []  # an unknown pool accelerator is reported at the pool already
+    if wanted not in known:
+        return [SpecIssue(f"{at}.accelerator", f"unknown accelerator '{wanted}'", tuple(known))]
     providing = tuple(p.name for p in region.gpu_pools if p.accelerator == wanted)
     where = (f"pools in {region.key} with {wanted}" if providing else
              f"no pool in {region.key} provides {wanted}; add one, or ask for one of")
-    allowed = providing or tuple(sorted({p.accelerator for p in region.gpu_pools}))
+    allowed = providing or tuple(sorted({p.accelerator for p in region.gpu_pools if p.accelerator in known}))
     return [SpecIssue(f"{at}.accelerator", f"the workload asks for {wanted} but pool '{pool.name}' has "
                                            f"{pool.accelerator} ({where})", allowed)]
 
 
+ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]+$")
+
+
 def _project_issues(spec: PlatformSpec) -> list[SpecIssue]:
+    out: list[SpecIssue] = []
     if spec.gcp_project is None and any(r.cloud is Cloud.gcp for r in spec.regions):
-        return [SpecIssue("gcpProject", "a stack with a GCP region needs the GCP project id")]
-    return []
+        out.append(SpecIssue("gcpProject", "a stack with a GCP region needs the GCP project id"))
+    for i, arn in enumerate(spec.cluster_admin_role_arns):  # EKS access entries take IAM role ARNs only
+        if not ROLE_ARN.match(arn):
+            out.append(SpecIssue(f"clusterAdminRoleArns[{i}]", f"'{arn}' is not an IAM role ARN "
+                                                               "(arn:aws:iam::<12-digit account>:role/<name>)"))
+    return out
 
 
 def validate(spec: PlatformSpec) -> list[SpecIssue]:

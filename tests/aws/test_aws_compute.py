@@ -190,3 +190,60 @@ def test_invalid_combinations_are_clear_errors(change, key, expected):
     with pytest.raises(SpecError) as info:
         run_plan("prod", platform=cfg)
     assert f"{FULL_KEY}.{key}: {expected}" in str(info.value)
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_cluster_admin_role_gets_an_access_entry_and_the_cluster_admin_policy(stack):
+    """The API auth mode grants nothing by itself: the admin role needs an entry and a cluster-scoped policy."""
+    plan = shipped_plan(stack)
+    clusters = plan.of_type("aws:eks/cluster:Cluster")
+    entries = plan.of_type("aws:eks/accessEntry:AccessEntry")
+    associations = plan.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert len(clusters) == len(entries) == len(associations) == 2
+    admin = "arn:aws:iam::123456789012:role/platform-admins"
+    for entry in entries:
+        assert entry.inputs["principalArn"] == admin and entry.inputs["type"] == "STANDARD"
+    for assoc in associations:
+        assert assoc.inputs["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+        assert assoc.inputs["accessScope"] == {"type": "cluster"}
+        assert assoc.inputs["principalArn"] == admin
+    for cluster in clusters:  # one entry and one association per cluster, each naming that cluster
+        (entry,) = [e for e in entries if cluster.urn in e.dependencies]
+        (assoc,) = [a for a in associations if cluster.urn in a.dependencies]
+        assert entry.urn in assoc.dependencies
+
+
+def test_dev_grants_no_extra_admins(dev_plan):
+    assert not dev_plan.of_type("aws:eks/accessEntry:AccessEntry")
+
+
+@pytest.mark.parametrize("change, key, expected", [
+    (lambda p: p.update(capacityType="spot", reservationType="capacity-block", reservationId=None),
+     "reservationType", "reservationType 'capacity-block' needs capacityType 'reserved', not 'spot'"),
+    (lambda p: p.update(capacityType="on-demand", reservationType="odcr", reservationId=None),
+     "reservationType", "reservationType 'odcr' needs capacityType 'reserved', not 'on-demand'"),
+    (lambda p: p.pop("zones"), "zones", "a reserved pool (odcr) is bound to the one Availability Zone"),
+    (lambda p: p.update(reservationType="capacity-block", efa=False, zones=["us-east-1a", "us-east-1b"]),
+     "zones", "a reserved pool (capacity-block) is bound to the one Availability Zone"),
+])
+def test_reservation_settings_are_never_ignored(change, key, expected):
+    """A reservation type on a pool that is not reserved did nothing; a reserved pool spread over zones launched
+    outside its zone-bound ODCR or Capacity Block."""
+    cfg = platform_config("prod")
+    change(cfg["regions"][0]["gpuPools"][0])
+    with pytest.raises(SpecError) as info:
+        run_plan("prod", platform=cfg)
+    (issue,) = info.value.issues
+    assert issue.path == f"regions[0].gpuPools[0].{key}" and issue.message.startswith(expected)
+    if key == "zones":
+        assert issue.allowed == ("us-east-1a", "us-east-1b", "us-east-1c")
+
+
+def test_pool_zone_outside_the_built_zones_is_a_spec_error_not_a_crash():
+    cfg = platform_config("dev")
+    cfg["regions"][0]["gpuPools"][1]["zones"] = ["us-east-1d"]
+    with pytest.raises(SpecError, match=r"gpuPools\[1\]\.zones\[0\]: 'us-east-1d' is a zone of aws/us-east-1, but"):
+        run_plan("dev", platform=cfg)
+    cfg["regions"][0]["zoneCount"] = 4
+    ng = run_plan("dev", platform=cfg).one(NODE_GROUP, "aws-us-east-1-serve-l4")
+    assert len(ng.inputs["subnetIds"]) == 1
