@@ -55,6 +55,11 @@ def _review(repo: Path, *args: str) -> subprocess.CompletedProcess:
                            *args], cwd=repo, env=env, capture_output=True, text=True, timeout=600)
 
 
+def _money_text(x: float) -> str:
+    from blueprint.cost.format import money
+    return money(x)
+
+
 def _money(text: str) -> float:
     return float(text.replace("$", "").replace(",", ""))
 
@@ -86,6 +91,16 @@ def test_review_shows_new_resources_policy_failures_and_cost_delta(branch_adding
     row = next(line for line in markdown.splitlines() if line.startswith("| staging |"))
     delta = row.split("|")[8].strip()
     assert delta.startswith("+") and abs(_money(delta[1:]) - (after - before)) <= 1.0
+
+    # Under the stack, the per-resource breakdown `blueprint cost diff --format markdown` renders, with the
+    # comment's one hidden marker (the workflow finds the comment to update by it).
+    assert markdown.startswith("<!-- blueprint-review -->\n") and markdown.count("<!-- blueprint-") == 1
+    section = markdown.split("### staging", 1)[1].split("#### Cost change: `staging` against `HEAD~1`", 1)[1]
+    eks = re.search(r"^\| create \| `aws-us-east-2-eks` \| `aws:eks/cluster:Cluster` \| aws/us-east-2 \| \$0 "
+                    r"\| (\$[\d,.]+) \| \+(\$[\d,.]+) \|$", section, re.M)
+    assert eks, section
+    assert eks.group(1) == eks.group(2) and _money(eks.group(1)) > 0
+    assert f"({_money_text(before)} → {_money_text(after)})" in section
 
 
 def test_strict_review_fails_the_pull_request_on_a_mandatory_failure(branch_adding_a_region):

@@ -72,7 +72,7 @@ def _blueprint_invocations() -> list[tuple[str, list[str]]]:
     for path in WORKFLOWS:
         for job in _load(path)["jobs"].values():
             for step in job.get("steps", []):
-                for line in step.get("run", "").splitlines():
+                for line in step.get("run", "").replace("\\\n", " ").splitlines():  # join continued lines
                     line = line.split(">", 1)[0].split("||", 1)[0].strip()
                     if ".venv/bin/blueprint " in line:
                         line = re.sub(r"\$\{\{.*?\}\}", "EXPR", line)  # a GitHub expression is one word
@@ -100,6 +100,7 @@ def test_deploy_goes_dev_then_staging_then_prod_with_the_policy_pack():
     order = [job["with"]["stack"] for job in jobs.values()]
     assert order == ["dev", "staging", "prod"]
     assert jobs["staging"]["needs"] == "dev" and jobs["prod"]["needs"] == "staging"
+    assert {job["uses"] for job in jobs.values()} == {"./.github/workflows/pulumi-up.yml"}  # one `up`, pack and all
     up = _load(REPO / jobs["prod"]["uses"])
     (job,) = up["jobs"].values()
     assert job["environment"] == "${{ inputs.stack }}"  # prod waits for its GitHub environment's reviewers
@@ -117,3 +118,87 @@ def test_files_the_workflows_install_from_exist():
                         for flag, value in zip(words, words[1:]):
                             if flag in ("-r", "--requirement", "-c", "--constraint"):
                                 assert (REPO / value).is_file(), f"{path.name}: {value} does not exist"
+
+
+SAME_REPO = "github.event.pull_request.head.repo.full_name == github.repository"
+
+
+def _pull_request_steps() -> list[dict]:
+    (job,) = _load(REPO / ".github" / "workflows" / "pull-request.yml")["jobs"].values()
+    return job["steps"]
+
+
+def _step(steps: list[dict], pred) -> dict:
+    found = [s for s in steps if pred(s)]
+    assert len(found) == 1, [s.get("name", s.get("uses")) for s in found]
+    return found[0]
+
+
+def test_policy_results_go_to_code_scanning_as_sarif_from_the_base_repository_only():
+    steps = _pull_request_steps()
+    policy = _step(steps, lambda s: "blueprint policy" in s.get("run", ""))
+    args = shlex.split(policy["run"].split(".venv/bin/blueprint ", 1)[1])
+    sarif = args[args.index("--out") + 1]
+    assert args[args.index("--format") + 1] == "sarif" and policy.get("continue-on-error") is True
+    upload = _step(steps, lambda s: s.get("uses", "").startswith("github/codeql-action/upload-sarif@"))
+    assert upload["with"]["sarif_file"] == sarif
+    assert SAME_REPO in upload["if"]  # a fork's read-only token cannot upload
+
+
+def test_the_review_comment_is_found_by_its_hidden_marker_and_updated_in_place():
+    from blueprint.commands.review import MARKER
+    steps = _pull_request_steps()
+    review = _step(steps, lambda s: "blueprint review" in s.get("run", ""))
+    out = shlex.split(review["run"].split(".venv/bin/blueprint ", 1)[1])
+    report = out[out.index("--out") + 1]
+    comment = _step(steps, lambda s: s.get("uses", "").startswith("actions/github-script@"))
+    script = comment["with"]["script"]
+    assert f"'{MARKER}'" in script and f"readFileSync('{report}'" in script
+    assert "c.body.startsWith(marker)" in script and "updateComment" in script and "createComment" in script
+    assert SAME_REPO in comment["if"]
+    assert steps.index(review) < steps.index(comment)
+
+
+def test_credential_gated_previews_run_the_policy_pack_for_every_stack():
+    steps = _pull_request_steps()
+    preview = _step(steps, lambda s: "pulumi preview --stack" in s.get("run", ""))
+    for gate in ("vars.AWS_ROLE_ARN != ''", "vars.GCP_WORKLOAD_IDENTITY_PROVIDER != ''", SAME_REPO):
+        assert gate in preview["if"]
+    stacks = sorted(p.name.split(".")[1] for p in (REPO / "stacks").glob("Pulumi.*.yaml"))
+    loop = re.search(r"for stack in ([\w ]+); do", preview["run"])
+    assert loop and sorted(loop.group(1).split()) == stacks
+    assert 'pulumi preview --stack "$stack" --policy-pack policies --json' in preview["run"]
+    assert (REPO / "policies" / "PulumiPolicy.yaml").is_file()
+    fail = _step(steps, lambda s: "steps.previews.outputs.failed" in s.get("if", ""))
+    assert preview["id"] == "previews" and "exit 1" in fail["run"]
+
+
+def test_a_failed_preview_skips_its_cost_diff_and_is_named(tmp_path):
+    """Run the step's script with a `pulumi` that fails for staging: no cost diff of its half-written JSON."""
+    preview = _step(_pull_request_steps(), lambda s: "pulumi preview --stack" in s.get("run", ""))
+    bin_dir, venv = tmp_path / "bin", tmp_path / ".venv" / "bin"
+    bin_dir.mkdir()
+    venv.mkdir(parents=True)
+    (bin_dir / "pulumi").write_text('#!/bin/bash\nif [ "$3" = staging ]; then echo "{\\"steps\\": ["; exit 255; fi\n'
+                                    'echo \'{"steps": []}\'\n')
+    (venv / "blueprint").write_text(f'#!/bin/bash\n"{sys.executable}" -c "import json,sys; json.load(open(sys.argv[1]))'
+                                    '" "$6" || exit 3\necho "diffed $4"\n')
+    for f in (bin_dir / "pulumi", venv / "blueprint"):
+        f.chmod(0o755)
+    (tmp_path / "review.md").write_text("<!-- blueprint-review -->\n")
+    output = tmp_path / "github_output"
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "GITHUB_OUTPUT": str(output)}
+    result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", preview["run"]],
+                            cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    review = (tmp_path / "review.md").read_text()
+    assert "diffed dev" in review and "diffed prod" in review and "diffed staging" not in review
+    assert "`pulumi preview` failed for `staging`" in review and "exits 3" not in result.stderr
+    assert output.read_text().strip() == "failed=staging"
+
+
+def test_operations_doc_says_how_prod_gets_required_reviewers():
+    text = (REPO / "docs" / "operations.md").read_text()
+    section = text.split("## Require approval for prod", 1)[1].split("\n## ", 1)[0]
+    assert "Settings" in section and "Environments" in section and "Required reviewers" in section
+    assert "`prod`" in section

@@ -2,7 +2,8 @@
 
 Without ``--base`` it reviews the stacks as they are (the main offline job: plan, policies and cost for every
 stack). With ``--base REF`` it plans each stack at REF too and shows what the change adds, changes and removes,
-the policy failures of the new plan and the monthly cost delta.
+the policy failures of the new plan and the monthly cost delta, broken down per resource by the same renderer as
+``blueprint cost diff --format markdown`` (so the pull-request comment carries the breakdown, from one place).
 """
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from blueprint.commands.common import add_stack_arg, stacks_from
 from blueprint.plan import Plan
 from blueprint.plan.diff import PlanDiff, diff_plans
+
+if TYPE_CHECKING:
+    from blueprint.cost import CostDiff
 
 HELP = "plan, policy and cost for every stack in one report; with --base REF, the change against REF"
 MARKER = "<!-- blueprint-review -->"
@@ -38,6 +43,7 @@ class StackReview:
     cost_before: float | None
     cost_after: float
     budget: float
+    cost_diff: "CostDiff | None" = None  # with a base ref: the per-resource change `blueprint cost diff` shows
 
     @property
     def cost_delta(self) -> float | None:
@@ -56,7 +62,7 @@ class PolicyOutcome:
 
 
 def review_stack(stack: str, base_ref: str | None) -> StackReview:
-    from blueprint.cost import estimate_monthly_total
+    from blueprint.cost import diff_plans_cost, estimate_monthly_total
     from blueprint.plan import run_plan
     from blueprint.plan.git import plan_at_ref
     from blueprint.policy import evaluate_plan
@@ -69,13 +75,15 @@ def review_stack(stack: str, base_ref: str | None) -> StackReview:
     outcome = PolicyOutcome(
         mandatory_failures=[(v.policy, v.resource, v.message) for v in report.violations if v.blocking],
         advisory=[(v.policy, v.resource, v.message) for v in report.violations if not v.blocking])
-    if base is not None:
-        cost_before = estimate_monthly_total(base)
-    else:
-        cost_before = 0.0 if base_ref else None  # a stack new at REF cost nothing before; no REF, no comparison
+    if base_ref:
+        # a stack new at REF cost nothing before (the diff's "before" is then zero)
+        cost_diff = diff_plans_cost(base, head)
+        cost_before, cost_after = cost_diff.before.expected, cost_diff.after.expected
+    else:  # no REF, no comparison
+        cost_diff, cost_before, cost_after = None, None, estimate_monthly_total(head)
     return StackReview(stack=stack, head=head, diff=diff_plans(base, head) if base_ref else diff_plans(head, head),
-                       policy=outcome, cost_before=cost_before, cost_after=estimate_monthly_total(head),
-                       budget=spec.budget.monthly_usd)
+                       policy=outcome, cost_before=cost_before, cost_after=cost_after,
+                       budget=spec.budget.monthly_usd, cost_diff=cost_diff)
 
 
 def _platform(plan: Plan) -> dict:
@@ -120,7 +128,17 @@ def render_markdown(reviews: list[StackReview], base_ref: str | None) -> str:
         over = " **over budget**" if r.cost_after > r.budget else ""
         lines.append(f"Expected monthly cost {_money(r.cost_after)} (before: {_money(r.cost_before)}), "
                      f"budget {_money(r.budget)}{over}.")
-    return "\n".join(lines) + "\n"
+        if r.cost_diff is not None and base_ref:
+            lines += ["", _cost_diff_section(r.cost_diff, base_ref)]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _cost_diff_section(diff: "CostDiff", base_ref: str) -> str:
+    """``blueprint cost diff --format markdown``'s text, one heading level below the stack's, without its own
+    hidden marker (the comment's marker is the review's)."""
+    from blueprint.cost.format import DIFF_MARKER, render_diff_markdown
+    text = render_diff_markdown(diff, base_ref).replace(DIFF_MARKER + "\n", "", 1)
+    return "#" + text if text.startswith("### ") else text
 
 
 def render_table(reviews: list[StackReview]) -> str:
