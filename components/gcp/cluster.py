@@ -37,7 +37,9 @@ class GkeCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, spec: PlatformSpec, region: Region, addresses: RegionAddresses, *,
                  network_id: pulumi.Input[str], subnet_id: pulumi.Input[str], etcd_key: gcp.kms.CryptoKey,
-                 opts: pulumi.ResourceOptions):
+                 etcd_key_grants: list[pulumi.Resource] | None = None, opts: pulumi.ResourceOptions):
+        """``etcd_key_grants``: what lets the GKE service agent use ``etcd_key``; the cluster waits for them, or
+        its create fails on a key it may not use yet."""
         super().__init__("aiplatform:gcp:GkeCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=opts.provider)
         self.cluster_name = f"{spec.prefix}-{region.region}"
@@ -79,7 +81,7 @@ class GkeCluster(pulumi.ComponentResource):
                                "managed_prometheus": {"enabled": True}},
             gateway_api_config={"channel": "CHANNEL_STANDARD"},
             resource_labels=spec.gcp_labels(),
-            opts=child)
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(etcd_key_grants or []))))
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=kubeconfig(self.cluster.name, self.cluster.endpoint,
                                                  self.cluster.master_auth.cluster_ca_certificate),

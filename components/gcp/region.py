@@ -28,14 +28,15 @@ class GcpRegion(RegionalCompute):
         self.project_number = project.number
 
         self.key_ring = key_ring(f"{name}-keys", spec, region.region, child)
-        etcd_key = rotating_key(f"{name}-gke-etcd", self.key_ring, spec,
+        etcd_key, etcd_grants = rotating_key(f"{name}-gke-etcd", self.key_ring, spec,
                                 [service_agent(project.number, "container-engine-robot")], child)
         self.network = GcpRegionalNetwork(name, spec, region, addresses, network, child)
         self.network_id = network.network.id
         self.cloud_router = self.network.router
 
         gke = GkeCluster(f"{name}-gke", spec, region, addresses, network_id=network.network.id,
-                         subnet_id=self.network.subnet.id, etcd_key=etcd_key, opts=child)
+                         subnet_id=self.network.subnet.id, etcd_key=etcd_key, etcd_key_grants=etcd_grants,
+                         opts=child)
         self.cluster_name = gke.cluster.name
         self.workload_identity_pool = gke.workload_pool
         self.k8s_provider = gke.k8s_provider

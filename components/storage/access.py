@@ -49,6 +49,16 @@ def kms_policy(key_arn: pulumi.Input[str], write: bool) -> pulumi.Output[str]:
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": [arn]}]}))
 
 
+def prefix_condition(bucket: str, prefix: str) -> str:
+    """An IAM condition for objects under ``prefix`` (ending in "/"), and for listing them: storage.objects.list
+    is checked against the bucket, not an object, so listing is allowed on the bucket when the request's list
+    prefix is inside ``prefix`` (the ``objectListPrefix`` attribute). Without it training cannot find its
+    checkpoints to resume."""
+    return (f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{prefix}") || '
+            f'(resource.type == "storage.googleapis.com/Bucket" && resource.name == "projects/_/buckets/{bucket}" && '
+            f'api.getAttribute("storage.googleapis.com/objectListPrefix", "").startsWith("{prefix}"))')
+
+
 class WorkloadIdentity(pulumi.ComponentResource):
     """``aiplatform:storage:WorkloadIdentity``: one workload's cloud identity in one region.
 
@@ -73,12 +83,11 @@ class WorkloadIdentity(pulumi.ComponentResource):
             account = gcp.serviceaccount.Account(name, account_id=f"{workload}-{compute.region.region}"[:30].rstrip("-"),
                                                  display_name=f"{workload} in {compute.region.key}", opts=child)
             for data_class, role, prefix in self._gcs_grants(training, workload):
-                condition = None if prefix is None else {
-                    "title": f"only {prefix}",
-                    "expression": f'resource.name.startsWith("projects/_/buckets/'
-                                  f'{bucket_name(spec, storage_region, data_class)}/objects/{prefix}")'}
+                bucket = bucket_name(spec, storage_region, data_class)
+                condition = None if prefix is None else {"title": f"only {prefix}",
+                                                         "expression": prefix_condition(bucket, prefix)}
                 gcp.storage.BucketIAMMember(f"{name}-{data_class}-{role.split('.')[-1]}",
-                                            bucket=bucket_name(spec, storage_region, data_class), role=role,
+                                            bucket=bucket, role=role,
                                             member=account.member, condition=condition, opts=child)
             gcp.serviceaccount.IAMMember(f"{name}-workload-identity", service_account_id=account.name,
                                          role="roles/iam.workloadIdentityUser",

@@ -9,22 +9,23 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
-from blueprint import catalog
 from blueprint.spec import PlatformSpec, Region
 from components.compute import RegionalCompute
 from components.gcp.kms import key_ring, rotating_key, service_agent
 from components.storage.lifecycle import gcs_rules, rules_for
-from components.storage.names import DATA_CLASSES, bucket_name
+from components.storage.names import DATA_CLASSES, bucket_name, dual_region_location, dual_region_partner
 
 
-def dual_region_partner(region: Region) -> str:
-    """Another catalog region of the same continent and residency, to pair with for a dual-region bucket."""
-    continent = region.region.split("-")[0]
-    for name in catalog.region_names("gcp"):
-        facts = catalog.region("gcp", name)
-        if name != region.region and name.startswith(continent) and facts.residency == region.facts.residency:
-            return name
-    raise ValueError(f"no dual-region partner for {region.key} in the catalog")
+def bucket_location(region: Region, replicated: bool) -> tuple[str, dict | None, str | None]:
+    """(location, custom_placement_config, rpo) of a bucket: a configurable dual-region with turbo replication
+    when replicated (location is the multi-region code, US/EU/ASIA, and the pair its data locations), else the
+    region. A region without a partner gets a regional bucket: the spec validation rejects asking for more there
+    (``names.dual_region_partner``), so a plan never fails half-way."""
+    partner = dual_region_partner(region) if replicated else None
+    if partner is None:
+        return region.region.upper(), None, None
+    return (dual_region_location(region), {"data_locations": [region.region.upper(), partner.upper()]},
+            "ASYNC_TURBO")
 
 
 class GcpStorage(pulumi.ComponentResource):
@@ -39,18 +40,18 @@ class GcpStorage(pulumi.ComponentResource):
         storage = region.storage
         assert storage is not None
         project_number = getattr(compute, "project_number", None)
+        hot = storage.hot
+        filestore = hot is not None and hot.kind == "filestore"
+        # The same key encrypts the buckets (GCS service agent) and the Filestore instance (Filestore's agent).
+        agents = [service_agent(project_number, "gs-project-accounts")]
+        if filestore:
+            agents.append(service_agent(project_number, "cloud-filer"))
         ring = key_ring(f"{name}-keys", spec, f"{region.region}-storage", child)
-        self.key = rotating_key(f"{name}-gcs", ring, spec, [service_agent(project_number, "gs-project-accounts")],
-                                child)
+        self.key, self.key_grants = rotating_key(f"{name}-gcs", ring, spec, agents, child)
+        keyed = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(self.key_grants)))
         self.buckets = {}
         for data_class in DATA_CLASSES:
-            replicated = data_class == "models" and spec.is_production
-            location = region.region.upper()
-            placement = rpo = None
-            if replicated:
-                location = region.region.split("-")[0].upper() if region.facts.residency != "us" else "US"
-                placement = {"data_locations": [region.region.upper(), dual_region_partner(region).upper()]}
-                rpo = "ASYNC_TURBO"
+            location, placement, rpo = bucket_location(region, data_class == "models" and spec.is_production)
             self.buckets[data_class] = gcp.storage.Bucket(
                 f"{name}-{data_class}", name=bucket_name(spec, region, data_class), location=location,
                 custom_placement_config=placement, rpo=rpo,
@@ -58,10 +59,9 @@ class GcpStorage(pulumi.ComponentResource):
                 versioning={"enabled": True}, encryption={"default_kms_key_name": self.key.id},
                 lifecycle_rules=gcs_rules(rules_for(data_class, storage.lifecycle), storage.lifecycle),
                 force_destroy=storage.force_destroy and not spec.is_production,
-                labels=spec.gcp_labels(**{"data-class": data_class}), opts=child)
+                labels=spec.gcp_labels(**{"data-class": data_class}), opts=keyed)
         self.hot = None
-        hot = storage.hot
-        if hot is not None and hot.kind == "filestore":
+        if filestore:
             regional = hot.filestore_tier in ("REGIONAL", "ENTERPRISE")
             self.hot = gcp.filestore.Instance(
                 f"{name}-filestore", name=f"{spec.environment}-{region.region}-hot",
@@ -69,5 +69,5 @@ class GcpStorage(pulumi.ComponentResource):
                 tier=hot.filestore_tier, kms_key_name=self.key.id,
                 file_shares={"name": "datasets", "capacity_gb": hot.capacity_gib},
                 networks=[{"network": compute.network_id, "modes": ["MODE_IPV4"], "connect_mode": "DIRECT_PEERING"}],
-                labels=spec.gcp_labels(), opts=child)
+                labels=spec.gcp_labels(), opts=keyed)
         self.register_outputs({"buckets": {c: b.name for c, b in self.buckets.items()}})
