@@ -3,6 +3,11 @@
 Static PersistentVolumes (and claims in the training namespace) for the hot tier (FSx for Lustre CSI, Filestore
 CSI) and the dataset bucket (Mountpoint for S3 CSI, GCS FUSE CSI), read-only where jobs only
 read. Static volumes bind to exactly the storage this stack declared, rather than provisioning new storage.
+Each CSI driver in use gets a StorageClass on the cluster (``STATIC_CLASSES``) that its volumes and claims name,
+so a claim binds only to a volume of its own driver: reclaim policy Retain (deleting a claim never deletes the
+data), no expansion (the capacity is the file system's or bucket's, set by this stack), and Immediate binding
+(the volumes are pre-bound to their claims and reachable from every zone of the cluster's network, so there
+is no topology to wait for, and the claims the Job waits on become Bound without a pod).
 
 The pods run as a non-root uid/gid (their pod security context, passed in as ``run_as``). The FUSE mounts do not
 honour ``fsGroup``, so they carry that uid/gid as mount options: Mountpoint for S3 with ``allow-other`` (other
@@ -25,6 +30,12 @@ DATASETS_PATH = "/mnt/datasets"  # the dataset bucket, read-only
 HOT_PATH = "/mnt/hot"            # the hot tier, read-only for jobs (they read datasets there)
 FSX_DATASETS_DIR = "datasets"    # the FSx data repository association's file system path (aws_storage.py)
 GCSFUSE_ANNOTATION = "gke-gcsfuse/volumes"
+STATIC_CLASSES = {  # CSI driver -> the StorageClass its static volumes and their claims name
+    "s3.csi.aws.com": "static-s3-mountpoint",
+    "fsx.csi.aws.com": "static-fsx-lustre",
+    "gcsfuse.csi.storage.gke.io": "static-gcsfuse",
+    "filestore.csi.storage.gke.io": "static-filestore",
+}
 
 
 @dataclass(frozen=True)
@@ -72,7 +83,9 @@ class KubernetesStorage(pulumi.ComponentResource):
         """``run_as``: the (uid, gid) of the pods that mount these volumes (their pod security context)."""
         super().__init__("aiplatform:storage:KubernetesStorage", name, None, opts)
         self._child = pulumi.ResourceOptions(parent=self, provider=compute.k8s_provider)
+        self._name = name
         self._namespace = namespace
+        self.storage_classes: dict[str, k8s.storage.v1.StorageClass] = {}
         self.mounts = training_mounts(region)
         self.data_dir = data_dir(region)
         self.claims: list[k8s.core.v1.PersistentVolumeClaim] = []
@@ -106,15 +119,27 @@ class KubernetesStorage(pulumi.ComponentResource):
                     None, access="ReadWriteMany")
         self.register_outputs({"claims": [m.claim for m in self.mounts]})
 
+    def _storage_class(self, driver: str) -> k8s.storage.v1.StorageClass:
+        """The driver's StorageClass on this cluster, declared once."""
+        if driver not in self.storage_classes:
+            name = STATIC_CLASSES[driver]
+            self.storage_classes[driver] = k8s.storage.v1.StorageClass(
+                f"{self._name}-{name}", metadata={"name": name}, provisioner=driver, reclaim_policy="Retain",
+                volume_binding_mode="Immediate", allow_volume_expansion=False, opts=self._child)
+        return self.storage_classes[driver]
+
     def _pv_and_claim(self, name: str, mount: ClaimMount, capacity: str, csi: dict,
                       mount_options: list[str] | None, access: str = "ReadOnlyMany") -> None:
+        klass = self._storage_class(csi["driver"])
+        class_name = STATIC_CLASSES[csi["driver"]]
         pv = k8s.core.v1.PersistentVolume(name, metadata={"name": mount.claim}, spec={
             "capacity": {"storage": capacity}, "accessModes": [access], "persistentVolumeReclaimPolicy": "Retain",
-            "storageClassName": "", "csi": csi, **({"mountOptions": mount_options} if mount_options else {}),
-            "claimRef": {"namespace": TRAINING_NAMESPACE, "name": mount.claim}}, opts=self._child)
+            "storageClassName": class_name, "csi": csi, **({"mountOptions": mount_options} if mount_options else {}),
+            "claimRef": {"namespace": TRAINING_NAMESPACE, "name": mount.claim}},
+            opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=[klass])))
         self.claims.append(k8s.core.v1.PersistentVolumeClaim(
             f"{name}-claim", metadata={"name": mount.claim, "namespace": TRAINING_NAMESPACE},
-            spec={"accessModes": [access], "storageClassName": "", "volumeName": mount.claim,
+            spec={"accessModes": [access], "storageClassName": class_name, "volumeName": mount.claim,
                   "resources": {"requests": {"storage": capacity}}},
             opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
-                depends_on=[pv, self._namespace]))))
+                depends_on=[pv, klass, self._namespace]))))

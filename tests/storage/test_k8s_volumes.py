@@ -16,6 +16,7 @@ JOB = "kubernetes:batch/v1:Job"
 PVC = "kubernetes:core/v1:PersistentVolumeClaim"
 PV = "kubernetes:core/v1:PersistentVolume"
 SA = "kubernetes:core/v1:ServiceAccount"
+SC = "kubernetes:storage.k8s.io/v1:StorageClass"
 
 
 def _gke_training(data: str | None = None):
@@ -110,6 +111,25 @@ def test_fuse_mounts_carry_the_pods_uid_and_gid(which):
             assert not options and "fsGroup" in security
     if "gcsfuse.csi.storage.gke.io" not in drivers:
         assert "gke-gcsfuse/volumes" not in (template["metadata"].get("annotations") or {})
+
+
+@pytest.mark.parametrize("which", sorted(PLANS))
+def test_every_volume_and_claim_names_its_drivers_storage_class_on_the_same_cluster(which):
+    plan = PLANS[which]()
+    job = _job(plan)
+    classes = {c.get("metadata.name"): c for c in plan.of_type(SC) if c.provider_urn == job.provider_urn}
+    drivers = set()
+    for _, _, claim, pv in _claimed_volumes(plan, job):
+        driver = pv.get("spec.csi.driver")
+        drivers.add(driver)
+        name = pv.get("spec.storageClassName")
+        assert name and claim.get("spec.storageClassName") == name, "claim and volume bind by one class name"
+        klass = classes[name]
+        assert klass.get("provisioner") == driver
+        assert klass.get("reclaimPolicy") == "Retain" and klass.get("allowVolumeExpansion") is False
+        assert klass.get("volumeBindingMode") == "Immediate", "the Job waits for its claims to be Bound"
+        assert klass.urn in pv.dependencies and klass.urn in claim.dependencies
+    assert {c.get("provisioner") for c in classes.values()} == drivers, "one class per driver in use, no more"
 
 
 def _trainer_args(job) -> list[str]:
