@@ -7,7 +7,9 @@ from blueprint.spec import Cloud, PlatformSpec, address_plan
 from components.compute import RegionalCompute
 from components.interconnect.interconnect import Interconnect
 from components.k8s import WorkloadIdentities, deploy_workloads
+from components.k8s.common import model_prefix
 from components.storage.access import WorkloadIdentity
+from components.storage.gcs_transfer import ModelTransferToGcs
 from components.storage.k8s_storage import KubernetesStorage
 from components.storage.replication import ModelReplication
 from components.storage.tiered_storage import TieredStorage
@@ -52,16 +54,25 @@ def _identities(spec: PlatformSpec, computes: dict[str, RegionalCompute],
 
 def _replication(spec: PlatformSpec, computes: dict[str, RegionalCompute],
                  storages: dict[str, TieredStorage]) -> None:
-    """In production, models exported in the training region replicate to every other AWS serving region."""
+    """In production, models exported in an AWS training region replicate to every other AWS serving region (S3
+    replication) and reach every GCP serving region through a Storage Transfer Service job (S3 -> GCS)."""
     train, serve = spec.workloads.training, spec.workloads.serving
-    if not (spec.is_production and train and serve) or computes[train.region].region.cloud is not Cloud.aws:
+    if not (spec.is_production and train and serve):
         return
     source = train.storage_region or train.region
-    destinations = {k: (storages[k].region, storages[k].backend) for k in serve.regions
-                    if k != source and k in storages and storages[k].region.cloud is Cloud.aws}
+    if source not in storages or storages[source].region.cloud is not Cloud.aws:
+        return
+    src = storages[source]
+    targets = [k for k in serve.regions if k != source and k in storages]
+    destinations = {k: (storages[k].region, storages[k].backend) for k in targets
+                    if storages[k].region.cloud is Cloud.aws}
     if destinations:
-        ModelReplication(spec, storages[source].region, storages[source].backend, destinations,
-                         computes[source].cloud_provider)
+        ModelReplication(spec, src.region, src.backend, destinations, computes[source].cloud_provider)
+    for k in targets:
+        if storages[k].region.cloud is Cloud.gcp:
+            ModelTransferToGcs(spec, src.region, src.backend.key.arn, computes[source].cloud_provider,
+                               storages[k].region, storages[k].backend.buckets["models"],
+                               computes[k].cloud_provider, prefix=f"{model_prefix(spec)}/")
 
 
 def _training_volumes(spec: PlatformSpec, computes: dict[str, RegionalCompute], storages: dict[str, TieredStorage]):

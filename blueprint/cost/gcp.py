@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from blueprint import catalog
 from blueprint.cost.aws import storage_by_class
-from blueprint.cost.context import MULTI_REGIONS, Ctx, Free, known, pricer
+from blueprint.cost.context import MULTI_REGIONS, Ctx, Free, Unpriced, known, pricer, region_of
 from blueprint.cost.model import CostComponent
 from blueprint.cost.pools import ON_DEMAND, RESERVED, SPOT, PoolShape, instance_component, node_hours, \
     per_node_volume, pick_rate
@@ -181,3 +181,27 @@ def dns_policy(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
         raise Free("server policies without inbound forwarding carry no charge")
     return [ctx.metered("Inbound forwarded queries", ctx.price("dns", "queries", "global"),
                         "monthly_queries_millions")]
+
+
+def _s3_source_region(r: PlannedResource, ctx: Ctx) -> str | None:
+    """The AWS region of a transfer job's S3 source: the region of the planned bucket of that name."""
+    name = r.get("transferSpec.awsS3DataSource.bucketName")
+    for bucket in ctx.index.plan.of_type("aws:s3/bucket:Bucket"):
+        if bucket.inputs.get("bucket") == name:
+            return region_of(bucket, ctx.index)
+    return None
+
+
+@pricer("gcp:storage/transferJob:TransferJob")
+def transfer_job(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
+    """Agentless cloud-to-cloud transfers carry no Storage Transfer Service charge; an S3 source bills the bytes
+    it sends to Google as AWS data transfer out to the internet, at the source region's rate (usage
+    ``monthly_transferred_gb``). Writes into the sink bill at the sink bucket."""
+    if not r.get("transferSpec.awsS3DataSource"):
+        raise Free("agentless transfers between Cloud Storage buckets carry no Storage Transfer Service charge")
+    region = _s3_source_region(r, ctx)
+    price = ctx.prices.get("aws", "data-transfer", region, "internet-egress") if region else None
+    if price is None:
+        raise Unpriced(f"no aws/data-transfer price for 'internet-egress' in {region or 'the S3 source region'}")
+    return [ctx.metered(f"AWS data transfer out of {region} (internet egress, S3 source)", price,
+                        "monthly_transferred_gb")]

@@ -19,6 +19,10 @@ _CALLS: dict[str, dict[str, Any]] = {
                                                       "userId": "AIDAOFFLINE"},
     "aws:index/getPartition:getPartition": {"partition": "aws", "dnsSuffix": "amazonaws.com"},
     "gcp:organizations/getProject:getProject": {"number": "123456789012"},
+    "gcp:storage/getTransferProjectServiceAccount:getTransferProjectServiceAccount": {
+        "email": "project-123456789012@storage-transfer-service.iam.gserviceaccount.com",
+        "member": "serviceAccount:project-123456789012@storage-transfer-service.iam.gserviceaccount.com",
+        "subjectId": "100000000000000000001"},
 }
 
 
