@@ -168,7 +168,9 @@ class TrainingJob(pulumi.ComponentResource):
                   **({"suspend": True} if train.kueue_queue else {}),
                   "template": {"metadata": pod_meta, "spec": pod_spec}},
             opts=common.k8s_opts(self, prov, [self.service, self.service_account,
-                                              *(self.volumes.claims if self.volumes is not None else [])]))
+                                              *(self.volumes.claims if self.volumes is not None else [])]).merge(
+                # Kueue owns spec.suspend once it admits the job: a later `pulumi up` must not suspend it again
+                pulumi.ResourceOptions(ignore_changes=["spec.suspend"] if train.kueue_queue else None)))
         # train_* series from local rank 0 of every node (the trainer's --metrics-port)
         pod_monitor(f"{name}-metrics", train.name, NAMESPACE, common.selector(train.name, "trainer"), "metrics",
                     ["app.kubernetes.io/name"], common.k8s_opts(self, prov, [*after_ns, *(cluster_services or [])]))

@@ -98,6 +98,14 @@ def test_kueue_label_and_suspend_only_when_a_queue_is_set():
     assert dev_job.get("spec.suspend") is None
 
 
+def test_pulumi_leaves_the_suspend_flag_to_kueue_after_admission():
+    """Kueue unsuspends an admitted Job; without ignoreChanges the next `pulumi up` would suspend it again."""
+    *_, prod_job = _job("prod")
+    assert "spec.suspend" in prod_job.options["ignoreChanges"]
+    *_, dev_job = _job("dev")  # no queue: Pulumi owns the whole spec
+    assert dev_job.options["ignoreChanges"] == []
+
+
 def test_service_account_carries_the_cloud_identity(prod_plan):
     """The training SA is annotated with the IRSA role the storage component scoped to its checkpoint prefix."""
     sa = next(r for r in prod_plan.of_type("kubernetes:core/v1:ServiceAccount") if r.get("metadata.namespace") == "training")
