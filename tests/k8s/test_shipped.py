@@ -40,9 +40,10 @@ def test_shipped_gpu_pods_land_on_declared_node_pools(stack):
         assert {"key": pool.taint.key, "operator": "Equal", "value": pool.taint.value,
                 "effect": pool.taint.effect} in pod["tolerations"]
         declared = _node_pool_labels(plan, cluster)
-        if declared:
-            assert any(pod["nodeSelector"].items() <= labels.items() for labels in declared), \
-                f"{owner.name}: no NodeGroup/NodePool in {cluster} carries {pod['nodeSelector']}"
+        # no pools found would mean the reader missed them (renamed type or URN), not that the check passes
+        assert declared, f"no {' / '.join(NODE_POOL_TYPES)} found for {cluster}"
+        assert any(pod["nodeSelector"].items() <= labels.items() for labels in declared), \
+            f"{owner.name}: no NodeGroup/NodePool in {cluster} carries {pod['nodeSelector']}"
 
 
 @pytest.mark.parametrize("stack", STACKS)
