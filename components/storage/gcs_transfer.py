@@ -76,7 +76,8 @@ class ModelTransferToGcs(pulumi.ComponentResource):
         s3 = aws.iam.RolePolicy(f"{name}-s3", role=role.id, policy=json.dumps(transfer_s3_policy(src, prefix)),
                                 opts=on_aws)
         kms = aws.iam.RolePolicy(f"{name}-kms", role=role.id,
-                                 policy=pulumi.Output.from_input(source_key_arn).apply(transfer_kms_policy), opts=on_aws)
+                                 policy=pulumi.Output.from_input(source_key_arn).apply(transfer_kms_policy),
+                                 opts=on_aws)
         sink = [gcp.storage.BucketIAMMember(f"{name}-{role_name.split('.')[-1]}", bucket=destination_bucket.name,
                                             role=role_name, member=agent.member, opts=on_gcp)
                 for role_name in SINK_ROLES]

@@ -51,7 +51,8 @@ def test_the_role_reads_only_the_model_prefix_and_decrypts_only_with_the_source_
     actions = {a for s in s3["Statement"] for a in s["Action"]}
     assert actions == {"s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject"}
     resources = {r for s in s3["Statement"] for r in s["Resource"]}
-    assert resources == {"arn:aws:s3:::aiplat-prod-us-east-1-models", "arn:aws:s3:::aiplat-prod-us-east-1-models/charlm/*"}
+    models = "arn:aws:s3:::aiplat-prod-us-east-1-models"
+    assert resources == {models, f"{models}/charlm/*"}
     assert "*" not in resources
     (listing,) = [s for s in s3["Statement"] if s["Action"] == ["s3:ListBucket"]]
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["charlm/*"]}}
@@ -66,7 +67,8 @@ def test_the_role_reads_only_the_model_prefix_and_decrypts_only_with_the_source_
 def test_the_transfer_service_account_may_write_the_gcp_model_bucket_only(prod_plan):
     grants = [m for m in prod_plan.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")
               if m.inputs.get("member") == AGENT]
-    assert {m.inputs["role"] for m in grants} == {"roles/storage.legacyBucketWriter", "roles/storage.legacyObjectReader"}
+    assert {m.inputs["role"] for m in grants} == {"roles/storage.legacyBucketWriter",
+                                                  "roles/storage.legacyObjectReader"}
     assert {m.inputs["bucket"] for m in grants} == {"aiplat-prod-us-central1-models"}
     job = prod_plan.one(JOB)
     assert all(m.urn in job.dependencies for m in grants), "the job starts once it may write the sink"
