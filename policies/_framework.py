@@ -34,7 +34,6 @@ from blueprint.spec.model import Exemption, PlatformSpec, PolicyConfig, Tier
 from policies._limits import TIER_LIMITS
 
 PACK_NAME = "aiplatform-guardrails"
-DOCS = "https://github.com/aiplatform/gpu-ai-platform-blueprint/blob/main/policies/README.md"
 FULL_KEY = "aiplatform:platform"
 REQUIRED_TAGS = ("owner", "cost-center", "environment")
 

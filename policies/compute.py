@@ -5,7 +5,7 @@ from pulumi_policy import Severity
 
 from blueprint.spec.model import GPU_TAINT_EFFECT, GPU_TAINT_KEY
 from policies._facts import EKS_NODE_GROUP, GKE_CLUSTER, GKE_NODE_POOL, pool_of
-from policies._framework import DOCS, at, items, present, resource_policy
+from policies._framework import at, items, present, resource_policy
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 AWS_KMS_KEY = "aws:kms/key:Key"
@@ -20,7 +20,7 @@ MAX_ROTATION_S = 365 * 24 * 3600
                 "off the node's credentials.",
     types=(LAUNCH_TEMPLATE,), severity=Severity.HIGH, concern="compute",
     remediation="Set metadataOptions.httpTokens='required' and httpPutResponseHopLimit<=2.",
-    url=f"{DOCS}#launch-template-imdsv2")
+    url="https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-service.html")
 def launch_template_imdsv2(args, report, settings):
     if at(args.props, "metadataOptions.httpTokens") != "required":
         report("metadataOptions.httpTokens is not 'required' (IMDSv1 lets any SSRF read node credentials)")
@@ -34,7 +34,7 @@ def launch_template_imdsv2(args, report, settings):
     description="GPU node pools carry the nvidia.com/gpu=present:NoSchedule taint so only GPU workloads land there.",
     types=POOLS, severity=Severity.MEDIUM, concern="compute",
     remediation="Add the taint from GpuPool.taint (key nvidia.com/gpu, value present, effect NO_SCHEDULE).",
-    url=f"{DOCS}#gpu-pool-tainted")
+    url="https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/")
 def gpu_pool_tainted(args, report, settings):
     pool = pool_of(args.resource_type, args.props)
     if pool.is_gpu and not any(k == GPU_TAINT_KEY and e == GPU_TAINT_EFFECT for k, _, e in pool.taints):
@@ -49,7 +49,7 @@ def gpu_pool_tainted(args, report, settings):
     types=POOLS, severity=Severity.HIGH, concern="compute",
     remediation="Use an allowed instance type, or extend policy.allowedInstanceTypes in the stack config "
                 "through review.",
-    url=f"{DOCS}#gpu-instance-allowlist")
+    url="https://www.finops.org/framework/capabilities/governance-policy-risk/")
 def gpu_instance_allowlist(args, report, settings):
     pool = pool_of(args.resource_type, args.props)
     if not pool.is_gpu or pool.instance_type is None:
@@ -67,7 +67,7 @@ def gpu_instance_allowlist(args, report, settings):
                 "default: the tier's).",
     types=POOLS, severity=Severity.MEDIUM, concern="compute",
     remediation="Lower the pool's scaling.max, or raise policy.maxGpusPerPool through review.",
-    url=f"{DOCS}#gpu-max-per-pool")
+    url="https://www.finops.org/framework/capabilities/governance-policy-risk/")
 def gpu_max_per_pool(args, report, settings):
     pool = pool_of(args.resource_type, args.props)
     limit = settings.max_gpus_per_pool
@@ -81,7 +81,7 @@ def gpu_max_per_pool(args, report, settings):
     description="Training pools outside production use spot capacity.",
     types=POOLS, severity=Severity.MEDIUM, concern="compute",
     remediation="Set capacityType: spot on training pools in development and staging stacks.",
-    url=f"{DOCS}#training-spot-outside-prod")
+    url="https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-best-practices.html")
 def training_spot_outside_prod(args, report, settings):
     if settings.production:
         return
@@ -96,7 +96,7 @@ def training_spot_outside_prod(args, report, settings):
     types=(GKE_CLUSTER, GKE_NODE_POOL), severity=Severity.MEDIUM, concern="compute",
     remediation="Set enableShieldedNodes=true on the cluster and nodeConfig.shieldedInstanceConfig "
                 "{enableSecureBoot: true, enableIntegrityMonitoring: true} on pools.",
-    url=f"{DOCS}#gke-shielded-nodes")
+    url="https://cloud.google.com/kubernetes-engine/docs/how-to/shielded-gke-nodes")
 def gke_shielded_nodes(args, report, settings):
     p = args.props
     if args.resource_type == GKE_CLUSTER:
@@ -114,7 +114,7 @@ def gke_shielded_nodes(args, report, settings):
     types=(GKE_CLUSTER, GKE_NODE_POOL), severity=Severity.HIGH, concern="compute",
     remediation="Set workloadIdentityConfig.workloadPool='<project>.svc.id.goog' and "
                 "nodeConfig.workloadMetadataConfig.mode='GKE_METADATA'. (EKS: eks-irsa-enabled.)",
-    url=f"{DOCS}#workload-identity")
+    url="https://cloud.google.com/kubernetes-engine/docs/concepts/workload-identity")
 def gke_workload_identity(args, report, settings):
     p = args.props
     if args.resource_type == GKE_CLUSTER:
@@ -134,7 +134,7 @@ def _seconds(duration) -> float | None:
     description="Customer-managed keys rotate at least yearly.",
     types=(AWS_KMS_KEY, GCP_CRYPTO_KEY), severity=Severity.MEDIUM, concern="compute",
     remediation="AWS: enableKeyRotation=true. GCP: rotationPeriod of at most 31536000s.",
-    url=f"{DOCS}#kms-key-rotation")
+    url="https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html")
 def kms_key_rotation(args, report, settings):
     p = args.props
     if args.resource_type == AWS_KMS_KEY:

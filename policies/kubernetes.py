@@ -6,7 +6,7 @@ import re
 from pulumi_policy import Severity
 
 from policies._facts import GPU_RESOURCE, WORKLOAD_TYPES, containers, pod_spec_path, requests_gpus
-from policies._framework import DOCS, as_mapping, at, peek, resource_policy, truthy
+from policies._framework import as_mapping, at, peek, resource_policy, truthy
 
 # DaemonSets that need privileges to drive the node's hardware or network; nothing else may be privileged.
 SYSTEM_DAEMONSETS = frozenset({
@@ -34,7 +34,7 @@ def _where(args) -> tuple[str, str]:
     description="No privileged containers, except the named system DaemonSets that drive GPUs and node networking.",
     types=WORKLOAD_TYPES, severity=Severity.CRITICAL, concern="kubernetes",
     remediation="Remove securityContext.privileged; use the device plugin's nvidia.com/gpu resource instead.",
-    url=f"{DOCS}#k8s-no-privileged")
+    url="https://kubernetes.io/docs/concepts/security/pod-security-standards/")
 def k8s_no_privileged(args, report, settings):
     if args.resource_type.endswith(":DaemonSet") and _where(args) in SYSTEM_DAEMONSETS:
         return
@@ -50,7 +50,7 @@ def k8s_no_privileged(args, report, settings):
     description="Workloads run as a non-root user.",
     types=WORKLOAD_TYPES, severity=Severity.HIGH, concern="kubernetes",
     remediation="Set securityContext.runAsNonRoot=true (and a non-zero runAsUser) on the pod or every container.",
-    url=f"{DOCS}#k8s-non-root")
+    url="https://kubernetes.io/docs/concepts/security/pod-security-standards/")
 def k8s_non_root(args, report, settings):
     if args.resource_type.endswith(":DaemonSet") and _where(args) in SYSTEM_DAEMONSETS:
         return
@@ -73,7 +73,7 @@ def k8s_non_root(args, report, settings):
     types=WORKLOAD_TYPES, severity=Severity.MEDIUM, concern="kubernetes",
     remediation="Set resources.requests {cpu, memory} and resources.limits {memory} (and nvidia.com/gpu for GPU "
                 "pods, request == limit).",
-    url=f"{DOCS}#k8s-resources-set")
+    url="https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/")
 def k8s_resources_set(args, report, settings):
     pod = _pod(args)
     gpu_pod = requests_gpus(pod) or any(str(peek(t, "key") or "") == GPU_RESOURCE
@@ -100,7 +100,7 @@ def k8s_resources_set(args, report, settings):
     description="Serving workloads (Deployments, StatefulSets) have readiness and liveness probes.",
     types=SERVING_TYPES, severity=Severity.MEDIUM, concern="kubernetes",
     remediation="Add readinessProbe and livenessProbe (a startupProbe covers slow model loads).",
-    url=f"{DOCS}#k8s-serving-probes")
+    url="https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/")
 def k8s_serving_probes(args, report, settings):
     for c in at(_pod(args), "containers", []) or []:
         missing = [p for p in ("readinessProbe", "livenessProbe") if peek(c, p) is None]
@@ -121,7 +121,7 @@ def image_pinned(image: str) -> bool:
     description="Images are pinned by digest or an immutable version tag.",
     types=WORKLOAD_TYPES, severity=Severity.MEDIUM, concern="kubernetes",
     remediation="Reference images as repo@sha256:<digest> or repo:<version> from a registry with immutable tags.",
-    url=f"{DOCS}#k8s-image-pinned")
+    url="https://kubernetes.io/docs/concepts/containers/images/")
 def k8s_image_pinned(args, report, settings):
     for c in containers(_pod(args)):
         image = str(at(c, "image", ""))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pulumi_policy import Severity
 
 from policies._facts import EKS_CLUSTER, GKE_CLUSTER, GKE_NODE_POOL
-from policies._framework import DOCS, at, items, resource_policy, truthy
+from policies._framework import at, items, resource_policy, truthy
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 TRANSIT_GATEWAY = "aws:ec2transitgateway/transitGateway:TransitGateway"
@@ -18,7 +18,7 @@ ANYWHERE = ("0.0.0.0/0", "::/0")
     remediation="EKS: vpcConfig.endpointPublicAccess=false (dev: publicAccessCidrs from region.apiAuthorizedCidrs). "
                 "GKE: privateClusterConfig.enablePrivateEndpoint=true and masterAuthorizedNetworksConfig without "
                 "0.0.0.0/0.",
-    url=f"{DOCS}#k8s-api-endpoint-private")
+    url="https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html")
 def k8s_api_endpoint_private(args, report, settings):
     p = args.props
     if args.resource_type == EKS_CLUSTER:
@@ -48,7 +48,7 @@ def k8s_api_endpoint_private(args, report, settings):
     types=(LAUNCH_TEMPLATE, GKE_CLUSTER, GKE_NODE_POOL), severity=Severity.HIGH, concern="network",
     remediation="Do not set associatePublicIpAddress on launch template interfaces; GKE: "
                 "privateClusterConfig.enablePrivateNodes=true and no networkConfig.enablePrivateNodes=false.",
-    url=f"{DOCS}#nodes-no-public-ip")
+    url="https://cloud.google.com/kubernetes-engine/docs/concepts/private-cluster-concept")
 def nodes_no_public_ip(args, report, settings):
     p = args.props
     if args.resource_type == LAUNCH_TEMPLATE:
@@ -67,7 +67,7 @@ def nodes_no_public_ip(args, report, settings):
     description="Transit Gateways do not auto-accept shared attachments.",
     types=(TRANSIT_GATEWAY,), severity=Severity.HIGH, concern="network",
     remediation="Leave autoAcceptSharedAttachments='disable' (the default); accept attachments explicitly.",
-    url=f"{DOCS}#tgw-auto-accept-off")
+    url="https://docs.aws.amazon.com/vpc/latest/tgw/tgw-transit-gateways.html")
 def tgw_auto_accept_off(args, report, settings):
     if at(args.props, "autoAcceptSharedAttachments", "disable") != "disable":
         report("autoAcceptSharedAttachments is enabled: any account the gateway is shared with can attach a VPC")

@@ -15,7 +15,7 @@ from policies._facts import (
     EKS_CLUSTER, EKS_NODE_GROUP, GKE_CLUSTER, GKE_NODE_POOL, WORKLOAD_TYPES, pod_spec_path, pool_of, region_of,
     requests_gpus, selector_matches, selects_everything, tolerates,
 )
-from policies._framework import DOCS, as_mapping, at, current, items, peek, stack_policy
+from policies._framework import as_mapping, at, current, items, peek, stack_policy
 from policies.storage import VERSIONED_CLASSES
 
 S3_BUCKET = "aws:s3/bucket:Bucket"
@@ -90,7 +90,7 @@ def _node_affinity_allows(pod, labels) -> bool:
     severity=Severity.HIGH, concern="kubernetes",
     remediation="Use the pool's GpuPool.labels in nodeSelector and tolerate GpuPool.taint; check the pool name "
                 "exists in the workload's region.",
-    url=f"{DOCS}#gpu-workload-schedulable")
+    url="https://kubernetes.io/docs/tasks/manage-gpus/scheduling-gpus/")
 def gpu_workload_schedulable(args, report, settings):
     stack = Stack(args.resources)
     for w in stack.of(*WORKLOAD_TYPES):
@@ -118,7 +118,7 @@ def gpu_workload_schedulable(args, report, settings):
     severity=Severity.HIGH, concern="storage",
     remediation="Declare BucketServerSideEncryptionConfiguration, BucketPublicAccessBlock, "
                 "BucketLifecycleConfiguration and (checkpoints/models) BucketVersioning for the bucket.",
-    url=f"{DOCS}#s3-bucket-companions")
+    url="https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html")
 def s3_bucket_companions(args, report, settings):
     stack = Stack(args.resources)
     for bucket in stack.of(S3_BUCKET):
@@ -156,7 +156,7 @@ def _checkpoint_uri(pod) -> str | None:
     severity=Severity.MEDIUM, concern="storage",
     remediation="Point --checkpoint-uri at the training region's checkpoint bucket, or set "
                 "workloads.training.storageRegion explicitly (reviewed cross-region traffic).",
-    url=f"{DOCS}#checkpoints-near-training")
+    url="https://cloud.google.com/storage/docs/locations#considerations")
 def checkpoints_near_training(args, report, settings):
     if settings.explicit_training_storage:
         return
@@ -186,7 +186,7 @@ def checkpoints_near_training(args, report, settings):
     description="Every serving Deployment has a PodDisruptionBudget selecting its pods.",
     severity=Severity.MEDIUM, concern="kubernetes",
     remediation="Declare a policy/v1 PodDisruptionBudget (maxUnavailable: 1) with the Deployment's selector.",
-    url=f"{DOCS}#serving-has-pdb")
+    url="https://kubernetes.io/docs/tasks/run-application/configure-pdb/")
 def serving_has_pdb(args, report, settings):
     stack = Stack(args.resources)
     pdbs = stack.of("kubernetes:policy/v1:PodDisruptionBudget")
@@ -214,7 +214,7 @@ def _default_deny(np) -> bool:
     severity=Severity.MEDIUM, concern="kubernetes",
     remediation="Add a NetworkPolicy with podSelector: {} and policyTypes [Ingress, Egress] and no rules; allow "
                 "traffic with narrower policies next to it.",
-    url=f"{DOCS}#namespace-default-deny")
+    url="https://kubernetes.io/docs/concepts/services-networking/network-policies/#default-policies")
 def namespace_default_deny(args, report, settings):
     stack = Stack(args.resources)
     namespaces = defaultdict(list)  # (provider urn, namespace) -> resources living there
@@ -236,7 +236,7 @@ def namespace_default_deny(args, report, settings):
     severity=Severity.HIGH, concern="compute",
     remediation="Declare aws.iam.OpenIdConnectProvider for the cluster's issuer (or the eks-pod-identity-agent "
                 "add-on).",
-    url=f"{DOCS}#workload-identity")
+    url="https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html")
 def eks_irsa_enabled(args, report, settings):
     stack = Stack(args.resources)
     for cluster in stack.of(EKS_CLUSTER):
@@ -252,7 +252,7 @@ def eks_irsa_enabled(args, report, settings):
     description="All GPU pools together cannot scale past policy.maxGpusPerStack (default: the tier's).",
     severity=Severity.HIGH, concern="compute",
     remediation="Lower pool maxima, or raise policy.maxGpusPerStack through review.",
-    url=f"{DOCS}#gpu-max-per-stack")
+    url="https://www.finops.org/framework/capabilities/governance-policy-risk/")
 def gpu_max_per_stack(args, report, settings):
     limit = settings.max_gpus_per_stack
     if limit is None:
@@ -260,7 +260,8 @@ def gpu_max_per_stack(args, report, settings):
     pools = [pool_of(r.resource_type, r.props) for r in Stack(args.resources).of(EKS_NODE_GROUP, GKE_NODE_POOL)]
     total = sum(p.max_gpus for p in pools if p.is_gpu)
     if total > limit:
-        report(f"GPU pools scale to {total} GPUs in total; the limit is {limit} ({settings.source_of('maxGpusPerStack')})")
+        report(f"GPU pools scale to {total} GPUs in total; the limit is {limit} "
+               f"({settings.source_of('maxGpusPerStack')})")
 
 
 @stack_policy(
@@ -268,7 +269,7 @@ def gpu_max_per_stack(args, report, settings):
     description="The stack's estimated monthly cost is within its budget (budget.monthlyUsd).",
     severity=Severity.HIGH, concern="cost",
     remediation="Shrink pools, use spot, or raise budget.monthlyUsd through review; see `blueprint cost`.",
-    url=f"{DOCS}#stack-within-budget")
+    url="https://www.finops.org/framework/capabilities/budgeting/")
 def stack_within_budget(args, report, settings):
     if settings.budget_usd is None:
         args.not_applicable("no budget in the stack's spec")
@@ -286,7 +287,7 @@ def stack_within_budget(args, report, settings):
     description="Every policy exemption in the stack config names a real policy and has not expired.",
     severity=Severity.HIGH, concern="governance",
     remediation="Renew the exemption with a new expiry date and approver, fix the resource, or remove it.",
-    url=f"{DOCS}#exemptions")
+    url="https://www.pulumi.com/docs/iac/using-pulumi/crossguard/")
 def policy_exemptions_valid(args, report, settings):
     from policies import POLICY_NAMES
     ctx = current()

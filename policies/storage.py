@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pulumi_policy import Severity
 
-from policies._framework import DOCS, at, items, peek, present, resource_policy, truthy
+from policies._framework import at, items, peek, present, resource_policy, truthy
 
 S3_SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 S3_PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
@@ -28,7 +28,7 @@ PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
     severity=Severity.HIGH, concern="storage",
     remediation="Pass the region's KMS key: SSE-KMS with kmsMasterKeyId, GCS encryption.defaultKmsKeyName, FSx "
                 "and EBS kmsKeyId (encrypted=true), EKS encryptionConfig for secrets, GKE databaseEncryption.",
-    url=f"{DOCS}#storage-encrypted-cmk")
+    url="https://docs.aws.amazon.com/wellarchitected/latest/security-pillar/sec_protect_data_rest_encrypt.html")
 def storage_encrypted_cmk(args, report, settings):
     p, t = args.props, args.resource_type
     if t == S3_SSE:
@@ -67,7 +67,7 @@ def storage_encrypted_cmk(args, report, settings):
     types=(S3_PAB, S3_ACL, GCS_BUCKET) + GCS_IAM, severity=Severity.CRITICAL, concern="storage",
     remediation="Set all four S3 public-access-block flags to true; set GCS publicAccessPrevention='enforced' "
                 "and uniform bucket-level access; share data with IAM roles instead of allUsers.",
-    url=f"{DOCS}#storage-no-public-access")
+    url="https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html")
 def storage_no_public_access(args, report, settings):
     p, t = args.props, args.resource_type
     if t == S3_PAB:
@@ -97,7 +97,7 @@ def storage_no_public_access(args, report, settings):
     types=(GCS_BUCKET,), severity=Severity.HIGH, concern="storage",
     remediation="Set versioning.enabled=true on buckets labelled data-class=checkpoints or models "
                 "(S3 buckets are checked by s3-bucket-companions).",
-    url=f"{DOCS}#storage-versioning")
+    url="https://cloud.google.com/storage/docs/object-versioning")
 def storage_versioning_gcs(args, report, settings):
     data_class = peek(peek(args.props, "labels") or {}, "data-class")
     if data_class in VERSIONED_CLASSES and at(args.props, "versioning.enabled") is not True:
@@ -110,7 +110,7 @@ def storage_versioning_gcs(args, report, settings):
     types=(GCS_BUCKET,), severity=Severity.MEDIUM, concern="storage",
     remediation="Add lifecycleRules (see components/storage/lifecycle.py for the per-data-class rules); "
                 "S3 buckets are checked by s3-bucket-companions.",
-    url=f"{DOCS}#storage-lifecycle")
+    url="https://cloud.google.com/storage/docs/lifecycle")
 def storage_lifecycle_gcs(args, report, settings):
     if not items(at(args.props, "lifecycleRules", [])):
         report("bucket has no lifecycle rules: noncurrent versions and old data accumulate at full price")

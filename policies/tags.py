@@ -8,7 +8,7 @@ from functools import lru_cache
 from pulumi_policy import Severity
 
 from policies._facts import EKS_NODE_GROUP, GKE_NODE_POOL, cloud_of, region_of, residency_of
-from policies._framework import DOCS, REQUIRED_TAGS, as_mapping, at, peek, resource_policy
+from policies._framework import REQUIRED_TAGS, as_mapping, at, peek, resource_policy
 
 # Resources whose place is the data or the GPUs: what residency rules are about.
 PLACED_TYPES = (
@@ -59,7 +59,7 @@ def _defaults(args, cloud: str) -> dict:
                 "stack's values.",
     types=(), severity=Severity.MEDIUM, concern="tags",
     remediation="Tag through spec.aws_tags()/gcp_labels() or the provider's defaultTags/defaultLabels.",
-    url=f"{DOCS}#required-tags")
+    url="https://docs.aws.amazon.com/whitepapers/latest/tagging-best-practices/tagging-best-practices.html")
 def required_tags(args, report, settings):
     field = tag_field(args.resource_type)
     if field is None:
@@ -82,7 +82,7 @@ def required_tags(args, report, settings):
     types=PLACED_TYPES, severity=Severity.CRITICAL, concern="residency",
     remediation="Move the region to one of the residency class's regions (blueprint/catalog), or change "
                 "dataResidency through review.",
-    url=f"{DOCS}#data-residency")
+    url="https://cloud.google.com/assured-workloads/docs/data-residency")
 def data_residency(args, report, settings):
     if settings.data_residency == "global":
         return

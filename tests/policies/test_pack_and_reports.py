@@ -179,3 +179,19 @@ def test_policy_pack_main_only_builds_the_pack(monkeypatch):
     for p in ALL_POLICIES:
         assert p.description and p.severity and p.remediation_steps and p.url, p.name
     assert os.path.exists(REPO / "policies" / "README.md")
+
+
+# Where the reasons live: the clouds', Kubernetes', FinOps Foundation's and Pulumi's own documentation.
+REFERENCE_HOSTS = {"docs.aws.amazon.com", "cloud.google.com", "kubernetes.io", "www.finops.org", "www.pulumi.com"}
+
+
+def test_every_policy_links_to_the_reason_and_the_readme_lists_it():
+    """A link to the reason (issue 7): an authoritative https page, not this repo's README under a made-up URL."""
+    from urllib.parse import urlparse
+    readme = (REPO / "policies" / "README.md").read_text()
+    for p in ALL_POLICIES:
+        url = urlparse(p.url)
+        assert url.scheme == "https" and url.netloc in REFERENCE_HOSTS, (p.name, p.url)
+        assert url.path not in ("", "/") and "README" not in url.path and "example" not in p.url, (p.name, p.url)
+        section = readme.split(f"### {p.name}\n", 1)[1].split("\n### ", 1)[0]
+        assert f"<{p.url}>" in section, p.name

@@ -7,7 +7,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pytest
-from pulumi_gcp import container, kms as gkms, storage as gcs
+from pulumi_gcp import container, filestore as filestore_, kms as gkms, storage as gcs
 
 from blueprint.spec import load_spec
 from tests.conftest import platform_config
@@ -36,10 +36,10 @@ def launch_template(tokens="required", encrypted="true", public=None):
 
 
 def gcs_bucket(cmek=True, pap="enforced", versioning=True, lifecycle=True, data_class="checkpoints",
-               location="US-CENTRAL1", ubla=True):
+               location="US-CENTRAL1", ubla=True, labels=None):
     return lambda: gcs.Bucket(
         "b", location=location, uniform_bucket_level_access=ubla, public_access_prevention=pap,
-        labels={"data-class": data_class}, versioning={"enabled": versioning},
+        labels={"data-class": data_class, **(labels or {})}, versioning={"enabled": versioning},
         encryption={"default_kms_key_name": "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k"} if cmek else None,
         lifecycle_rules=[{"action": {"type": "Delete"}, "condition": {"age": 30}}] if lifecycle else None)
 
@@ -52,15 +52,22 @@ def eks(public=False, secrets=True, cidrs=None):
         encryption_config={"resources": ["secrets"], "provider": {"key_arn": KEY}} if secrets else None)
 
 
-def gke(private=True, shielded=True, wi=True, etcd=True):
+def gke(private=True, shielded=True, wi=True, etcd=True, private_nodes=True, authorized="10.0.0.0/8"):
     return lambda: container.Cluster(
         "gke", location="us-central1", enable_shielded_nodes=shielded, initial_node_count=1,
-        private_cluster_config={"enable_private_nodes": True, "enable_private_endpoint": private,
+        private_cluster_config={"enable_private_nodes": private_nodes, "enable_private_endpoint": private,
                                 "master_ipv4_cidr_block": "10.0.0.0/28"},
-        master_authorized_networks_config={"cidr_blocks": [{"cidr_block": "10.0.0.0/8"}]},
+        master_authorized_networks_config={"cidr_blocks": [{"cidr_block": authorized}]},
         workload_identity_config={"workload_pool": "p.svc.id.goog"} if wi else None,
         database_encryption={"state": "ENCRYPTED", "key_name": "projects/p/locations/l/keyRings/r/cryptoKeys/k"}
         if etcd else {"state": "DECRYPTED"})
+
+
+def filestore(cmek=True):
+    return lambda: filestore_.Instance(
+        "fs", location="us-central1-a", tier="ZONAL", file_shares={"name": "data", "capacity_gb": 1024},
+        networks=[{"network": "default", "modes": ["MODE_IPV4"]}],
+        kms_key_name="projects/p/locations/us-central1/keyRings/r/cryptoKeys/k" if cmek else None)
 
 
 def gke_pool(metadata="GKE_METADATA", secure_boot=True, location="us-central1", private=None):
@@ -73,17 +80,27 @@ def gke_pool(metadata="GKE_METADATA", secure_boot=True, location="us-central1", 
                                                   "enable_integrity_monitoring": True}})
 
 
-def deployment(privileged=False, user=65532, resources=True, probes=True, image="ghcr.io/a/serve:1.2.3"):
+def deployment(privileged=False, user=65532, resources=True, probes=True, image="ghcr.io/a/serve:1.2.3",
+               gpu=None, kind="Deployment", where=("serving", "d")):
+    """``gpu``: (request, limit) of nvidia.com/gpu, None for either to leave it out; the pod tolerates the GPU taint.
+    ``kind`` DaemonSet declares the same pod as a DaemonSet named ``where`` (namespace, name)."""
     def program():
         probe = {"httpGet": {"path": "/readyz", "port": 8080}}
+        requests, limits = {"cpu": "1", "memory": "1Gi"}, {"memory": "1Gi"}
+        if gpu is not None:
+            requests.update({"nvidia.com/gpu": gpu[0]} if gpu[0] is not None else {})
+            limits.update({"nvidia.com/gpu": gpu[1]} if gpu[1] is not None else {})
         container_ = {"name": "server", "image": image,
                       "securityContext": {"privileged": privileged, "runAsUser": user, "runAsNonRoot": user != 0},
-                      **({"resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}}
-                         if resources else {}),
+                      **({"resources": {"requests": requests, "limits": limits}} if resources else {}),
                       **({"readinessProbe": probe, "livenessProbe": probe} if probes else {})}
-        k8s.apps.v1.Deployment("d", metadata={"name": "d", "namespace": "serving"}, spec={
+        pod = {"containers": [container_]}
+        if gpu is not None:
+            pod["tolerations"] = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+        cls = k8s.apps.v1.DaemonSet if kind == "DaemonSet" else k8s.apps.v1.Deployment
+        cls("d", metadata={"namespace": where[0], "name": where[1]}, spec={
             "selector": {"matchLabels": {"app": "d"}},
-            "template": {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": [container_]}}})
+            "template": {"metadata": {"labels": {"app": "d"}}, "spec": pod}})
     return program
 
 
@@ -120,6 +137,10 @@ EU = eu_spec()
 CASES = {
     # policy: [(bad program, good program, expected words in the message, spec or None)]
     "storage-encrypted-cmk": [
+        (lambda: aws.ebs.Volume("v", availability_zone="us-east-1a", size=100, type="gp3", encrypted=True),
+         lambda: aws.ebs.Volume("v", availability_zone="us-east-1a", size=100, type="gp3", encrypted=True,
+                                kms_key_id=KEY), "customer-managed", None),
+        (filestore(cmek=False), filestore(), "kmsKeyName", None),
         (lambda: aws.s3.BucketServerSideEncryptionConfiguration("sse", bucket="b", rules=[
             {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}]),
          lambda: aws.s3.BucketServerSideEncryptionConfiguration("sse", bucket="b", rules=[
@@ -142,6 +163,9 @@ CASES = {
                                                 ignore_public_acls=True, restrict_public_buckets=True),
          "blockPublicPolicy", None),
         (gcs_bucket(pap="inherited"), gcs_bucket(), "publicAccessPrevention", None),
+        (gcs_bucket(ubla=False), gcs_bucket(), "uniformBucketLevelAccess", None),
+        (lambda: aws.s3.BucketAcl("acl", bucket="b", acl="public-read"),
+         lambda: aws.s3.BucketAcl("acl", bucket="b", acl="private"), "public-read", None),
         (lambda: gcs.BucketIAMMember("m", bucket="b", role="roles/storage.objectViewer", member="allUsers"),
          lambda: gcs.BucketIAMMember("m", bucket="b", role="roles/storage.objectViewer",
                                      member="serviceAccount:x@p.iam.gserviceaccount.com"), "allUsers", None),
@@ -168,21 +192,38 @@ CASES = {
         (eks(public=True, cidrs=["203.0.113.0/24"]), eks(), "public in a production", None),
         (eks(public=True, cidrs=["0.0.0.0/0"]), eks(public=True, cidrs=["203.0.113.0/24"]), "0.0.0.0/0",
          spec_for("dev")),
-        (gke(private=False), gke(), "enablePrivateEndpoint", None)],
-    "nodes-no-public-ip": [(launch_template(public="true"), launch_template(), "public IP", None)],
+        (gke(private=False), gke(), "enablePrivateEndpoint", None),
+        (gke(private=False, authorized="0.0.0.0/0"), gke(private=False), "0.0.0.0/0", spec_for("dev"))],
+    "nodes-no-public-ip": [(launch_template(public="true"), launch_template(), "public IP", None),
+                           (gke(private_nodes=False), gke(), "enablePrivateNodes", None),
+                           (gke_pool(private=False), gke_pool(private=True), "enablePrivateNodes=false", None)],
     "tgw-auto-accept-off": [
         (lambda: aws.ec2transitgateway.TransitGateway("tgw", auto_accept_shared_attachments="enable"),
          lambda: aws.ec2transitgateway.TransitGateway("tgw", auto_accept_shared_attachments="disable"),
          "autoAcceptSharedAttachments", None)],
-    "k8s-no-privileged": [(deployment(privileged=True), deployment(), "privileged", None)],
+    "k8s-no-privileged": [
+        (deployment(privileged=True), deployment(), "privileged", None),
+        # a privileged DaemonSet passes only under one of the named system DaemonSets' names
+        (deployment(privileged=True, kind="DaemonSet", where=("kube-system", "node-agent")),
+         deployment(privileged=True, kind="DaemonSet", where=("kube-system", "nvidia-device-plugin-daemonset")),
+         "privileged", None)],
     "k8s-non-root": [(deployment(user=0), deployment(), "uid 0", None)],
-    "k8s-resources-set": [(deployment(resources=False), deployment(), "requests.cpu", None)],
+    "k8s-resources-set": [
+        (deployment(resources=False), deployment(), "requests.cpu", None),
+        (deployment(gpu=("1", None)), deployment(gpu=("1", "1")), "limits.nvidia.com/gpu", None),
+        (deployment(gpu=(None, None)), deployment(gpu=(None, "1")), "no container requests nvidia.com/gpu", None),
+        (deployment(gpu=("1", "2")), deployment(gpu=("2", "2")), "request 1 != limit 2", None)],
     "k8s-serving-probes": [(deployment(probes=False), deployment(), "readinessProbe", None)],
     "k8s-image-pinned": [(deployment(image="ghcr.io/a/serve:latest"), deployment(), "not pinned", None),
                          (deployment(image="ghcr.io/a/serve"), deployment(
                              image="ghcr.io/a/serve@sha256:" + "a" * 64), "not pinned", None)],
-    "required-tags": [(lambda: aws.s3.Bucket("b", tags={"owner": "ml-platform"}), regional_bucket("us-east-1"),
-                       "cost-center", None)],
+    "required-tags": [
+        (lambda: aws.s3.Bucket("b", tags={"owner": "ml-platform"}), regional_bucket("us-east-1"), "cost-center", None),
+        (regional_bucket("us-east-1", tags={**TAGS, "environment": "dev"}), regional_bucket("us-east-1"),
+         "environment=dev (expected prod)", None),
+        (gcs_bucket(labels={"owner": "ml-platform"}), gcs_bucket(labels=TAGS), "missing labels: cost-center", None),
+        (gcs_bucket(labels={**TAGS, "environment": "staging"}), gcs_bucket(labels=TAGS),
+         "environment=staging (expected prod)", None)],
     "data-residency": [
         (regional_bucket("eu-west-1"), regional_bucket("us-east-1"), "eu-west-1", None),
         # pulumi-aws v7: the resource's own region wins over its provider's.
