@@ -310,3 +310,25 @@ def test_fsx_capacity_must_be_a_persistent_2_size(gib, ok):
     err = _error("staging", cfg)
     assert f"{FULL_KEY}.regions[0].storage.hot.capacityGib" in str(err)
     assert "stack 'staging'" in str(err) and "allowed values: 1200, 2400" in str(err)
+
+
+def test_filestore_tier_without_customer_managed_keys_is_refused():
+    cfg = platform_config("prod")
+    cfg["regions"][2]["storage"]["hot"]["filestoreTier"] = "BASIC_SSD"
+    (issue,) = _error("prod", cfg).issues
+    assert issue.path == "regions[2].storage.hot.filestoreTier"
+    assert "customer-managed key" in issue.message and issue.allowed == ("ZONAL", "REGIONAL", "ENTERPRISE")
+
+
+def test_production_gcp_storage_region_needs_a_dual_region_partner():
+    """Prod model buckets are dual-region (turbo replication); London has no configurable dual-region."""
+    cfg = platform_config("prod")
+    gcp = cfg["regions"][2]
+    gcp["region"] = "europe-west2"
+    for pool in gcp["gpuPools"]:
+        pool.pop("zones", None)
+        pool["accelerator"], pool["instanceType"] = "l4", "g2-standard-8"
+    err = _error("prod", cfg)
+    issue = next(i for i in err.issues if i.path == "regions[2].region")
+    assert "europe-west2 is in no GCS multi-region" in issue.message
+    assert "us-central1" in issue.allowed and "europe-west4" in issue.allowed and "europe-west2" not in issue.allowed

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from blueprint import catalog
+from blueprint.catalog import gcs
 from blueprint.spec.addressing import AddressError, RegionRequest, plan_addresses
 from blueprint.spec.model import CapacityType, Cloud, GpuPool, PlatformSpec, Purpose, Region, Scaling, Topology
 
@@ -179,8 +180,18 @@ def _region_issues(spec: PlatformSpec) -> list[SpecIssue]:
         hot = region.storage.hot if region.storage else None
         hot_kinds = {"aws": ("fsx-lustre",), "gcp": ("filestore",)}[cloud]
         if hot is not None and hot.kind not in hot_kinds:
-            out.append(SpecIssue(f"regions[{ri}].storage.hot.kind", f"'{hot.kind}' is not a {cloud} file system",
+            out.append(SpecIssue(f"regions[{ri}].storage.hot.kind",
+                                 f"'{hot.kind}' is not {'an' if cloud == 'aws' else 'a'} {cloud} file system",
                                  hot_kinds))
+        if hot is not None and hot.kind == "filestore" and not gcs.filestore_supports_cmek(hot.filestore_tier):
+            out.append(SpecIssue(f"regions[{ri}].storage.hot.filestoreTier",
+                                 f"Filestore {hot.filestore_tier} cannot be encrypted with the region's "
+                                 "customer-managed key", gcs.FILESTORE_CMEK_TIERS))
+        if (cloud == "gcp" and region.storage is not None and spec.is_production
+                and gcs.dual_region_partner(region.region) is None):
+            out.append(SpecIssue(f"regions[{ri}].region",
+                                 f"production model buckets are dual-region, and {region.region} is in no GCS "
+                                 "multi-region a dual-region can be configured in", gcs.dual_region_capable()))
         if hot is not None and hot.kind == "fsx-lustre" and hot.capacity_gib != 1200 and hot.capacity_gib % 2400:
             # FSx for Lustre PERSISTENT_2 on SSD: 1.2 TiB, or a multiple of 2.4 TiB
             out.append(SpecIssue(f"regions[{ri}].storage.hot.capacityGib",

@@ -5,6 +5,7 @@ deterministic, IAM policies can name exact ARNs and show them in a preview (no "
 """
 from __future__ import annotations
 
+from blueprint.catalog import gcs
 from blueprint.spec import PlatformSpec, Region
 
 DATA_CLASSES = ("datasets", "checkpoints", "models", "archive")
@@ -29,37 +30,15 @@ def object_uri(spec: PlatformSpec, region: Region, data_class: str, prefix: str)
     return f"{scheme}://{bucket_name(spec, region, data_class)}/{prefix.strip('/')}/"
 
 
-# GCS configurable dual-regions pair two regions of the same multi-region (location "US", "EU" or "ASIA", the
-# pair in custom_placement_config). The catalog's GCP regions per multi-region, first the preferred partner
-# (us-central1 + us-east4 is the predefined NAM4 pair). Regions outside these (europe-west2 in London,
-# australia-southeast1) belong to no multi-region a dual-region can be configured in.
-GCS_DUAL_REGION_GROUPS: dict[str, tuple[str, ...]] = {
-    "US": ("us-central1", "us-east4", "us-east1", "us-east5", "us-west1", "us-west4"),
-    "EU": ("europe-west4", "europe-west1", "europe-west3"),
-    "ASIA": ("asia-northeast1", "asia-east1", "asia-southeast1"),
-}
-
-
 def dual_region_location(region: Region | str) -> str | None:
     """The GCS multi-region code ("US", "EU", "ASIA") a dual-region bucket with ``region`` is created in."""
-    name = region if isinstance(region, str) else region.region
-    return next((code for code, members in GCS_DUAL_REGION_GROUPS.items() if name in members), None)
+    return gcs.dual_region_location(region if isinstance(region, str) else region.region)
 
 
 def dual_region_partner(region: Region | str) -> str | None:
     """The region to pair ``region`` with in a configurable dual-region bucket; None when it has none (the spec
-    must then not ask for a dual-region model bucket there: a pure function, so validation can call it)."""
-    name = region if isinstance(region, str) else region.region
-    code = dual_region_location(name)
-    if code is None:
-        return None
-    return next(r for r in GCS_DUAL_REGION_GROUPS[code] if r != name)
+    validation rejects a production GCP region with storage there)."""
+    return gcs.dual_region_partner(region if isinstance(region, str) else region.region)
 
 
-# Filestore tiers that accept a customer-managed key (kms_key_name): CMEK is not available for BASIC_HDD and
-# BASIC_SSD (cloud.google.com/filestore/docs/cmek-organization-policy).
-FILESTORE_CMEK_TIERS = ("ZONAL", "REGIONAL", "ENTERPRISE")
-
-
-def filestore_supports_cmek(tier: str) -> bool:
-    return tier in FILESTORE_CMEK_TIERS
+filestore_supports_cmek = gcs.filestore_supports_cmek

@@ -187,5 +187,5 @@ def test_training_without_local_storage_needs_an_explicit_storage_region():
 def test_hot_tier_must_exist_on_the_cloud():
     cfg = platform_config("prod")
     cfg["regions"][0]["storage"]["hot"]["kind"] = "filestore"
-    with pytest.raises(SpecError, match=r"regions\[0\]\.storage\.hot\.kind: 'filestore' is not a aws file system"):
+    with pytest.raises(SpecError, match=r"regions\[0\]\.storage\.hot\.kind: 'filestore' is not an aws file system"):
         run_plan("prod", platform=cfg)

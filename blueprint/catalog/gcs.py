@@ -1,0 +1,41 @@
+"""GCS and Filestore location facts that validation and the storage components both need.
+
+GCS configurable dual-regions pair two regions of the same multi-region (location "US", "EU" or "ASIA", the pair
+in ``custom_placement_config``). The regions per multi-region, first the preferred partner (us-central1 + us-east4
+is the predefined NAM4 pair). Regions outside these (europe-west2 in London, australia-southeast1) belong to no
+multi-region a dual-region can be configured in. Source: cloud.google.com/storage/docs/locations (read 2026-11-09).
+"""
+from __future__ import annotations
+
+GCS_DUAL_REGION_GROUPS: dict[str, tuple[str, ...]] = {
+    "US": ("us-central1", "us-east4", "us-east1", "us-east5", "us-west1", "us-west4"),
+    "EU": ("europe-west4", "europe-west1", "europe-west3"),
+    "ASIA": ("asia-northeast1", "asia-east1", "asia-southeast1"),
+}
+
+
+def dual_region_location(region: str) -> str | None:
+    """The GCS multi-region code ("US", "EU", "ASIA") a dual-region bucket with ``region`` is created in."""
+    return next((code for code, members in GCS_DUAL_REGION_GROUPS.items() if region in members), None)
+
+
+def dual_region_partner(region: str) -> str | None:
+    """The region to pair ``region`` with in a configurable dual-region bucket; None when it has none."""
+    code = dual_region_location(region)
+    if code is None:
+        return None
+    return next(r for r in GCS_DUAL_REGION_GROUPS[code] if r != region)
+
+
+def dual_region_capable() -> tuple[str, ...]:
+    return tuple(r for members in GCS_DUAL_REGION_GROUPS.values() for r in members)
+
+
+# Filestore tiers that accept a customer-managed key (kms_key_name): CMEK is not available for BASIC_HDD and
+# BASIC_SSD (cloud.google.com/filestore/docs/cmek-organization-policy). The platform encrypts every hot tier
+# with its region's key, so only these tiers are allowed.
+FILESTORE_CMEK_TIERS = ("ZONAL", "REGIONAL", "ENTERPRISE")
+
+
+def filestore_supports_cmek(tier: str) -> bool:
+    return tier in FILESTORE_CMEK_TIERS
