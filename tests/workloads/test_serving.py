@@ -2,17 +2,22 @@
 from __future__ import annotations
 
 import signal
+import socket
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from pathlib import Path
 
+import boto3
 import httpx
 import pytest
 import torch
 from torch.nn import functional as F
 
-from tests.workloads.conftest import Run, free_port
+from tests.support.moto_server import moto_server
+from tests.workloads.conftest import Run, env, free_port
 from workloads.model import Vocab
 from workloads.storage import load_model
 
@@ -21,15 +26,19 @@ PROMPTS = ["Shall I compare thee", "To be, or not", "When in disgrace with fortu
 
 
 class Server:
-    def __init__(self, artifact: str, *flags: str):
+    def __init__(self, artifact: str, *flags: str, environ: dict[str, str] | None = None, until: str = "/readyz"):
+        """Start the server and wait until ``until`` answers 200 (``/livez``: listening, maybe still loading)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.run = Run([sys.executable, "-m", "workloads.serve", "--model-uri", artifact, "--host", "127.0.0.1",
-                        "--port", str(self.port), *flags])
+                        "--port", str(self.port), *flags], environ)
+        self.wait_for(until)
+
+    def wait_for(self, path: str) -> None:
         deadline = time.monotonic() + 120
         while True:
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                if httpx.get(f"{self.url}{path}", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -180,3 +189,68 @@ def test_sigterm_under_load_loses_no_accepted_request(artifact, reference_model)
     assert drained["completed"] == drained["accepted"] == len(ok)
     for _, body, prompt in ok:
         assert body["completion"] == expected[prompt]
+
+
+class HeldStorage:
+    """A TCP relay to object storage that holds every connection until ``release()``: a model download that is
+    still in progress, for as long as the test needs to look at the server."""
+
+    def __init__(self, upstream_port: int):
+        self.upstream, self.released = upstream_port, threading.Event()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.endpoint = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def release(self) -> None:
+        self.released.set()
+
+    def close(self) -> None:
+        self.release()
+        self.sock.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._relay, args=(conn,), daemon=True).start()
+
+    def _relay(self, conn: socket.socket) -> None:
+        self.released.wait()
+        up = socket.create_connection(("127.0.0.1", self.upstream))
+        for src, dst in ((conn, up), (up, conn)):
+            threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        with suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        with suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+
+def test_readyz_is_503_while_the_model_loads_from_s3_then_serves_it(artifact, reference_model, monkeypatch):
+    """The pod's path: --model-uri s3://... (s3fs, AWS_ENDPOINT_URL); not ready until loaded and warmed up."""
+    with moto_server(monkeypatch) as endpoint:
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+        s3.create_bucket(Bucket="models")
+        for f in Path(artifact).iterdir():
+            s3.upload_file(str(f), "models", f"charlm/{f.name}")
+        held = HeldStorage(int(endpoint.rsplit(":", 1)[1]))
+        uri = "s3://models/charlm/"
+        s = Server(uri, "--max-batch-size", "4", environ=env(AWS_ENDPOINT_URL=held.endpoint), until="/livez")
+        try:
+            r = httpx.get(f"{s.url}/readyz", timeout=5)  # listening, the download held: not ready
+            assert r.status_code == 503 and r.json() == {"ready": False, "reason": "warming up"}
+            assert httpx.post(f"{s.url}/v1/predict", json={"text": "O"}, timeout=5).status_code == 503
+            assert s.metric("serve_ready") == 0
+            held.release()
+            s.wait_for("/readyz")
+            assert httpx.get(f"{s.url}/v1/models", timeout=5).json()["model_uri"] == uri
+            out = httpx.post(f"{s.url}/v1/predict", json={"text": PROMPTS[0], "top_k": 1}, timeout=30).json()
+            assert out["next"] == reference_model[1].chars[int(direct(reference_model, PROMPTS[0]).argmax())]
+        finally:
+            held.close()  # let a held download finish so the server can stop at once
+            s.stop()
