@@ -4,8 +4,8 @@ Both clouds meet the same far-side router (a colocation or partner cross-connect
 the internet entirely; the HA VPN stays as the encrypted backup path (BGP prefers the dedicated routes).
 
 * AWS: the given Direct Connect gateway is associated with each region's TGW, allowing exactly that region's
-  block. The TGW's Direct Connect attachment is associated with the ``inbound`` table and propagates into
-  ``egress`` like a VPN (BGP).
+  block. The TGW's Direct Connect attachment (the association's ``transit_gateway_attachment_id``) is
+  associated with the ``inbound`` table and propagates into ``egress`` like a VPN (BGP).
 * GCP: one VLAN attachment per given Interconnect connection, in ``network.dedicated.interconnectRegion`` (a
   connection only takes attachments in the regions its metro serves; default: the stack's first GCP region).
   Global dynamic routing makes it usable from every GCP region. It sits on that region's Cloud Router, with a
@@ -44,10 +44,9 @@ class DedicatedLinks(pulumi.ComponentResource):
         assoc = aws.directconnect.GatewayAssociation(
             label, dx_gateway_id=dx_gateway_id, associated_gateway_id=hub.tgw.id, allowed_prefixes=[block],
             opts=pulumi.ResourceOptions(parent=self, provider=hub.provider))
-        attachment = aws.ec2transitgateway.get_direct_connect_gateway_attachment_output(
-            transit_gateway_id=hub.tgw.id, dx_gateway_id=dx_gateway_id,
-            opts=pulumi.InvokeOutputOptions(parent=self, provider=hub.provider, depends_on=[assoc]))
-        hub.accept_inbound("dx", attachment.id, propagate=True, depends_on=[assoc])
+        # The association's own output, not get_direct_connect_gateway_attachment: the SDK warns that feeding the
+        # lookup into route-table associations/propagations re-creates them (and drops traffic) on later updates.
+        hub.accept_inbound("dx", assoc.transit_gateway_attachment_id, propagate=True, depends_on=[assoc])
         self.dx_associations.append(assoc)
 
     def _interconnect(self, spec: PlatformSpec, addresses: AddressPlan, edge: RegionalCompute,
