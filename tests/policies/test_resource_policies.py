@@ -125,10 +125,14 @@ def regional_pool(region):
     return program
 
 
+def eu_config(region="eu-west-2"):
+    """The dev stack in ``region`` with dataResidency eu."""
+    cfg = json.loads(json.dumps(platform_config("dev")).replace("us-east-1", region))
+    return {**cfg, "dataResidency": "eu"}
+
+
 def eu_spec():
-    """The dev stack moved to eu-west-2 with dataResidency eu: a valid EU spec."""
-    cfg = json.loads(json.dumps(platform_config("dev")).replace("us-east-1", "eu-west-2"))
-    return load_spec({**cfg, "dataResidency": "eu"}, stack="dev")
+    return load_spec(eu_config(), stack="dev")
 
 
 EU = eu_spec()
@@ -227,8 +231,8 @@ CASES = {
     "data-residency": [
         (regional_bucket("eu-west-1"), regional_bucket("us-east-1"), "eu-west-1", None),
         # pulumi-aws v7: the resource's own region wins over its provider's.
-        (regional_bucket("us-east-1", bucket_region="eu-west-1"), regional_bucket("eu-west-1", bucket_region="us-west-2"),
-         "eu-west-1", None),
+        (regional_bucket("us-east-1", bucket_region="eu-west-1"),
+         regional_bucket("eu-west-1", bucket_region="us-west-2"), "eu-west-1", None),
         (gcs_bucket(location="EUROPE-WEST4"), gcs_bucket(location="US"), "europe-west4", None),
         (gke_pool(location="europe-west4-a"), gke_pool(location="us-central1-a"), "europe-west4", None),
         # An EU stack may not place storage or GPUs outside the EU.
@@ -254,3 +258,13 @@ def test_every_resource_policy_has_a_case():
     from pulumi_policy import ResourceValidationPolicy
     names = {p.name for p in ALL_POLICIES if isinstance(p, ResourceValidationPolicy)}
     assert names == set(CASES)
+
+
+def test_an_eu_stack_of_the_real_program_keeps_storage_and_gpus_in_the_eu():
+    from blueprint.plan.engine import run_plan
+    from tests.policies.helpers import evaluate
+    assert evaluate(run_plan("dev", platform=eu_config()), names=["data-residency"]).violations == []
+    bad = evaluate(run_plan("dev", platform=eu_config("us-east-1")), names=["data-residency"])
+    placed = {v.resource.rsplit("::", 2)[1].split("$")[-1] for v in bad.violations}
+    assert {"aws:eks/nodeGroup:NodeGroup", "aws:s3/bucket:Bucket"} <= placed, placed
+    assert all("placed in us-east-1 (us)" in v.message and "stay in eu" in v.message for v in bad.violations)
