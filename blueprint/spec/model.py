@@ -273,7 +273,8 @@ class Exemption(_Model):
 
 class PolicyConfig(_Model):
     enforcement: Enforcement | None = None  # None: advisory in development, mandatory otherwise
-    allowed_instance_types: list[str] | None = None  # None: every GPU type in the catalog
+    # None: the tier's default (policies/_limits.py: GPU families and maxima per development/staging/production)
+    allowed_instance_types: list[str] | None = None
     max_gpus_per_pool: int | None = None
     max_gpus_per_stack: int | None = None
     exemptions: list[Exemption] = []
