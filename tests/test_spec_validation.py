@@ -323,7 +323,6 @@ def test_filestore_tier_without_customer_managed_keys_is_refused():
 def test_production_gcp_storage_region_needs_a_dual_region_partner():
     """Prod model buckets are dual-region (turbo replication); London has no configurable dual-region."""
     cfg = platform_config("prod")
-    cfg["dataResidency"] = "global"
     gcp = cfg["regions"][2]
     gcp["region"] = "europe-west2"
     for pool in gcp["gpuPools"]:
@@ -333,12 +332,3 @@ def test_production_gcp_storage_region_needs_a_dual_region_partner():
     issue = next(i for i in err.issues if i.path == "regions[2].region")
     assert "europe-west2 is in no GCS multi-region" in issue.message
     assert "us-central1" in issue.allowed and "europe-west4" in issue.allowed and "europe-west2" not in issue.allowed
-
-
-def test_a_region_outside_the_stacks_data_residency_class_is_refused():
-    cfg = platform_config("dev")
-    cfg["dataResidency"] = "eu"
-    err = _error("dev", cfg)
-    issue = next(i for i in err.issues if i.path == "regions[0].region")
-    assert issue.message == "aws/us-east-1 is in the 'us' residency class, outside this stack's dataResidency 'eu'"
-    assert issue.allowed and all(catalog.region("aws", r).residency == "eu" for r in issue.allowed)

@@ -158,12 +158,6 @@ def _region_issues(spec: PlatformSpec) -> list[SpecIssue]:
             out.append(SpecIssue(f"regions[{ri}].region", f"'{region.region}' is not {_article(cloud)} {cloud} region",
                                  tuple(catalog.region_names(cloud))))
             continue
-        if spec.data_residency != "global" and rf.residency != spec.data_residency:
-            out.append(SpecIssue(f"regions[{ri}].region",
-                                 f"{region.key} is in the '{rf.residency}' residency class, outside this "
-                                 f"stack's dataResidency '{spec.data_residency}'",
-                                 tuple(n for n in catalog.region_names(cloud)
-                                       if catalog.region(cloud, n).residency == spec.data_residency)))
         if spec.zone_count(region) > len(rf.zones):
             out.append(SpecIssue(f"regions[{ri}].zoneCount", f"{region.key} has {len(rf.zones)} zones in the "
                                                              f"catalog", tuple(str(n) for n in range(2, len(rf.zones) + 1))))

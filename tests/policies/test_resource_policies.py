@@ -264,10 +264,7 @@ def test_an_eu_stack_of_the_real_program_keeps_storage_and_gpus_in_the_eu():
     from blueprint.plan.engine import run_plan
     from tests.policies.helpers import evaluate
     assert evaluate(run_plan("dev", platform=eu_config()), names=["data-residency"]).violations == []
-    # The same stack placed in us-east-1 never gets as far as a plan: the spec refuses the region first, and the
-    # policy remains the guard for resources a program places itself (the per-resource cases above).
-    from blueprint.spec import SpecError
-    with pytest.raises(SpecError) as info:
-        run_plan("dev", platform=eu_config("us-east-1"))
-    assert [i.path for i in info.value.issues] == ["regions[0].region"]
-    assert "outside this stack's dataResidency 'eu'" in info.value.issues[0].message
+    bad = evaluate(run_plan("dev", platform=eu_config("us-east-1")), names=["data-residency"])
+    placed = {v.resource.rsplit("::", 2)[1].split("$")[-1] for v in bad.violations}
+    assert {"aws:eks/nodeGroup:NodeGroup", "aws:s3/bucket:Bucket"} <= placed, placed
+    assert all("placed in us-east-1 (us)" in v.message and "stay in eu" in v.message for v in bad.violations)
