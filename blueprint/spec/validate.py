@@ -181,7 +181,7 @@ def _region_issues(spec: PlatformSpec) -> list[SpecIssue]:
         hot_kinds = {"aws": ("fsx-lustre",), "gcp": ("filestore",)}[cloud]
         if hot is not None and hot.kind not in hot_kinds:
             out.append(SpecIssue(f"regions[{ri}].storage.hot.kind",
-                                 f"'{hot.kind}' is not {'an' if cloud == 'aws' else 'a'} {cloud} file system",
+                                 f"'{hot.kind}' is not {_article(cloud)} {cloud} file system",
                                  hot_kinds))
         if hot is not None and hot.kind == "filestore" and not gcs.filestore_supports_cmek(hot.filestore_tier):
             out.append(SpecIssue(f"regions[{ri}].storage.hot.filestoreTier",
