@@ -10,14 +10,22 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMA = REPO.parent / "shared" / "schemas" / "pulumi-project.schema.json"
+SCHEMA = REPO / "tests" / "schemas" / "pulumi-project.schema.json"  # vendored, see tests/schemas/SOURCE.md
+SHARED_SCHEMA = REPO.parent / "shared" / "schemas" / "pulumi-project.schema.json"
 
 
-@pytest.mark.skipif(not SCHEMA.exists(), reason=f"{SCHEMA} (shipped beside the checkout) is absent")
 def test_pulumi_yaml_matches_the_cli_schema():
+    schema = json.loads(SCHEMA.read_text())
     project = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
-    jsonschema.validate(project, json.loads(SCHEMA.read_text()))
+    jsonschema.validate(project, schema)
     assert project["runtime"]["name"] == "python" and project["stackConfigDir"] == "stacks"
+    with pytest.raises(jsonschema.ValidationError):  # the schema does reject a project without a runtime
+        jsonschema.validate({k: v for k, v in project.items() if k != "runtime"}, schema)
+
+
+@pytest.mark.skipif(not SHARED_SCHEMA.exists(), reason="no ../shared/schemas beside this checkout to compare with")
+def test_vendored_project_schema_is_the_shared_one():
+    assert json.loads(SCHEMA.read_text()) == json.loads(SHARED_SCHEMA.read_text())
 
 
 def test_every_stack_file_holds_only_namespaced_config():
