@@ -254,3 +254,23 @@ def test_readyz_is_503_while_the_model_loads_from_s3_then_serves_it(artifact, re
         finally:
             held.close()  # let a held download finish so the server can stop at once
             s.stop()
+
+
+def test_int8_server_reports_its_accuracy_delta_and_times_out_requests_with_504(artifact, reference_model):
+    """--quantize int8 over HTTP: /v1/models and /metrics carry the measured accuracy delta; a request that cannot
+    be answered within --request-timeout-s gets 504 (a lone request waits up to --max-wait-ms for its batch to
+    fill, here far longer than its timeout)."""
+    s = Server(artifact, "--quantize", "int8", "--max-batch-size", "64", "--max-wait-ms", "2000",
+               "--request-timeout-s", "0.2")
+    try:
+        info = httpx.get(f"{s.url}/v1/models", timeout=5).json()
+        assert info["quantized"] is True
+        delta = info["quantization"]["accuracy_delta"]
+        assert isinstance(delta, float) and abs(delta) < 0.05
+        assert s.metric("serve_quantization_accuracy_delta") == pytest.approx(delta)
+        r = httpx.post(f"{s.url}/v1/predict", json={"text": PROMPTS[0], "top_k": 1}, timeout=30)
+        assert r.status_code == 504 and r.json() == {"error": "timeout"}
+        assert s.metric('serve_rejections_total{reason="timeout"}') == 1
+        assert s.metric('serve_requests_total{code="504",endpoint="predict"}') == 1  # labels print sorted
+    finally:
+        s.stop()
