@@ -248,6 +248,23 @@ def eks_irsa_enabled(args, report, settings):
 
 
 @stack_policy(
+    "node-subnets-private",
+    description="EKS node groups launch only into subnets that do not give instances public IP addresses.",
+    severity=Severity.HIGH, concern="network",
+    remediation="Put node groups in the region's private subnets (mapPublicIpOnLaunch false); public subnets are "
+                "for NAT gateways and load balancers only.",
+    url="https://docs.aws.amazon.com/eks/latest/best-practices/subnets.html")
+def node_subnets_private(args, report, settings):
+    # nodes-no-public-ip sees launch template interfaces; a node without one takes its subnet's setting
+    stack = Stack(args.resources)
+    for group in stack.of(EKS_NODE_GROUP):
+        for subnet in group.property_dependencies.get("subnetIds", []):
+            if subnet.resource_type == "aws:ec2/subnet:Subnet" and peek(subnet.props, "mapPublicIpOnLaunch") is True:
+                report(f"node group {group.name} launches into subnet {subnet.name}, which maps public IPs on "
+                       "launch", group.urn)
+
+
+@stack_policy(
     "gpu-max-per-stack",
     description="All GPU pools together cannot scale past policy.maxGpusPerStack (default: the tier's).",
     severity=Severity.HIGH, concern="compute",
@@ -300,5 +317,5 @@ def policy_exemptions_valid(args, report, settings):
 
 
 POLICIES = [gpu_workload_schedulable, s3_bucket_companions, checkpoints_near_training, serving_has_pdb,
-            namespace_default_deny, eks_irsa_enabled, gpu_max_per_stack, stack_within_budget,
+            namespace_default_deny, eks_irsa_enabled, node_subnets_private, gpu_max_per_stack, stack_within_budget,
             policy_exemptions_valid]

@@ -92,6 +92,18 @@ def gpu_pools_stack(max_size=2, desired=0):
     return program
 
 
+def node_subnet_stack(public: bool):
+    """A GPU node group in a subnet that does (public) or does not map public IPs on launch."""
+    def program():
+        east = pulumi.ResourceOptions(provider=aws.Provider("east", region="us-east-1"))
+        subnet = aws.ec2.Subnet("nodes", vpc_id="vpc-1", cidr_block="10.64.0.0/20", availability_zone="us-east-1a",
+                                map_public_ip_on_launch=public, opts=east)
+        aws.eks.NodeGroup("pool", cluster_name="c1", node_role_arn="arn:aws:iam::1:role/n", subnet_ids=[subnet.id],
+                          instance_types=["g6.2xlarge"], scaling_config={"min_size": 0, "desired_size": 0,
+                                                                         "max_size": 1}, opts=east)
+    return program
+
+
 def _in(key, *values, op="In"):
     return {"key": key, "operator": op, "values": list(values)}
 
@@ -124,6 +136,7 @@ CASES = {
                                (cluster_stack(deny_selector={"matchExpressions": [_in("app", "serve")]}),
                                 cluster_stack(deny_selector={"matchLabels": {}}), "default-deny")],
     "eks-irsa-enabled": [(cluster_stack(oidc=False), cluster_stack(), "OIDC")],
+    "node-subnets-private": [(node_subnet_stack(public=True), node_subnet_stack(public=False), "maps public IPs")],
     # prod's tier default is 128 GPUs per stack (its spec has no policy section)
     "gpu-max-per-stack": [(gpu_pools_stack(max_size=17), gpu_pools_stack(max_size=16), "limit is 128")],
     "stack-within-budget": [(gpu_pools_stack(desired=100), gpu_pools_stack(), "exceeds the budget")],
