@@ -202,3 +202,35 @@ def test_aws_only_and_reservation_settings_are_errors_on_gcp(change, key, expect
         run_plan("prod", platform=cfg)
     (issue,) = info.value.issues
     assert issue.path == f"regions[2].gpuPools[0].{key}" and issue.message.startswith(expected)
+
+
+def _gcp_only_with_workloads() -> dict:
+    """prod on GCP alone: us-central1 trains and serves, us-east4 serves, one global load balancer."""
+    cfg = platform_config("prod")
+    central = cfg["regions"][2]
+    east = {**central, "region": "us-east4", "storage": {},
+            "gpuPools": [{**central["gpuPools"][1], "zones": None}]}
+    cfg["regions"] = [central, east]
+    train = {**cfg["workloads"]["training"], "region": "gcp/us-central1", "nodes": 2}
+    serve = {**cfg["workloads"]["serving"], "regions": ["gcp/us-central1", "gcp/us-east4"],
+             "globalRouting": "gcp-global-lb"}
+    cfg["workloads"] = {"training": train, "serving": serve}
+    return cfg
+
+
+def test_a_gcp_only_stack_with_workloads_passes_the_policies_and_is_fully_priced():
+    """Issue 4: a stack with only GCP plans and passes its checks, workloads included."""
+    from blueprint.cost import estimate
+    from blueprint.policy import evaluate_plan
+
+    cfg = _gcp_only_with_workloads()
+    plan = run_plan("prod", platform=cfg)
+    assert not [r for r in plan if r.type.startswith("aws:") or r.type == "pulumi:providers:aws"]
+    assert len(plan.of_type("gcp:container/cluster:Cluster")) == 2
+    assert plan.of_type("kubernetes:batch/v1:Job") and len(plan.of_type("kubernetes:apps/v1:Deployment")) >= 2
+    result = evaluate_plan(plan, load_spec(cfg, stack="prod"))
+    assert not [v for v in result.violations if v.enforcement == "mandatory"], result.violations
+    est = estimate(plan)
+    # the catalog prices GCP in us-central1 only: us-east4 resources are listed as unpriced, never dropped
+    assert est.unpriced and all(u.reason.endswith("in us-east4") for u in est.unpriced), est.unpriced
+    assert est.total.expected > 0 and any(i.region == "gcp/us-central1" for i in est.items)
