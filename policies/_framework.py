@@ -47,19 +47,20 @@ class PolicySettings:
     tier: Tier
     enforcement: EnforcementLevel
     data_residency: str
-    allowed_instance_types: frozenset[str] | None
-    max_gpus_per_pool: int | None
-    max_gpus_per_stack: int | None
+    # Always set: the spec's policy.* value, else the tier's default (policies/_limits.py).
+    allowed_instance_types: frozenset[str]
+    max_gpus_per_pool: int
+    max_gpus_per_stack: int
     exemptions: tuple[Exemption, ...]
     aws_tags: Mapping[str, str]  # required tag -> expected value ("" = any value)
     gcp_labels: Mapping[str, str]
     budget_usd: float | None
     explicit_training_storage: bool  # the spec moves training data to another region on purpose
     # Where each GPU limit came from, for messages: "policy.maxGpusPerPool" or "the development tier default".
-    limit_sources: Mapping[str, str] = field(default_factory=dict)
+    limit_sources: Mapping[str, str]
 
     def source_of(self, key: str) -> str:
-        return self.limit_sources.get(key, f"policy.{key}")
+        return self.limit_sources[key]
 
     @property
     def development(self) -> bool:

@@ -54,11 +54,10 @@ def gpu_instance_allowlist(args, report, settings):
     pool = pool_of(args.resource_type, args.props)
     if not pool.is_gpu or pool.instance_type is None:
         return
-    if pool.gpus_per_node == 0 or (settings.allowed_instance_types is not None
-                                   and pool.instance_type not in settings.allowed_instance_types):
-        allowed = sorted(settings.allowed_instance_types or ["the catalog's GPU types"])
+    if pool.gpus_per_node == 0 or pool.instance_type not in settings.allowed_instance_types:
+        allowed = ", ".join(sorted(settings.allowed_instance_types)) or "none"  # policy.allowedInstanceTypes: []
         report(f"instance type {pool.instance_type} is not allowed in {settings.environment or 'this stack'} "
-               f"({settings.source_of('allowedInstanceTypes')}); allowed: {', '.join(allowed)}")
+               f"({settings.source_of('allowedInstanceTypes')}); allowed: {allowed}")
 
 
 @resource_policy(
@@ -71,7 +70,7 @@ def gpu_instance_allowlist(args, report, settings):
 def gpu_max_per_pool(args, report, settings):
     pool = pool_of(args.resource_type, args.props)
     limit = settings.max_gpus_per_pool
-    if limit is not None and pool.is_gpu and pool.max_gpus > limit:
+    if pool.is_gpu and pool.max_gpus > limit:
         report(f"pool scales to {pool.max_gpus} GPUs ({pool.max_nodes} x {pool.gpus_per_node}); the limit is {limit} "
                f"({settings.source_of('maxGpusPerPool')})")
 

@@ -272,8 +272,6 @@ def node_subnets_private(args, report, settings):
     url="https://www.finops.org/framework/capabilities/governance-policy-risk/")
 def gpu_max_per_stack(args, report, settings):
     limit = settings.max_gpus_per_stack
-    if limit is None:
-        return
     pools = [pool_of(r.resource_type, r.props) for r in Stack(args.resources).of(EKS_NODE_GROUP, GKE_NODE_POOL)]
     total = sum(p.max_gpus for p in pools if p.is_gpu)
     if total > limit:

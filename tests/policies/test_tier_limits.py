@@ -76,3 +76,21 @@ def test_settings_without_a_spec_use_the_production_tier():
     prod = TIER_LIMITS[Tier.production]
     assert strict.allowed_instance_types == prod.instance_types
     assert (strict.max_gpus_per_pool, strict.max_gpus_per_stack) == (prod.max_gpus_per_pool, prod.max_gpus_per_stack)
+
+
+def test_every_settings_path_sets_all_gpu_limits_and_their_sources(monkeypatch):
+    """Policies read the limits without a None check: from a spec, from nothing, and inside ``pulumi preview``."""
+    from policies._framework import settings_from_environment
+    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
+    monkeypatch.setenv("PULUMI_STACK", "no-such-stack")
+    paths = [PolicySettings.from_spec(spec_for(s)) for s in STACKS] + [PolicySettings.strict(),
+                                                                        settings_from_environment()]
+    for settings in paths:
+        assert settings.allowed_instance_types and settings.max_gpus_per_pool and settings.max_gpus_per_stack
+        assert all("tier default" in settings.source_of(k)
+                   for k in ("allowedInstanceTypes", "maxGpusPerPool", "maxGpusPerStack"))
+
+
+def test_an_empty_allowlist_allows_nothing_and_says_so():
+    bad = check("gpu-instance-allowlist", node_group("g6e.12xlarge"), spec_for("dev", allowedInstanceTypes=[]))
+    assert len(bad) == 1 and "(policy.allowedInstanceTypes); allowed: none" in bad[0].message, bad
