@@ -10,7 +10,8 @@ from pulumi_policy import Severity
 from policies._facts import EKS_NODE_GROUP, GKE_NODE_POOL, cloud_of, region_of, residency_of
 from policies._framework import REQUIRED_TAGS, as_mapping, at, peek, resource_policy
 
-# Resources whose place is the data or the GPUs: what residency rules are about.
+# Resources whose place is the data or the GPUs: what residency rules are about. The pack also guards what a fork
+# declares: gcp:lustre/instance stays (the platform dropped Managed Lustre; the cost catalog still prices it).
 PLACED_TYPES = (
     "aws:s3/bucket:Bucket", "aws:fsx/lustreFileSystem:LustreFileSystem", "aws:ebs/volume:Volume",
     "aws:eks/cluster:Cluster", EKS_NODE_GROUP, "gcp:storage/bucket:Bucket", "gcp:filestore/instance:Instance",
