@@ -10,12 +10,11 @@ from pulumi_policy import Severity
 from policies._facts import EKS_NODE_GROUP, GKE_NODE_POOL, cloud_of, region_of, residency_of
 from policies._framework import REQUIRED_TAGS, as_mapping, at, peek, resource_policy
 
-# Resources whose place is the data or the GPUs: what residency rules are about. The pack also guards what a fork
-# declares: gcp:lustre/instance stays (the platform dropped Managed Lustre; the cost catalog still prices it).
+# Resources whose place is the data or the GPUs: what residency rules are about.
 PLACED_TYPES = (
     "aws:s3/bucket:Bucket", "aws:fsx/lustreFileSystem:LustreFileSystem", "aws:ebs/volume:Volume",
     "aws:eks/cluster:Cluster", EKS_NODE_GROUP, "gcp:storage/bucket:Bucket", "gcp:filestore/instance:Instance",
-    "gcp:container/cluster:Cluster", GKE_NODE_POOL, "gcp:lustre/instance:Instance",
+    "gcp:container/cluster:Cluster", GKE_NODE_POOL,
 )
 
 

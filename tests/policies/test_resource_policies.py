@@ -7,7 +7,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pytest
-from pulumi_gcp import container, filestore as filestore_, kms as gkms, lustre, storage as gcs
+from pulumi_gcp import container, filestore as filestore_, kms as gkms, storage as gcs
 
 from blueprint.spec import load_spec
 from tests.conftest import platform_config
@@ -125,13 +125,6 @@ def regional_pool(region):
     return program
 
 
-def managed_lustre(zone):
-    """A Managed Lustre instance a fork might declare (the platform's own GCP hot tier is Filestore)."""
-    return lambda: lustre.Instance("hot", instance_id="hot", location=zone, capacity_gib="18000",
-                                   filesystem="hot", network="projects/p/global/networks/n",
-                                   per_unit_storage_throughput="1000", labels={"owner": "ml-platform"})
-
-
 def eu_config(region="eu-west-2"):
     """The dev stack in ``region`` with dataResidency eu."""
     cfg = json.loads(json.dumps(platform_config("dev")).replace("us-east-1", region))
@@ -246,8 +239,6 @@ CASES = {
         (regional_pool("us-east-1"), regional_pool("eu-west-2"), "us-east-1", EU),
         (regional_bucket("eu-west-2", bucket_region="us-east-1"), regional_bucket("eu-west-2"), "us-east-1", EU),
         (gcs_bucket(location="US"), gcs_bucket(location="EU"), "placed in us (us)", EU),
-        # The platform no longer declares Managed Lustre; a fork's instance is still held to the stack's residency.
-        (managed_lustre("us-central1-a"), managed_lustre("europe-west4-a"), "placed in us-central1", EU),
     ],
 }
 PARAMS = [pytest.param(name, *case, id=f"{name}-{i}") for name, cases in CASES.items() for i, case in enumerate(cases)]
