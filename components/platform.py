@@ -38,7 +38,7 @@ def _identities(spec: PlatformSpec, computes: dict[str, RegionalCompute],
     out: dict[tuple[str, str], WorkloadIdentity] = {}
     train = spec.workloads.training
     if train is not None:
-        data = storages[train.storage_region or train.region]
+        data = storages[spec.training_data_region()]
         out[(train.name, train.region)] = WorkloadIdentity(
             spec, computes[train.region], workload=train.name, training=True, storage_region=data.region,
             storage_key=data.key_id)
@@ -59,7 +59,7 @@ def _replication(spec: PlatformSpec, computes: dict[str, RegionalCompute],
     train, serve = spec.workloads.training, spec.workloads.serving
     if not (spec.is_production and train and serve):
         return
-    source = train.storage_region or train.region
+    source = spec.training_data_region()
     if source not in storages or storages[source].region.cloud is not Cloud.aws:
         return
     src = storages[source]
@@ -81,7 +81,7 @@ def _training_volumes(spec: PlatformSpec, computes: dict[str, RegionalCompute], 
     train = spec.workloads.training
     if train is None:
         return None
-    key = train.storage_region or train.region
+    key = spec.training_data_region()
     if key != train.region or key not in storages:
         return None
     compute = computes[key]

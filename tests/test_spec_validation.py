@@ -317,7 +317,7 @@ def test_filestore_tier_without_customer_managed_keys_is_refused():
     cfg["regions"][2]["storage"]["hot"]["filestoreTier"] = "BASIC_SSD"
     (issue,) = _error("prod", cfg).issues
     assert issue.path == "regions[2].storage.hot.filestoreTier"
-    assert "customer-managed key" in issue.message and issue.allowed == ("ZONAL", "REGIONAL", "ENTERPRISE")
+    assert "got 'BASIC_SSD'" in issue.message and issue.allowed == ("ZONAL", "REGIONAL", "ENTERPRISE")
 
 
 def test_production_gcp_storage_region_needs_a_dual_region_partner():

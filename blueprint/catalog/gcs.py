@@ -30,12 +30,3 @@ def dual_region_partner(region: str) -> str | None:
 def dual_region_capable() -> tuple[str, ...]:
     return tuple(r for members in GCS_DUAL_REGION_GROUPS.values() for r in members)
 
-
-# Filestore tiers that accept a customer-managed key (kms_key_name): CMEK is not available for BASIC_HDD and
-# BASIC_SSD (cloud.google.com/filestore/docs/cmek-organization-policy). The platform encrypts every hot tier
-# with its region's key, so only these tiers are allowed.
-FILESTORE_CMEK_TIERS = ("ZONAL", "REGIONAL", "ENTERPRISE")
-
-
-def filestore_supports_cmek(tier: str) -> bool:
-    return tier in FILESTORE_CMEK_TIERS

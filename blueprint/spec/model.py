@@ -157,7 +157,9 @@ class HotTier(_Model):
     kind: Literal["fsx-lustre", "filestore"]
     capacity_gib: int = Field(ge=1024)
     throughput_per_tib: Literal[125, 250, 500, 1000] = 250  # FSx PERSISTENT_2 MB/s/TiB
-    filestore_tier: Literal["BASIC_SSD", "ZONAL", "REGIONAL", "ENTERPRISE"] = "ZONAL"
+    # Filestore tiers that take a customer-managed key (every hot tier is encrypted with the region's key; BASIC_HDD
+    # and BASIC_SSD cannot be: cloud.google.com/filestore/docs/cmek-organization-policy)
+    filestore_tier: Literal["ZONAL", "REGIONAL", "ENTERPRISE"] = "ZONAL"
 
 
 class Storage(_Model):
@@ -327,6 +329,16 @@ class PlatformSpec(_Model):
         """The same tags as GCP labels (lower-case keys and values)."""
         return {k.lower(): v.lower().replace(".", "-").replace("@", "_")
                 for k, v in self.aws_tags(**extra).items()}
+
+    def training_data_region(self) -> str | None:
+        """Where the training workload reads data and writes checkpoints: its own storageRegion, else its pool's,
+        else the region it runs in (validation makes sure the two explicit ones agree)."""
+        train = self.workloads.training
+        if train is None:
+            return None
+        region = self.region(train.region)
+        pool = region.pool(train.pool) if region is not None else None
+        return train.storage_region or (pool.storage_region if pool is not None else None) or train.region
 
     def zone_count(self, region: Region) -> int:
         return region.zone_count or (3 if self.is_production else 2)

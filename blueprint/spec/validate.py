@@ -183,10 +183,6 @@ def _region_issues(spec: PlatformSpec) -> list[SpecIssue]:
             out.append(SpecIssue(f"regions[{ri}].storage.hot.kind",
                                  f"'{hot.kind}' is not {_article(cloud)} {cloud} file system",
                                  hot_kinds))
-        if hot is not None and hot.kind == "filestore" and not gcs.filestore_supports_cmek(hot.filestore_tier):
-            out.append(SpecIssue(f"regions[{ri}].storage.hot.filestoreTier",
-                                 f"Filestore {hot.filestore_tier} cannot be encrypted with the region's "
-                                 "customer-managed key", gcs.FILESTORE_CMEK_TIERS))
         if (cloud == "gcp" and region.storage is not None and spec.is_production
                 and gcs.dual_region_partner(region.region) is None):
             out.append(SpecIssue(f"regions[{ri}].region",
@@ -295,11 +291,11 @@ def _workload_issues(spec: PlatformSpec) -> list[SpecIssue]:
                     out.append(SpecIssue("workloads.training.storageRegion",
                                          f"'{train.storage_region}' is not a configured region with storage",
                                          with_storage))
-            elif region.storage is None:
+            elif region.storage is None and (pool is None or pool.storage_region is None):
                 out.append(SpecIssue("workloads.training.region",
                                      f"training runs in {region.key}, which has no storage; its data would live in "
                                      "another region. Add storage there or set workloads.training.storageRegion "
-                                     "to accept cross-region reads explicitly"))
+                                     "(or the pool's storageRegion) to accept cross-region reads explicitly"))
     serve = spec.workloads.serving
     if serve is not None:
         for i, key in enumerate(serve.regions):

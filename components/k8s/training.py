@@ -86,7 +86,7 @@ class TrainingJob(pulumi.ComponentResource):
         super().__init__("aiplatform:workloads:TrainingJob", f"{compute.child_name}-{train.name}", None, opts)
         prov = compute.k8s_provider
         name = f"{compute.child_name}-{train.name}"
-        storage_region = spec.region(train.storage_region) if train.storage_region else region
+        storage_region = spec.region(spec.training_data_region())
         assert storage_region is not None
         self.checkpoint_uri = checkpoint_uri or train.checkpoint_uri or common.object_uri(
             spec, storage_region, "checkpoints", train.name)

@@ -13,18 +13,19 @@ from blueprint.spec import PlatformSpec, Region
 from components.compute import RegionalCompute
 from components.gcp.kms import key_ring, rotating_key, service_agent
 from components.storage.lifecycle import gcs_rules, rules_for
-from components.storage.names import DATA_CLASSES, bucket_name, dual_region_location, dual_region_partner
+from blueprint.catalog.gcs import dual_region_location, dual_region_partner
+from components.storage.names import DATA_CLASSES, bucket_name
 
 
 def bucket_location(region: Region, replicated: bool) -> tuple[str, dict | None, str | None]:
     """(location, custom_placement_config, rpo) of a bucket: a configurable dual-region with turbo replication
     when replicated (location is the multi-region code, US/EU/ASIA, and the pair its data locations), else the
     region. A region without a partner gets a regional bucket: the spec validation rejects asking for more there
-    (``names.dual_region_partner``), so a plan never fails half-way."""
-    partner = dual_region_partner(region) if replicated else None
+    (``blueprint.catalog.gcs``), so a plan never fails half-way."""
+    partner = dual_region_partner(region.region) if replicated else None
     if partner is None:
         return region.region.upper(), None, None
-    return (dual_region_location(region), {"data_locations": [region.region.upper(), partner.upper()]},
+    return (dual_region_location(region.region), {"data_locations": [region.region.upper(), partner.upper()]},
             "ASYNC_TURBO")
 
 

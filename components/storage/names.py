@@ -5,7 +5,6 @@ deterministic, IAM policies can name exact ARNs and show them in a preview (no "
 """
 from __future__ import annotations
 
-from blueprint.catalog import gcs
 from blueprint.spec import PlatformSpec, Region
 
 DATA_CLASSES = ("datasets", "checkpoints", "models", "archive")
@@ -28,17 +27,3 @@ def object_uri(spec: PlatformSpec, region: Region, data_class: str, prefix: str)
     """Where a workload reads or writes: s3:// on AWS, gs:// on GCP."""
     scheme = "s3" if region.cloud.value == "aws" else "gs"
     return f"{scheme}://{bucket_name(spec, region, data_class)}/{prefix.strip('/')}/"
-
-
-def dual_region_location(region: Region | str) -> str | None:
-    """The GCS multi-region code ("US", "EU", "ASIA") a dual-region bucket with ``region`` is created in."""
-    return gcs.dual_region_location(region if isinstance(region, str) else region.region)
-
-
-def dual_region_partner(region: Region | str) -> str | None:
-    """The region to pair ``region`` with in a configurable dual-region bucket; None when it has none (the spec
-    validation rejects a production GCP region with storage there)."""
-    return gcs.dual_region_partner(region if isinstance(region, str) else region.region)
-
-
-filestore_supports_cmek = gcs.filestore_supports_cmek

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from blueprint.plan import run_plan
-from components.storage.names import dual_region_location, dual_region_partner, filestore_supports_cmek
+from blueprint.catalog.gcs import dual_region_location, dual_region_partner
 from tests.conftest import platform_config
 
 KEY_MEMBER = "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"
@@ -37,11 +37,6 @@ def test_a_european_prod_model_bucket_is_an_eu_dual_region():
     locations = models.inputs["customPlacementConfig"]["dataLocations"]
     assert locations[0] == "EUROPE-WEST4" and dual_region_location(locations[1].lower()) == "EU"
     assert models.inputs["rpo"] == "ASYNC_TURBO"
-
-
-def test_filestore_basic_tiers_take_no_cmek():
-    assert not filestore_supports_cmek("BASIC_SSD") and not filestore_supports_cmek("BASIC_HDD")
-    assert filestore_supports_cmek("ZONAL") and filestore_supports_cmek("REGIONAL")
 
 
 def _members(plan, key_name: str) -> dict[str, str]:

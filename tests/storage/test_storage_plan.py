@@ -177,11 +177,19 @@ def test_training_without_local_storage_needs_an_explicit_storage_region():
     with pytest.raises(SpecError, match=f"{FULL_KEY}.workloads.training.region: training runs in aws/us-west-2, "
                                         "which has no storage"):
         run_plan("staging", platform=cfg)
-    cfg["workloads"]["training"]["storageRegion"] = "aws/us-east-1"
-    plan = run_plan("staging", platform=cfg)
-    policy = _policy(plan, "aws-us-west-2-charlm-s3")
-    assert "arn:aws:s3:::aiplat-stg-us-east-1-checkpoints/charlm/*" in {
-        r for s in policy["Statement"] for r in s["Resource"]}
+    for explicit in ({"workloads": "aws/us-east-1"}, {"pool": "aws/us-east-1"}):  # either one says so
+        cfg["workloads"]["training"].pop("storageRegion", None)
+        cfg["regions"][1]["gpuPools"][-1].pop("storageRegion", None)
+        if "workloads" in explicit:
+            cfg["workloads"]["training"]["storageRegion"] = explicit["workloads"]
+        else:
+            cfg["regions"][1]["gpuPools"][-1]["storageRegion"] = explicit["pool"]
+        plan = run_plan("staging", platform=cfg)
+        policy = _policy(plan, "aws-us-west-2-charlm-s3")
+        assert "arn:aws:s3:::aiplat-stg-us-east-1-checkpoints/charlm/*" in {
+            r for s in policy["Statement"] for r in s["Resource"]}, explicit
+        (job,) = plan.of_type("kubernetes:batch/v1:Job")
+        assert "s3://aiplat-stg-us-east-1-checkpoints/charlm/" in str(job.inputs), explicit
 
 
 def test_hot_tier_must_exist_on_the_cloud():
