@@ -18,7 +18,9 @@ from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.elastic.rendezvous.api import RendezvousError
 from torch.distributed.run import main as torchrun_main
 
-RETRY_EXIT_CODE = 75  # EX_TEMPFAIL, as the trainer's STORAGE_RETRY_EXIT_CODE: the Job counts and retries it
+from workloads.train.__main__ import STORAGE_RETRY_EXIT_CODE
+
+RETRY_EXIT_CODE = STORAGE_RETRY_EXIT_CODE  # EX_TEMPFAIL (75): the Job counts and retries it
 
 
 def main(argv: list[str] | None = None) -> int:
