@@ -40,10 +40,19 @@ class StackReview:
     head: Plan
     diff: PlanDiff
     policy: "PolicyOutcome"
-    cost_before: float | None
-    cost_after: float
     budget: float
-    cost_diff: "CostDiff | None" = None  # with a base ref: the per-resource change `blueprint cost diff` shows
+    # With a base ref: the per-resource change `blueprint cost diff` shows (a stack new at REF cost nothing before).
+    cost_diff: "CostDiff | None" = None
+    head_cost: float = 0.0  # without a base ref: the head's expected monthly cost (with one, cost_diff has it)
+
+    @property
+    def cost_before(self) -> float | None:
+        """None without a base: there is nothing to compare with."""
+        return None if self.cost_diff is None else self.cost_diff.before.expected
+
+    @property
+    def cost_after(self) -> float:
+        return self.head_cost if self.cost_diff is None else self.cost_diff.after.expected
 
     @property
     def cost_delta(self) -> float | None:
@@ -75,15 +84,10 @@ def review_stack(stack: str, base_ref: str | None) -> StackReview:
     outcome = PolicyOutcome(
         mandatory_failures=[(v.policy, v.resource, v.message) for v in report.violations if v.blocking],
         advisory=[(v.policy, v.resource, v.message) for v in report.violations if not v.blocking])
-    if base_ref:
-        # a stack new at REF cost nothing before (the diff's "before" is then zero)
-        cost_diff = diff_plans_cost(base, head)
-        cost_before, cost_after = cost_diff.before.expected, cost_diff.after.expected
-    else:  # no REF, no comparison
-        cost_diff, cost_before, cost_after = None, None, estimate_monthly_total(head)
-    return StackReview(stack=stack, head=head, diff=diff_plans(base, head) if base_ref else diff_plans(head, head),
-                       policy=outcome, cost_before=cost_before, cost_after=cost_after,
-                       budget=spec.budget.monthly_usd, cost_diff=cost_diff)
+    common = dict(stack=stack, head=head, policy=outcome, budget=spec.budget.monthly_usd)
+    if base_ref:  # base is None for a stack new at REF: everything is created and its "before" cost is zero
+        return StackReview(**common, diff=diff_plans(base, head), cost_diff=diff_plans_cost(base, head))
+    return StackReview(**common, diff=diff_plans(head, head), head_cost=estimate_monthly_total(head))
 
 
 def _platform(plan: Plan) -> dict:
@@ -102,6 +106,9 @@ def _delta(x: float | None) -> str:
 
 
 def render_markdown(reviews: list[StackReview], base_ref: str | None) -> str:
+    # `blueprint cost diff --format markdown`'s text, a heading level below the stack's, without its own hidden
+    # marker (the comment's marker is the review's).
+    from blueprint.cost.format import render_diff_markdown
     title = f"against `{base_ref}`" if base_ref else "of the stacks as they are"
     lines = [MARKER, f"## Platform review {title}", "",
              "| stack | created | updated | deleted | mandatory policy failures | advisory | monthly cost | delta | budget |",
@@ -128,17 +135,9 @@ def render_markdown(reviews: list[StackReview], base_ref: str | None) -> str:
         over = " **over budget**" if r.cost_after > r.budget else ""
         lines.append(f"Expected monthly cost {_money(r.cost_after)} (before: {_money(r.cost_before)}), "
                      f"budget {_money(r.budget)}{over}.")
-        if r.cost_diff is not None and base_ref:
-            lines += ["", _cost_diff_section(r.cost_diff, base_ref)]
+        if r.cost_diff is not None:  # set only with a base ref
+            lines += ["", render_diff_markdown(r.cost_diff, base_ref, marker=False, level=4)]
     return "\n".join(lines).rstrip("\n") + "\n"
-
-
-def _cost_diff_section(diff: "CostDiff", base_ref: str) -> str:
-    """``blueprint cost diff --format markdown``'s text, one heading level below the stack's, without its own
-    hidden marker (the comment's marker is the review's)."""
-    from blueprint.cost.format import DIFF_MARKER, render_diff_markdown
-    text = render_diff_markdown(diff, base_ref).replace(DIFF_MARKER + "\n", "", 1)
-    return "#" + text if text.startswith("### ") else text
 
 
 def render_table(reviews: list[StackReview]) -> str:

@@ -141,9 +141,12 @@ def render_diff_table(diff: CostDiff, base: str) -> str:
     return "\n".join(lines)
 
 
-def render_diff_markdown(diff: CostDiff, base: str) -> str:
+def render_diff_markdown(diff: CostDiff, base: str, *, marker: bool = True, level: int = 3) -> str:
+    """``marker``: the hidden line the cost workflow finds its comment by; ``level``: the heading's depth (review
+    nests the section under its own per-stack heading, with its own marker)."""
     delta = diff.delta
-    lines = [DIFF_MARKER, f"### Cost change: `{diff.stack}` against `{base}`", "",
+    lines = [DIFF_MARKER] if marker else []
+    lines += [f"{'#' * level} Cost change: `{diff.stack}` against `{base}`", "",
              f"**{money(delta.expected, True)} / month expected** "
              f"({money(diff.before.expected)} → {money(diff.after.expected)})", "",
              "| | Min | Expected | Max |", "| --- | ---: | ---: | ---: |",

@@ -33,3 +33,12 @@ def test_estimate_markdown_matches_golden():
 
 def test_diff_markdown_matches_golden():
     _check("diff.md", render_diff_markdown(diff_preview(preview_doc(), usage=_usage()), "origin/main"))
+
+
+def test_diff_markdown_nested_without_marker_is_the_golden_a_level_down():
+    """``blueprint review`` nests the section under a stack heading and carries its own marker."""
+    from blueprint.cost.format import DIFF_MARKER
+    nested = render_diff_markdown(diff_preview(preview_doc(), usage=_usage()), "origin/main", marker=False, level=4)
+    golden = (GOLDEN / "diff.md").read_text()
+    assert golden.startswith(DIFF_MARKER + "\n### ") and DIFF_MARKER not in nested
+    assert nested == "#" + golden.removeprefix(DIFF_MARKER + "\n")
