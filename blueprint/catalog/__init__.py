@@ -28,7 +28,8 @@ class InstanceFacts:
     memory_gib: int
     efa_interfaces: int = 0
     compact_placement: bool = False
-    gke_accelerator: str | None = None  # GCP: the guest accelerator type GKE expects for this machine
+    gke_accelerator: str | None = None  # GCP: the guest accelerator type GKE expects for this machine (per machine,
+    # not per GPU: A3 High and A3 Mega both carry H100s but GKE names them differently)
     boot_disk: str | None = None  # GCP: the node boot disk type (pd-ssd unless the machine needs Hyperdisk)
 
     @property
@@ -39,11 +40,6 @@ class InstanceFacts:
     def family(self) -> str:
         """``p5`` for ``p5.48xlarge``, ``a3`` for ``a3-highgpu-8g``."""
         return self.name.split(".")[0] if self.cloud == "aws" else self.name.split("-")[0]
-
-    @property
-    def gcp_accelerator_type(self) -> str | None:
-        """Per machine, not per GPU: A3 High and A3 Mega both carry H100s but GKE names them differently."""
-        return self.gke_accelerator
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ def _accelerators(node_config: dict, machine_type: str) -> list[tuple[str, int]]
     if listed:
         return listed
     facts = catalog.instance("gcp", machine_type)  # A2/A3/G2 attach their GPUs whether listed or not
-    return [(facts.gcp_accelerator_type, facts.gpus)] if facts and facts.gcp_accelerator_type else []
+    return [(facts.gke_accelerator, facts.gpus)] if facts and facts.gke_accelerator else []
 
 
 @pricer("gcp:container/nodePool:NodePool")
@@ -100,14 +100,6 @@ def filestore(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
     shares = shares[0] if isinstance(shares, list) and shares else shares
     capacity = float(shares.get("capacityGb") or 0)
     return [ctx.flat(f"Capacity ({tier}, {capacity:,.0f} GiB)", ctx.price("filestore", tier), capacity)]
-
-
-@pricer("gcp:lustre/instance:Instance")
-def managed_lustre(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
-    throughput = str(int(float(r.inputs.get("perUnitStorageThroughput") or 0)))
-    capacity = float(r.inputs.get("capacityGib") or 0)
-    return [ctx.flat(f"Capacity ({throughput} MB/s/TiB, {capacity:,.0f} GiB)",
-                     ctx.price("managed-lustre", throughput), capacity)]
 
 
 def _gcs_location(r: PlannedResource) -> tuple[str, str]:

@@ -94,4 +94,4 @@ def test_every_allowed_instance_type_is_priced_in_the_main_regions():
         assert book.get("gcp", "compute-spot", "us-central1", name), name
         facts = catalog.instance("gcp", name)
         if facts is not None:
-            assert book.get("gcp", "gpu-on-demand", "us-central1", facts.gcp_accelerator_type), name
+            assert book.get("gcp", "gpu-on-demand", "us-central1", facts.gke_accelerator), name
