@@ -88,14 +88,15 @@ class Ctx:
     def hours(self) -> float:
         return self.prices.hours_per_month
 
-    def price(self, service: str, sku: str, region: str | None = None) -> Price:
-        found = self.find_price(service, sku, region)
+    def price(self, service: str, sku: str, region: str | None = None, cloud: str | None = None) -> Price:
+        found = self.find_price(service, sku, region, cloud)
         if found is None:
-            raise Unpriced(f"no {self.cloud}/{service} price for '{sku}' in {region or self.region}")
+            raise Unpriced(f"no {cloud or self.cloud}/{service} price for '{sku}' in {region or self.region}")
         return found
 
-    def find_price(self, service: str, sku: str, region: str | None = None) -> Price | None:
-        return self.prices.get(self.cloud, service, region or self.region, sku)
+    def find_price(self, service: str, sku: str, region: str | None = None, cloud: str | None = None) -> Price | None:
+        """``cloud`` defaults to the resource's; a GCP transfer job bills its S3 source at an AWS price."""
+        return self.prices.get(cloud or self.cloud, service, region or self.region, sku)
 
     def flat(self, name: str, price: Price, quantity: float, unit: str | None = None) -> CostComponent:
         return CostComponent(name, unit or price.unit, price, Range.flat(quantity))

@@ -192,8 +192,8 @@ def transfer_job(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
     if not r.get("transferSpec.awsS3DataSource"):
         raise Free("agentless transfers between Cloud Storage buckets carry no Storage Transfer Service charge")
     region = _s3_source_region(r, ctx)
-    price = ctx.prices.get("aws", "data-transfer", region, "internet-egress") if region else None
-    if price is None:
-        raise Unpriced(f"no aws/data-transfer price for 'internet-egress' in {region or 'the S3 source region'}")
+    if region is None:
+        raise Unpriced("no aws/data-transfer price for 'internet-egress' in the S3 source region (not in the plan)")
+    price = ctx.price("data-transfer", "internet-egress", region, cloud="aws")
     return [ctx.metered(f"AWS data transfer out of {region} (internet egress, S3 source)", price,
                         "monthly_transferred_gb")]

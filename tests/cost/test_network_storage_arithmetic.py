@@ -2,6 +2,10 @@
 the "usage unknown" line, and free / unpriced classification."""
 from __future__ import annotations
 
+import pytest
+
+from blueprint.cost import load_prices
+from blueprint.cost.context import Ctx, Unpriced
 from tests.cost.helpers import HOURS, approx, aws_provider, component, gcp_provider, priced
 
 
@@ -172,3 +176,12 @@ def test_free_unpriced_and_missing_region_are_all_listed():
     free = est.free_types()
     assert free["aws:iam/role:Role"] == 1 and free["aws:ec2/securityGroup:SecurityGroup"] == 1
     assert free["kubernetes:core/v1:Namespace"] == 1
+
+
+def test_a_pricer_can_read_another_clouds_price_and_its_unpriced_reason_names_that_cloud():
+    """A GCP transfer job bills its S3 source at AWS data transfer prices."""
+    ctx = Ctx(resource=None, index=None, prices=load_prices(), usage={}, cloud="gcp", region="us-central1")
+    assert ctx.price("data-transfer", "internet-egress", "us-east-1", cloud="aws").usd == 0.09
+    assert ctx.find_price("data-transfer", "internet-egress", "us-east-1") is None  # the resource's cloud by default
+    with pytest.raises(Unpriced, match=r"^no aws/data-transfer price for 'internet-egress' in eu-north-9$"):
+        ctx.price("data-transfer", "internet-egress", "eu-north-9", cloud="aws")
