@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from blueprint.cost.model import CostComponent, Range
@@ -83,6 +83,7 @@ class Ctx:
     cloud: str
     region: str
     label: str | None = None  # the region to report when it differs from the lookup region (GCS locations)
+    unpriced_parts: list[str] = field(default_factory=list)  # listed as unpriced beside the resource's line item
 
     @property
     def hours(self) -> float:
@@ -97,6 +98,18 @@ class Ctx:
     def find_price(self, service: str, sku: str, region: str | None = None, cloud: str | None = None) -> Price | None:
         """``cloud`` defaults to the resource's; a GCP transfer job bills its S3 source at an AWS price."""
         return self.prices.get(cloud or self.cloud, service, region or self.region, sku)
+
+    def unpriced_part(self, part: str, reason: str) -> None:
+        """One part of a resource the catalog cannot price: listed as unpriced, the other parts stay priced
+        (a pool is not dropped from the total for want of its boot disk's price)."""
+        self.unpriced_parts.append(f"{part} not in the estimate (the rest of this resource is): {reason}")
+
+    def part_price(self, part: str, service: str, sku: str, region: str | None = None) -> Price | None:
+        """``price`` for one part of a resource: a missing price is an unpriced part, not an unpriced resource."""
+        found = self.find_price(service, sku, region)
+        if found is None:
+            self.unpriced_part(part, f"no {self.cloud}/{service} price for '{sku}' in {region or self.region}")
+        return found
 
     def flat(self, name: str, price: Price, quantity: float, unit: str | None = None) -> CostComponent:
         return CostComponent(name, unit or price.unit, price, Range.flat(quantity))

@@ -68,6 +68,7 @@ def estimate(plan: Plan, usage: Usage | None = None, prices: PriceBook | None = 
         regions.add(f"{cloud}/{region}")
         result.items.append(LineItem(r.urn, r.type, r.name, f"{cloud}/{ctx.label or region}",
                                      index.component_of(r), components))
+        result.unpriced += [Classified(r.urn, r.type, reason) for reason in ctx.unpriced_parts]
     result.items += _transfers(usage, prices, regions, result)
     return result
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from blueprint import catalog
 from blueprint.cost.aws import storage_by_class
 from blueprint.cost.context import MULTI_REGIONS, Ctx, Free, Unpriced, known, pricer, region_of
-from blueprint.cost.model import CostComponent
+from blueprint.cost.model import CostComponent, Range
 from blueprint.cost.pools import ON_DEMAND, RESERVED, SPOT, PoolShape, instance_component, node_hours, \
     per_node_volume, pick_rate
 from blueprint.plan.model import PlannedResource
@@ -62,10 +62,23 @@ def node_pool(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
         out.append(instance_component("GPU", f"{count} x {gpu_type} per node", shape, ctx, gpu_rate,
                                       gpu_on_demand, hours * count))
         out[-1].unit = "GPU-hours"
-    disk_type, disk_gb = str(config.get("diskType") or "pd-balanced"), float(config.get("diskSizeGb") or 100)
-    out.append(per_node_volume(f"Boot disk ({disk_type}, {disk_gb:,.0f} GB per node)", ctx,
-                               ctx.price("disks", disk_type), disk_gb, hours))
-    return out
+    return out + _boot_disk(config, ctx, hours)
+
+
+def _boot_disk(config: dict, ctx: Ctx, hours: Range) -> list[CostComponent]:
+    """Provisioned capacity per node. A missing disk price, or Hyperdisk IOPS / throughput provisioned above the
+    baseline (3,000 IOPS, 140 MiB/s, not in the catalog), is listed as an unpriced part of the pool."""
+    boot = config.get("bootDisk") or {}
+    disk_type = str(boot.get("diskType") or config.get("diskType") or "pd-balanced")
+    disk_gb = float(boot.get("sizeGb") or config.get("diskSizeGb") or 100)
+    for key, baseline, what in (("provisionedIops", 3000, "IOPS"), ("provisionedThroughput", 140, "MiB/s")):
+        if known(boot.get(key)) and float(boot[key]) > baseline:
+            ctx.unpriced_part(f"boot disk {what} above {baseline:,}",
+                              f"provisioned {float(boot[key]):,.0f} {what} on {disk_type}: not in the catalog")
+    price = ctx.part_price(f"boot disk ({disk_type})", "disks", disk_type)
+    if price is None:
+        return []
+    return [per_node_volume(f"Boot disk ({disk_type}, {disk_gb:,.0f} GB per node)", ctx, price, disk_gb, hours)]
 
 
 @pricer("gcp:container/cluster:Cluster")

@@ -97,6 +97,42 @@ def test_gke_on_demand_l4_pool_and_implicit_gpus_from_the_catalog():
         assert item.monthly.max == approx(6 * HOURS * (0.29355 + 0.56) + 6 * 100 * 0.10)
 
 
+A3_ULTRA, H200, HYPERDISK_BALANCED = 9.092, 9.30, 0.08
+POOL = "gcp:container/nodePool:NodePool"
+
+
+def test_gke_hyperdisk_boot_disk_is_priced_and_a_disk_without_a_price_leaves_the_rest_of_the_pool_priced():
+    scaling = {"total_min_node_count": 1, "total_max_node_count": 2}
+    est = priced(_gke_pool("h200", "a3-ultragpu-8g", [], False, scaling, 1, ("hyperdisk-balanced", 500)))
+    item = est.item("h200")
+    assert component(item, "Boot disk (hyperdisk-balanced").monthly.expected == approx(500 * HYPERDISK_BALANCED)
+    assert item.monthly.expected == approx(HOURS * (A3_ULTRA + 8 * H200) + 500 * HYPERDISK_BALANCED)  # 60,987.70
+    assert est.unpriced == []
+    # no price for the disk type: the machine and its GPUs stay in the total, the disk is listed as unpriced
+    est = priced(_gke_pool("h200", "a3-ultragpu-8g", [], False, scaling, 1, ("hyperdisk-extreme", 500)))
+    item = est.item("h200")
+    assert item.monthly.expected == approx(HOURS * (A3_ULTRA + 8 * H200))
+    assert not [c for c in item.components if c.name.startswith("Boot disk")]
+    assert [(u.type, u.reason) for u in est.unpriced] == [(POOL, (
+        "boot disk (hyperdisk-extreme) not in the estimate (the rest of this resource is): "
+        "no gcp/disks price for 'hyperdisk-extreme' in us-central1"))]
+
+
+def test_gke_hyperdisk_iops_and_throughput_above_the_baseline_are_listed_unpriced():
+    def program():
+        import pulumi_gcp.container as container
+        container.NodePool("h200", cluster="c", location="us-central1", node_locations=["us-central1-a"],
+                           node_count=1, node_config={"machine_type": "a3-ultragpu-8g", "boot_disk": {
+                               "disk_type": "hyperdisk-balanced", "size_gb": 200, "provisioned_iops": 6000,
+                               "provisioned_throughput": 140}}, opts=gcp_provider())
+    est = priced(program)
+    assert component(est.item("h200"), "Boot disk (hyperdisk-balanced, 200 GB").monthly.expected == \
+        approx(200 * HYPERDISK_BALANCED)
+    assert [(u.type, u.reason) for u in est.unpriced] == [(POOL, (
+        "boot disk IOPS above 3,000 not in the estimate (the rest of this resource is): "
+        "provisioned 6,000 IOPS on hyperdisk-balanced: not in the catalog"))]
+
+
 def test_gke_initial_nodes_count_in_every_zone_within_the_total_limits():
     three = ("us-central1-a", "us-central1-b", "us-central1-c")
     est = priced(_gke_pool("l4", "g2-standard-8", [], False, {"total_min_node_count": 1, "total_max_node_count": 6},

@@ -95,3 +95,6 @@ def test_every_allowed_instance_type_is_priced_in_the_main_regions():
         facts = catalog.instance("gcp", name)
         if facts is not None:
             assert book.get("gcp", "gpu-on-demand", "us-central1", facts.gke_accelerator), name
+            # the node pool boots from the catalog's disk type (pd-ssd unless the machine needs Hyperdisk)
+            assert facts.boot_disk, name
+            assert book.get("gcp", "disks", "us-central1", facts.boot_disk), (name, facts.boot_disk)
