@@ -106,10 +106,11 @@ class Ctx:
 
     def part_price(self, part: str, service: str, sku: str, region: str | None = None) -> Price | None:
         """``price`` for one part of a resource: a missing price is an unpriced part, not an unpriced resource."""
-        found = self.find_price(service, sku, region)
-        if found is None:
-            self.unpriced_part(part, f"no {self.cloud}/{service} price for '{sku}' in {region or self.region}")
-        return found
+        try:
+            return self.price(service, sku, region)
+        except Unpriced as exc:
+            self.unpriced_part(part, str(exc))
+            return None
 
     def flat(self, name: str, price: Price, quantity: float, unit: str | None = None) -> CostComponent:
         return CostComponent(name, unit or price.unit, price, Range.flat(quantity))
