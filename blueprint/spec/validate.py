@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from blueprint import catalog
 from blueprint.catalog import gcs
 from blueprint.spec.addressing import AddressError, RegionRequest, plan_addresses
+from blueprint.spec.exemptions import policy_issues
 from blueprint.spec.model import CapacityType, Cloud, GpuPool, PlatformSpec, Purpose, Region, Scaling, Topology
 
 
@@ -380,4 +381,5 @@ def _project_issues(spec: PlatformSpec) -> list[SpecIssue]:
 
 def validate(spec: PlatformSpec) -> list[SpecIssue]:
     """All issues of a parsed spec, in config order."""
-    return _project_issues(spec) + _region_issues(spec) + _network_issues(spec) + _workload_issues(spec)
+    return (_project_issues(spec) + _region_issues(spec) + _network_issues(spec) + _workload_issues(spec)
+            + [SpecIssue(path, message) for path, message in policy_issues(spec)])
