@@ -26,6 +26,14 @@ _CALLS: dict[str, dict[str, Any]] = {
 }
 
 
+# Look-ups of things that exist before the stack (an existing Route 53 zone), answered from their arguments with an
+# obviously offline id.
+_LOOKUPS = {
+    "aws:route53/getZone:getZone": lambda a: {"zoneId": f"ZOFFLINE-{a.get('name', '')}", "name": a.get("name", ""),
+                                              "nameServers": [], "privateZone": False},
+}
+
+
 # Outputs the cloud computes inside an echoed input object, which the program reads: unknown in a preview, not
 # absent (absent would resolve to a known None and drop the dependency on the resource).
 _COMPUTED_NESTED: dict[str, list[tuple[str, str]]] = {
@@ -43,6 +51,8 @@ class PreviewMocks(Mocks):
         return "", outputs
 
     def call(self, args: MockCallArgs) -> tuple[dict, list]:
+        if args.token in _LOOKUPS:
+            return _LOOKUPS[args.token](dict(args.args)), []
         return dict(_CALLS.get(args.token, {})), []
 
 

@@ -226,9 +226,38 @@ class TrainingWorkload(_Model):
     checkpoint_interval: int = Field(default=100, ge=1)
     checkpoint_uri: str | None = None  # None: the region's checkpoint bucket
     storage_region: str | None = None  # read data and write checkpoints elsewhere, explicitly
-    kueue_queue: str | None = None
+    # The Kueue LocalQueue (in the training namespace) the Job is submitted to; the program installs Kueue and the
+    # queue (components/k8s/kueue.py). A label value and object name: a DNS-1123 label.
+    kueue_queue: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
     # the training text file: its key in the dataset bucket; None: the trainer's bundled corpus
     data: str | None = Field(default=None, pattern=r"^[\w-][\w.-]*(/[\w-][\w.-]*)*$")
+
+
+class ServingDns(_Model):
+    """Where ``serving.domain``'s records live: a Route 53 public hosted zone in the first AWS region's account.
+
+    - ``existingZone``: a zone that already exists and answers publicly, named ``domain`` or a parent of it; it is
+      looked up, never created or deleted.
+    - ``parentZone``: an existing Route 53 zone that is a parent of ``domain``; a zone for ``domain`` is created
+      and delegated from it (its NS record is written in the parent).
+    - neither: a zone for ``domain`` is created and its name servers are exported (``servingZone``); the parent's
+      owner must delegate to them, and ``delegated: true`` says that is done. Until then no certificate is waited
+      for (ACM cannot validate an undelegated name; the wait would end the ``up`` after 75 minutes), so the
+      entry points carry no TLS listener yet.
+    """
+
+    existing_zone: str | None = None
+    parent_zone: str | None = None
+    delegated: bool = False
+
+    @property
+    def creates_zone(self) -> bool:
+        return self.existing_zone is None
+
+    @property
+    def resolvable(self) -> bool:
+        """Do names written in the zone resolve on the internet (so ACM can validate, health checks can probe)?"""
+        return self.existing_zone is not None or self.parent_zone is not None or self.delegated
 
 
 class ServingWorkload(_Model):
@@ -247,6 +276,7 @@ class ServingWorkload(_Model):
     keda: bool = False
     global_routing: Literal["none", "route53-latency", "global-accelerator", "gcp-global-lb"] = "none"
     domain: str | None = None
+    dns: ServingDns = ServingDns()  # the hosted zone of ``domain`` (Route 53)
 
 
 class Workloads(_Model):

@@ -82,7 +82,7 @@ class GlobalRouting(pulumi.ComponentResource):
                 failure_threshold=3, measure_latency=True, tags=spec.aws_tags(Name=f"{serve.name}-{c.child_name}"),
                 opts=opts)
             aws.route53.Record(
-                f"{c.child_name}-{serve.name}-latency", zone_id=zone.zone.zone_id, name=self.hostname, type="CNAME",
+                f"{c.child_name}-{serve.name}-latency", zone_id=zone.zone_id, name=self.hostname, type="CNAME",
                 ttl=60, records=[entry.hostname], set_identifier=c.region.key, health_check_id=check.id,
                 latency_routing_policies=[aws.route53.RecordLatencyRoutingPolicyArgs(region=latency_region(c))],
                 opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=entry.gateway_after)))
