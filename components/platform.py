@@ -6,7 +6,7 @@ import pulumi
 from blueprint.spec import Cloud, PlatformSpec, address_plan
 from components.compute import RegionalCompute
 from components.interconnect.interconnect import Interconnect
-from components.k8s import WorkloadIdentities, deploy_workloads
+from components.k8s import WorkloadIdentities, deploy_workloads, workload_outputs
 from components.k8s.common import model_prefix
 from components.storage.access import WorkloadIdentity
 from components.storage.gcs_transfer import ModelTransferToGcs
@@ -101,7 +101,7 @@ def build_platform(spec: PlatformSpec) -> dict[str, RegionalCompute]:
     _replication(spec, computes, storages)
     if len(spec.regions) > 1:
         Interconnect(spec, address_plan(spec), computes)
-    deploy_workloads(spec, computes, WorkloadIdentities(
+    workloads = deploy_workloads(spec, computes, WorkloadIdentities(
         training={r: ident.annotation[1] for (w, r), ident in identities.items()
                   if spec.workloads.training and w == spec.workloads.training.name},
         serving={r: ident.annotation[1] for (w, r), ident in identities.items()
@@ -112,4 +112,6 @@ def build_platform(spec: PlatformSpec) -> dict[str, RegionalCompute]:
                                     "gpuPools": sorted(p.name for p in c.region.gpu_pools)}
                               for key, c in computes.items()})
     pulumi.export("workloadIdentities", {f"{w}@{r}": ident.annotation[1] for (w, r), ident in identities.items()})
+    for key, value in workload_outputs(workloads).items():
+        pulumi.export(key, value)
     return computes

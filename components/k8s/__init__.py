@@ -11,6 +11,7 @@ from components.compute import RegionalCompute
 from components.k8s.cluster_services import ClusterServices
 from components.k8s.entry import ServingEntries
 from components.k8s.global_routing import GlobalRouting
+from components.k8s.serving import NAMESPACE as SERVING_NAMESPACE
 from components.k8s.serving import ServingService
 from components.k8s.training import TrainingJob
 
@@ -77,8 +78,24 @@ def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
                                               gateway=out.services[key].gateway,
                                               listener=out.services[key].listener)
         if serve.global_routing != "none" and out.serving:
-            out.routing = GlobalRouting(spec, [computes[k] for k in out.serving], out.entries)
+            out.routing = GlobalRouting(spec, [computes[k] for k in out.serving], out.entries, out.serving)
     return out
 
 
-__all__ = ["ClusterServices", "GlobalRouting", "ServingEntries", "ServingService", "TrainingJob", "WorkloadIdentities", "Workloads", "deploy_workloads"]
+def workload_outputs(workloads: Workloads) -> dict[str, Any]:
+    """Stack outputs an operator needs after the first `up`: the serving zone (name servers to delegate to) and how
+    to see serving become ready (`pulumi up` does not wait for it: serving.NO_AWAIT)."""
+    out: dict[str, Any] = {}
+    if workloads.entries is not None and workloads.entries.zone is not None:
+        out["servingZone"] = workloads.entries.zone.summary
+    if workloads.serving:
+        out["servingReadiness"] = {key: {
+            "rolloutStatus": f"kubectl -n {SERVING_NAMESPACE} rollout status deployment/{svc.app} --timeout=30m",
+            "readyz": f"https://{svc.hostname}/readyz" if svc.hostname else None,
+            "alert": f"ServingNotReady (PrometheusRule {SERVING_NAMESPACE}/{svc.app}-readiness)"}
+            for key, svc in workloads.serving.items()}
+    return out
+
+
+__all__ = ["ClusterServices", "GlobalRouting", "ServingEntries", "ServingService", "TrainingJob", "WorkloadIdentities", "Workloads", "deploy_workloads",
+           "workload_outputs"]

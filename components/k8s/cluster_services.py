@@ -30,7 +30,8 @@ SYSTEM_NODES = {"aiplatform.io/pool": "system"}
 
 
 def prometheus_values() -> dict:
-    """Select every PodMonitor / ServiceMonitor (not only the chart's own); skip managed control-plane targets."""
+    """Select every PodMonitor / ServiceMonitor / PrometheusRule (not only the chart's own); skip managed
+    control-plane targets."""
     return {
         "grafana": {"enabled": False},
         "kubeControllerManager": {"enabled": False}, "kubeScheduler": {"enabled": False},
@@ -40,7 +41,8 @@ def prometheus_values() -> dict:
         "alertmanager": {"alertmanagerSpec": {"nodeSelector": SYSTEM_NODES}},
         "prometheus": {"prometheusSpec": {
             "nodeSelector": SYSTEM_NODES, "retention": "15d",
-            "podMonitorSelectorNilUsesHelmValues": False, "serviceMonitorSelectorNilUsesHelmValues": False}},
+            "podMonitorSelectorNilUsesHelmValues": False, "serviceMonitorSelectorNilUsesHelmValues": False,
+            "ruleSelectorNilUsesHelmValues": False}},
     }
 
 
