@@ -11,6 +11,7 @@ from components.compute import RegionalCompute
 from components.k8s.cluster_services import ClusterServices
 from components.k8s.entry import ServingEntries
 from components.k8s.global_routing import GlobalRouting
+from components.k8s.kueue import Kueue
 from components.k8s.serving import NAMESPACE as SERVING_NAMESPACE
 from components.k8s.serving import ServingService
 from components.k8s.training import TrainingJob
@@ -35,6 +36,7 @@ class Workloads:
     routing: GlobalRouting | None = None
     entries: ServingEntries | None = None
     services: dict[str, ClusterServices] = field(default_factory=dict)
+    kueue: Kueue | None = None
 
 
 def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
@@ -63,9 +65,11 @@ def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
         if compute is not None and compute.k8s_provider is not None:
             pool = compute.region.pool(train.pool)
             assert pool is not None, "validated spec"
+            # Kueue where the job names a queue: without it the Job would stay suspended forever
+            out.kueue = Kueue(spec, compute) if train.kueue_queue else None
             out.training = TrainingJob(spec, compute, pool, identity=ids.training.get(train.region),
                                        cluster_services=out.services[train.region].ready,
-                                       volumes=training_volumes)
+                                       volumes=training_volumes, kueue=out.kueue)
     if serve is not None:
         for key in serve.regions:
             compute = computes.get(key)
@@ -97,5 +101,5 @@ def workload_outputs(workloads: Workloads) -> dict[str, Any]:
     return out
 
 
-__all__ = ["ClusterServices", "GlobalRouting", "ServingEntries", "ServingService", "TrainingJob", "WorkloadIdentities", "Workloads", "deploy_workloads",
+__all__ = ["ClusterServices", "GlobalRouting", "Kueue", "ServingEntries", "ServingService", "TrainingJob", "WorkloadIdentities", "Workloads", "deploy_workloads",
            "workload_outputs"]

@@ -1,7 +1,7 @@
 """``blueprint render``: every manifest of every stack is a valid object for its cluster's Kubernetes version.
 
 Built-in kinds are validated strictly with kubernetes-validate (unknown fields fail). CRD instances (KEDA
-ScaledObject, Gateway API Gateway / GatewayClass / HTTPRoute, EnvoyProxy, PrometheusRule) have no schema in that package, so they are checked structurally here:
+ScaledObject, Gateway API Gateway / GatewayClass / HTTPRoute, EnvoyProxy, Kueue, PrometheusRule) have no schema in that package, so they are checked structurally here:
 identity fields, and references that must resolve to objects rendered for the same cluster.
 """
 from __future__ import annotations
@@ -12,6 +12,7 @@ import yaml
 
 from blueprint.commands.render import write
 from blueprint.render import api_version, manifests, schema_version
+from tests.k8s import kueue_shapes
 from tests.k8s.conftest import spec_of, workload_plan
 
 
@@ -31,7 +32,7 @@ def test_rendered_manifests_validate_against_the_clusters_kubernetes_version(sta
                 kubernetes_validate.validate(m.obj, version, strict=True)
                 continue
             assert set(m.obj) == {"apiVersion", "kind", "metadata", "spec"}
-            cluster_scoped = ("GatewayClass",)
+            cluster_scoped = ("GatewayClass", "ResourceFlavor", "ClusterQueue")
             assert bool(m.namespace) == (m.kind not in cluster_scoped), f"{m.kind} {m.name}: wrong scope"
             if m.kind == "ScaledObject":
                 assert m.obj["apiVersion"] == "keda.sh/v1alpha1"
@@ -69,6 +70,13 @@ def test_rendered_manifests_validate_against_the_clusters_kubernetes_version(sta
                         assert m.obj["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
                         named = {p["name"] for c in pod["spec"]["containers"] for p in c.get("ports", [])}
                         assert ports <= named, f"{m.name} scrapes a port the pods do not name"
+            elif m.obj["apiVersion"].startswith("kueue.x-k8s.io/"):
+                assert kueue_shapes.problems(m.obj) == [], f"{m.kind} {m.name}"
+                if m.kind == "LocalQueue":
+                    assert ("ClusterQueue", None, m.obj["spec"]["clusterQueue"]) in names
+                elif m.kind == "ClusterQueue":
+                    flavors = {f["name"] for g in m.obj["spec"]["resourceGroups"] for f in g["flavors"]}
+                    assert all(("ResourceFlavor", None, f) in names for f in flavors)
             elif m.kind == "PrometheusRule":
                 assert m.obj["apiVersion"] == "monitoring.coreos.com/v1"
                 rules = [r for g in m.obj["spec"]["groups"] for r in g["rules"]]
