@@ -27,6 +27,7 @@ PORT = 8080
 PROMETHEUS_URL = f"http://prometheus-operated.{common.MONITORING_NAMESPACE}.svc:9090"
 CPU_TARGET_PERCENT = 70
 WARMUP_LIMIT_S = 900  # model download + CUDA warm-up allowed before liveness applies
+HEALTH_PATH = "/readyz"  # what load balancers probe: 200 only once the model is loaded and not draining
 
 
 # No serving object holds up `pulumi up` on readiness that needs data: the model exists only once training has
@@ -64,6 +65,22 @@ def readiness_rule(spec: PlatformSpec, model_uri: str, resource_name: str,
                 "description": f"{app} loads its model from {model_uri}; until training has exported a model there "
                                "(and replication has copied it to this region) no replica can become ready. "
                                "The alert resolves when the first replica is ready."}}]}]},
+        opts=opts)
+
+
+def gke_health_check(resource_name: str, service: str,
+                     opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    """The GKE Gateway's load balancer health check for one backend Service: ``/readyz`` on the serving port.
+    Unlike GKE Ingress, the Gateway controller infers nothing from readiness probes; without a policy it probes
+    ``/`` (HealthCheckPolicy ``requestPath`` default, googlecloudplatform.github.io/gke-gateway-api), which the
+    server answers 404, so every backend would stay unhealthy."""
+    return k8s.apiextensions.CustomResource(
+        resource_name, api_version="networking.gke.io/v1", kind="HealthCheckPolicy",
+        metadata={"name": service, "namespace": NAMESPACE, "labels": common.MANAGED_BY},
+        spec={"default": {"checkIntervalSec": 10, "timeoutSec": 5, "healthyThreshold": 1, "unhealthyThreshold": 3,
+                          "config": {"type": "HTTP", "httpHealthCheck": {
+                              "portSpecification": "USE_SERVING_PORT", "requestPath": HEALTH_PATH}}},
+              "targetRef": {"group": "", "kind": "Service", "name": service}},
         opts=opts)
 
 
@@ -191,6 +208,8 @@ class ServingService(pulumi.ComponentResource):
                 f"{name}-{track}-pdb", metadata={"name": deploy_name, "namespace": NAMESPACE, "labels": lbl},
                 spec={"maxUnavailable": 1, "selector": {"matchLabels": sel}},
                 opts=common.k8s_opts(self, prov, after_ns))
+            if gateway is not None and cloud is Cloud.gcp:
+                gke_health_check(f"{name}-{track}-health", deploy_name, common.k8s_opts(self, prov, after_ns))
             return dep, svc
 
         self.services: dict[str, k8s.core.v1.Service] = {}

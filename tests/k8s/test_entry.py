@@ -127,6 +127,15 @@ def test_gke_gateway_claims_the_reserved_address_and_the_certificate_map():
     assert (listener["protocol"], listener["port"]) == ("HTTPS", 443) and "tls" not in listener
     route = one_in(plan, ROUTE, cluster)
     assert route.get("spec.parentRefs")[0]["sectionName"] == listener["name"]
+    # the load balancer probes each backend Service on /readyz: the GKE Gateway's default would be "/" (a 404)
+    policies = {p.get("spec.targetRef.name"): p for p in in_cluster(
+        plan, "kubernetes:networking.gke.io/v1:HealthCheckPolicy", cluster)}
+    backends = {b["name"] for rule in route.get("spec.rules") for b in rule["backendRefs"]}
+    assert set(policies) == backends
+    for p in policies.values():
+        assert p.get("spec.default.config.httpHealthCheck") == {"portSpecification": "USE_SERVING_PORT",
+                                                                "requestPath": "/readyz"}
+        assert p.get("metadata.namespace") == route.get("metadata.namespace")
     (cert,) = mine(plan, GCP_CERT, cluster)
     hosts = [f"{serve.name}.{serve.domain}", regional(spec, cluster)]
     assert cert.get("managed.domains") == hosts

@@ -1,7 +1,7 @@
 """``blueprint render``: every manifest of every stack is a valid object for its cluster's Kubernetes version.
 
 Built-in kinds are validated strictly with kubernetes-validate (unknown fields fail). CRD instances (KEDA
-ScaledObject, Gateway API Gateway / GatewayClass / HTTPRoute, EnvoyProxy, Kueue, PrometheusRule) have no schema in that package, so they are checked structurally here:
+ScaledObject, Gateway API Gateway / GatewayClass / HTTPRoute, EnvoyProxy, Kueue, PrometheusRule, GKE HealthCheckPolicy) have no schema in that package, so they are checked structurally here:
 identity fields, and references that must resolve to objects rendered for the same cluster.
 """
 from __future__ import annotations
@@ -77,6 +77,12 @@ def test_rendered_manifests_validate_against_the_clusters_kubernetes_version(sta
                 elif m.kind == "ClusterQueue":
                     flavors = {f["name"] for g in m.obj["spec"]["resourceGroups"] for f in g["flavors"]}
                     assert all(("ResourceFlavor", None, f) in names for f in flavors)
+            elif m.kind == "HealthCheckPolicy":
+                assert m.obj["apiVersion"] == "networking.gke.io/v1" and cluster.startswith("gcp-")
+                ref = m.obj["spec"]["targetRef"]
+                assert (ref["group"], ref["kind"]) == ("", "Service") and ("Service", m.namespace, ref["name"]) in names
+                check = m.obj["spec"]["default"]["config"]
+                assert check["type"] == "HTTP" and check["httpHealthCheck"]["requestPath"].startswith("/")
             elif m.kind == "PrometheusRule":
                 assert m.obj["apiVersion"] == "monitoring.coreos.com/v1"
                 rules = [r for g in m.obj["spec"]["groups"] for r in g["rules"]]
