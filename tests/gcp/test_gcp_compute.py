@@ -214,6 +214,7 @@ def _gcp_only_with_workloads() -> dict:
     train = {**cfg["workloads"]["training"], "region": "gcp/us-central1", "nodes": 2}
     serve = {**cfg["workloads"]["serving"], "regions": ["gcp/us-central1", "gcp/us-east4"],
              "globalRouting": "gcp-global-lb"}
+    serve.pop("dns", None)  # the Route 53 zone needs an AWS account; a GCP-only stack keeps its names elsewhere
     cfg["workloads"] = {"training": train, "serving": serve}
     return cfg
 
