@@ -9,7 +9,7 @@ import ipaddress
 import re
 from typing import Any
 
-from blueprint.spec.validate import SpecIssue
+from blueprint.spec.issues import SpecIssue
 
 REPLACE_BEFORE_DEPLOYING = "documentation placeholders must be replaced before deploying"
 
