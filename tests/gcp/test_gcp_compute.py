@@ -125,6 +125,7 @@ def _gcp_only() -> dict:
           "gpuPools": [{**gcp["gpuPools"][1], "instanceType": "g2-standard-8"}]}
     cfg["regions"] = [gcp, eu]
     cfg["workloads"] = {}
+    cfg.pop("access")  # no AWS region for a runner subnet; GKE's DNS endpoint needs no deployer network
     return cfg
 
 
@@ -215,6 +216,7 @@ def _gcp_only_with_workloads() -> dict:
     serve = {**cfg["workloads"]["serving"], "regions": ["gcp/us-central1", "gcp/us-east4"],
              "globalRouting": "gcp-global-lb"}
     cfg["workloads"] = {"training": train, "serving": serve}
+    cfg.pop("access")  # no AWS region for a runner subnet; GKE's DNS endpoint needs no deployer network
     return cfg
 
 
