@@ -115,5 +115,9 @@ def build_platform(spec: PlatformSpec) -> dict[str, RegionalCompute]:
     pulumi.export("regions", {key: {"cloud": c.region.cloud.value, "cidr": str(c.addresses.block),
                                     "gpuPools": sorted(p.name for p in c.region.gpu_pools)}
                               for key, c in computes.items()})
+    runner = next((c.deployer_runner for c in computes.values() if getattr(c, "deployer_runner", None)), None)
+    if runner is not None:  # where to launch the self-hosted runner (docs/operations.md, "First deployment")
+        pulumi.export("deployer", {"runnerSubnetId": runner.subnet.id, "runnerCidr": runner.cidr,
+                                   "egressCidrs": runner.egress_cidrs})
     pulumi.export("workloadIdentities", {f"{w}@{r}": ident.annotation[1] for (w, r), ident in identities.items()})
     return computes

@@ -11,7 +11,8 @@ from blueprint.spec.access import private_sources
 from blueprint.spec.model import GkeEndpoint
 
 HELP = ("where `pulumi up` runs for a stack (access.deployer) and how it reaches every API server; --format github "
-        "prints the job's runner labels and tools for $GITHUB_OUTPUT")
+        "prints the job's runner labels and tools for $GITHUB_OUTPUT, --format bootstrap the `pulumi up` flags of a "
+        "first pass that creates everything but the Kubernetes objects (the runner subnet included)")
 HOSTED = ["ubuntu-latest"]
 LABELS_VARIABLE = "DEPLOY_RUNNER_LABELS"
 
@@ -19,7 +20,7 @@ LABELS_VARIABLE = "DEPLOY_RUNNER_LABELS"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("deployer", help=HELP, description=HELP)
     add_stack_arg(p)
-    p.add_argument("--format", choices=("text", "json", "github"), default="text",
+    p.add_argument("--format", choices=("text", "json", "github", "bootstrap"), default="text",
                    help="github: key=value lines for $GITHUB_OUTPUT (runs_on: the runner labels as JSON, "
                         "in_network, gke: true/false); with several stacks each value is a JSON object by stack")
     p.add_argument("--runner-labels", default="", metavar="JSON",
@@ -75,6 +76,25 @@ def runs_on(info: dict, labels_json: str) -> list[str]:
     return labels
 
 
+def bootstrap_flags(stack: str) -> list[str]:
+    """`pulumi up` flags that leave out every Kubernetes provider of the offline plan and what depends on them."""
+    from blueprint.plan import run_plan
+
+    plan = run_plan(stack)
+    providers = [engine_urn(plan, r) for r in plan.of_type("pulumi:providers:kubernetes")]
+    return [flag for urn in providers for flag in ("--exclude", urn)] + ["--exclude-dependents"]
+
+
+def engine_urn(plan, resource) -> str:
+    """The URN the Pulumi engine gives ``resource``: its type qualified by every ancestor's (the mock runtime's URNs
+    keep only the parent's)."""
+    types, parent = [resource.type], plan.by_urn(resource.parent) if resource.parent else None
+    while parent is not None and parent.type != "pulumi:pulumi:Stack":
+        types.insert(0, parent.type)
+        parent = plan.by_urn(parent.parent) if parent.parent else None
+    return f"urn:pulumi:{plan.stack}::{plan.project}::{'$'.join(types)}::{resource.name}"
+
+
 def _text(info: dict) -> str:
     where = info["deployer"]
     if where["kind"] == "runner-subnet":
@@ -100,7 +120,12 @@ def run(args: argparse.Namespace) -> int:
     for stack in stacks:
         config, _ = stack_config(stack)  # validates: a broken deploy path is the spec error
         infos.append(describe(load_spec(json.loads(config[FULL_KEY]), stack=stack)))
-    if args.format == "json":
+    if args.format == "bootstrap":
+        if len(infos) != 1:
+            print("error: --format bootstrap needs exactly one --stack", file=sys.stderr)
+            return 2
+        print("\n".join(bootstrap_flags(infos[0]["stack"])))
+    elif args.format == "json":
         print(json.dumps(infos if len(infos) > 1 else infos[0], indent=2))
     elif args.format == "github":
         try:

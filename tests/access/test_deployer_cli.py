@@ -56,3 +56,28 @@ def test_the_runner_subnet_it_names_is_the_one_planned(capsys, any_stack):
     (subnet,) = [s for s in shipped_plan(any_stack).of_type("aws:ec2/subnet:Subnet")
                  if s.inputs["tags"].get("aiplatform.io/role") == "deployer-runner"]
     assert info["deployer"] == {"kind": "runner-subnet", "region": "aws/us-east-1", "cidr": subnet.inputs["cidrBlock"]}
+
+
+def test_the_bootstrap_pass_leaves_out_exactly_what_needs_a_reachable_cluster(capsys):
+    """`pulumi up $(blueprint deployer --format bootstrap)` creates the runner subnet and every cloud resource but
+    no Kubernetes object: it excludes each kubernetes.Provider (by the URN the engine gives it, every ancestor's
+    type included) and its dependents."""
+    from blueprint.commands.deployer import engine_urn
+
+    plan = shipped_plan("prod")
+    assert main(["deployer", "--stack", "prod", "--format", "bootstrap"]) == 0
+    flags = capsys.readouterr().out.split()
+    providers = plan.of_type("pulumi:providers:kubernetes")
+    assert flags[-1] == "--exclude-dependents" and flags[:-1:2] == ["--exclude"] * len(providers)
+    assert set(flags[1:-1:2]) == {engine_urn(plan, p) for p in providers}
+    assert all(f"::aiplatform:{c}:Region$aiplatform:{c}:" in u for u in flags[1:-1:2] for c in [u.split(":")[7]])
+    dependents, grew = {p.urn for p in providers}, True
+    while grew:
+        more = {r.urn for r in plan if r.urn not in dependents and (
+            r.provider_urn in dependents or r.parent in dependents or set(r.dependencies) & dependents)}
+        dependents |= more
+        grew = bool(more)
+    assert all(r.urn in dependents for r in plan if r.type.startswith("kubernetes:"))
+    first_pass = [r for r in plan if "access:DeployerRunner" in r.urn or r.type in (
+        "aws:eks/cluster:Cluster", "gcp:container/cluster:Cluster", "aws:ec2transitgateway/transitGateway:TransitGateway")]
+    assert len(first_pass) > 5 and not {r.urn for r in first_pass} & dependents
