@@ -1,9 +1,6 @@
 """Cluster endpoint settings and the kubeconfig each ``kubernetes.Provider`` gets, per ``access.deployer`` mode.
 
-EKS: the same host name serves both endpoints; inside the cluster's VPC it resolves to the private one, outside
-to the public one while that is enabled, and to private addresses once it is not (docs.aws.amazon.com/eks/latest/
-userguide/cluster-endpoint.html). GKE: the DNS endpoint is fronted by Google with a publicly trusted certificate,
-so its kubeconfig pins no cluster CA (crossplane-contrib/provider-upjet-gcp config/cluster/container/config.go).
+Why each setting (EKS DNS resolution, GKE's DNS endpoint certificate): docs/operations.md, "First deployment".
 """
 from __future__ import annotations
 

@@ -1,12 +1,6 @@
-"""``aiplatform:access:DeployerPath``: what lets the deployer through to one region's private API endpoint.
-
-* EKS: a TCP 443 rule on the cluster security group (it is on the control plane's network interfaces) for each
-  deployer range that reaches the cluster privately (``blueprint.spec.access.private_sources``), and nothing wider:
-  ``components/interconnect/admission.py`` keeps 443 closed to the other regions.
-* GKE, private mode: the control plane sits in a Google-owned VPC peered with the cluster's; a deployer across the
-  VPN or a dedicated link is reached back only if the cluster VPC exports its custom (BGP-learned) routes to that
-  peering (cloud.google.com/architecture/creating-kubernetes-engine-private-clusters-with-net-proxies).
-"""
+"""``aiplatform:access:DeployerPath``: what lets the deployer through to one region's private API endpoint: TCP 443
+from its ranges on the EKS cluster security group, or (GKE private mode) the VPC's custom routes exported to the
+control plane's peering. Why: docs/operations.md, "First deployment"."""
 from __future__ import annotations
 
 import pulumi

@@ -1,9 +1,6 @@
-"""``aiplatform:access:DeployerRunner``: the subnet self-hosted CI runners run `pulumi up` from, in one AWS VPC.
-
-Its own route table (the interconnect adds its routes to the other regions, as for the private subnets) and its own
-NAT gateway, so the deployer's internet egress is one Elastic IP: the address public-allowlist EKS endpoints admit,
-and nothing else in the VPC leaves from it.
-"""
+"""``aiplatform:access:DeployerRunner``: the subnet self-hosted CI runners run `pulumi up` from, in one AWS VPC, with
+its own route table (the interconnect adds routes to the other regions) and its own NAT gateway, whose Elastic IP is
+the deployer's only internet address (what public-allowlist EKS endpoints admit)."""
 from __future__ import annotations
 
 import pulumi
