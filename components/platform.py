@@ -20,16 +20,20 @@ def _regions(spec: PlatformSpec) -> dict[str, RegionalCompute]:
     addresses = address_plan(spec)
     computes: dict[str, RegionalCompute] = {}
     gcp_network = None
-    for region in spec.regions:
+    runner = spec.runner_region()
+    egress: list = []  # the deployer runner's NAT addresses: its region goes first, the others allow-list them
+    for region in sorted(spec.regions, key=lambda r: runner is None or r.key != runner.key):
         if region.cloud is Cloud.aws:
             from components.aws.region import AwsRegion
-            computes[region.key] = AwsRegion(spec, region, addresses[region.key])
+            aws_region = AwsRegion(spec, region, addresses[region.key], deployer_egress=egress)
+            egress = aws_region.deployer_runner.egress_cidrs if aws_region.deployer_runner else egress
+            computes[region.key] = aws_region
         else:
             from components.gcp.network import GcpNetwork
             from components.gcp.region import GcpRegion
             gcp_network = gcp_network or GcpNetwork(spec)  # one global VPC shared by every GCP region
             computes[region.key] = GcpRegion(spec, region, addresses[region.key], gcp_network)
-    return computes
+    return {r.key: computes[r.key] for r in spec.regions}
 
 
 def _identities(spec: PlatformSpec, computes: dict[str, RegionalCompute],
@@ -99,7 +103,7 @@ def build_platform(spec: PlatformSpec) -> dict[str, RegionalCompute]:
     storages = {r.key: TieredStorage(spec, r, computes[r.key]) for r in spec.regions if r.storage is not None}
     identities = _identities(spec, computes, storages)
     _replication(spec, computes, storages)
-    if len(spec.regions) > 1:
+    if len(spec.regions) > 1 or spec.network.dedicated is not None:  # dedicated links reach even a lone region
         Interconnect(spec, address_plan(spec), computes)
     workloads = deploy_workloads(spec, computes, WorkloadIdentities(
         training={r: ident.annotation[1] for (w, r), ident in identities.items()
@@ -111,6 +115,10 @@ def build_platform(spec: PlatformSpec) -> dict[str, RegionalCompute]:
     pulumi.export("regions", {key: {"cloud": c.region.cloud.value, "cidr": str(c.addresses.block),
                                     "gpuPools": sorted(p.name for p in c.region.gpu_pools)}
                               for key, c in computes.items()})
+    runner = next((c.deployer_runner for c in computes.values() if getattr(c, "deployer_runner", None)), None)
+    if runner is not None:  # where to launch the self-hosted runner (docs/operations.md, "First deployment")
+        pulumi.export("deployer", {"runnerSubnetId": runner.subnet.id, "runnerCidr": runner.cidr,
+                                   "egressCidrs": runner.egress_cidrs})
     pulumi.export("workloadIdentities", {f"{w}@{r}": ident.annotation[1] for (w, r), ident in identities.items()})
     for key, value in workload_outputs(workloads).items():
         pulumi.export(key, value)

@@ -125,21 +125,6 @@ def test_keda_needs_at_least_one_replica():
     load_spec(cfg, stack="prod")  # scale to zero without KEDA is the user's call
 
 
-def test_api_endpoint_is_never_open_to_the_internet():
-    cfg = platform_config("dev")
-    cfg["regions"][0]["apiAuthorizedCidrs"] = ["203.0.113.0/24", "0.0.0.0/0"]
-    text = str(_error("dev", cfg))
-    assert f"{FULL_KEY}.regions[0].apiAuthorizedCidrs[1]: the API endpoint may never be open to the whole internet" \
-        in text
-
-
-def test_public_api_endpoint_only_in_development():
-    cfg = platform_config("staging")
-    cfg["regions"][1]["apiAuthorizedCidrs"] = ["203.0.113.0/24"]
-    (issue,) = _error("staging", cfg).issues
-    assert issue.path == "regions[1].apiAuthorizedCidrs" and "only allowed in development" in issue.message
-
-
 def test_pool_zone_that_is_not_in_the_region():
     cfg = platform_config("dev")
     _pool(cfg)["zones"] = ["us-west-2a"]

@@ -67,6 +67,8 @@ _EXACT = {
     "gcp:compute/router:Router": "Cloud Routers carry no charge",
     "gcp:compute/routerInterface:RouterInterface": "router interfaces carry no charge",
     "gcp:compute/routerPeer:RouterPeer": "BGP peers carry no charge",
+    "gcp:compute/networkPeeringRoutesConfig:NetworkPeeringRoutesConfig":
+        "route exchange settings of a peering carry no charge (VPC Network Peering has no fee of its own)",
     "gcp:compute/haVpnGateway:HaVpnGateway": "HA VPN gateways carry no charge; tunnels are priced",
     "gcp:compute/externalVpnGateway:ExternalVpnGateway": "external VPN gateway records carry no charge",
     "gcp:compute/backendService:BackendService": "priced at the forwarding rule",

@@ -38,6 +38,9 @@ _LOOKUPS = {
 # absent (absent would resolve to a known None and drop the dependency on the resource).
 _COMPUTED_NESTED: dict[str, list[tuple[str, str]]] = {
     "aws:eks/cluster:Cluster": [("vpcConfig", "clusterSecurityGroupId")],
+    "gcp:container/cluster:Cluster": [("privateClusterConfig", "privateEndpoint"),
+                                      ("privateClusterConfig", "peeringName"),
+                                      ("controlPlaneEndpointsConfig.dnsEndpointConfig", "endpoint")],
 }
 
 
@@ -47,7 +50,11 @@ class PreviewMocks(Mocks):
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
         outputs = dict(args.inputs)
         for obj, key in _COMPUTED_NESTED.get(args.typ, []):
-            outputs[obj] = {**outputs.get(obj, {}), key: UNKNOWN}
+            holder = outputs
+            for part in obj.split("."):  # a dotted path reaches into nested input objects
+                holder[part] = dict(holder.get(part) or {})
+                holder = holder[part]
+            holder[key] = UNKNOWN
         return "", outputs
 
     def call(self, args: MockCallArgs) -> tuple[dict, list]:

@@ -164,13 +164,6 @@ def _region_issues(spec: PlatformSpec) -> list[SpecIssue]:
                                  f"unknown system instance type '{region.system_pool.instance_type}'",
                                  tuple(catalog.system_instance_types(cloud))))
         out += scaling_issues(f"regions[{ri}].systemPool.scaling", region.system_pool.scaling)
-        if region.api_authorized_cidrs and not spec.tier.value == "development":
-            out.append(SpecIssue(f"regions[{ri}].apiAuthorizedCidrs",
-                                 "a public API endpoint is only allowed in development; remove the list"))
-        for ci, cidr in enumerate(region.api_authorized_cidrs):
-            if cidr.endswith("/0"):
-                out.append(SpecIssue(f"regions[{ri}].apiAuthorizedCidrs[{ci}]",
-                                     "the API endpoint may never be open to the whole internet"))
         hot = region.storage.hot if region.storage else None
         hot_kinds = {"aws": ("fsx-lustre",), "gcp": ("filestore",)}[cloud]
         if hot is not None and hot.kind not in hot_kinds:
@@ -375,4 +368,9 @@ def _project_issues(spec: PlatformSpec) -> list[SpecIssue]:
 
 def validate(spec: PlatformSpec) -> list[SpecIssue]:
     """All issues of a parsed spec, in config order."""
-    return _project_issues(spec) + _region_issues(spec) + _network_issues(spec) + _workload_issues(spec)
+    return (_project_issues(spec) + _region_issues(spec) + _network_issues(spec) + _workload_issues(spec)
+            + access_issues(spec))
+
+
+# At the end: access.py builds its issues with SpecIssue from this module.
+from blueprint.spec.access import access_issues  # noqa: E402

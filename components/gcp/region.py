@@ -5,6 +5,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from blueprint.spec import PlatformSpec, Region, RegionAddresses
+from components.access.path import DeployerPath
 from components.compute import RegionalCompute
 from components.gcp.cluster import GkeCluster
 from components.gcp.gpu_node_pool import GpuNodePool
@@ -40,6 +41,8 @@ class GcpRegion(RegionalCompute):
         self.cluster_name = gke.cluster.name
         self.workload_identity_pool = gke.workload_pool
         self.k8s_provider = gke.k8s_provider
+        DeployerPath(f"{name}-deployer", spec, region, gke_cluster=gke.cluster, network_name=network.network.name,
+                     opts=child)
         email = gke.node_service_account.email
         SystemNodePool(f"{name}-system", spec, region, cluster=gke.cluster, service_account_email=email, opts=child)
         for pool in region.gpu_pools:

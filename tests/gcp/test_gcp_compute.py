@@ -125,6 +125,7 @@ def _gcp_only() -> dict:
           "gpuPools": [{**gcp["gpuPools"][1], "instanceType": "g2-standard-8"}]}
     cfg["regions"] = [gcp, eu]
     cfg["workloads"] = {}
+    cfg.pop("access")  # no AWS region for a runner subnet; GKE's DNS endpoint needs no deployer network
     return cfg
 
 
@@ -216,6 +217,7 @@ def _gcp_only_with_workloads() -> dict:
              "globalRouting": "gcp-global-lb"}
     serve.pop("dns", None)  # the Route 53 zone needs an AWS account; a GCP-only stack keeps its names elsewhere
     cfg["workloads"] = {"training": train, "serving": serve}
+    cfg.pop("access")  # no AWS region for a runner subnet; GKE's DNS endpoint needs no deployer network
     return cfg
 
 

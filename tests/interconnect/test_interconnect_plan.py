@@ -23,6 +23,8 @@ def plan_of(variant: str):
             cfg["network"].update(topology="hub-and-spoke", hub="aws/us-east-1")
         elif variant == "hub-gcp":
             cfg["network"].update(topology="hub-and-spoke", hub="gcp/us-central1")
+            # The AWS spokes do not link, so the runner in us-east-1 reaches us-west-2's public endpoint instead.
+            cfg["access"]["deployer"]["eksEndpoint"] = "public-allowlist"
         elif variant == "dedicated":
             cfg["network"]["dedicated"] = {
                 "directConnectGatewayId": "5f2a3b4c-1d2e-4f50-8a9b-0c1d2e3f4a5b", "peerAsn": 65010,
