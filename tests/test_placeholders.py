@@ -73,10 +73,11 @@ def test_pulumi_up_deploys_once_the_placeholders_are_replaced():
 
 
 def test_the_offline_plan_keeps_templates_plannable_and_says_what_to_replace(capsys):
-    assert main(["plan", "--stack", "dev"]) == 0
+    assert main(["plan", "--stack", "staging"]) == 0
     err = capsys.readouterr().err
     assert REPLACE_BEFORE_DEPLOYING in err
-    assert "aiplatform:platform.regions[0].apiAuthorizedCidrs[0]" in err and "203.0.113.0/24" in err
+    assert "aiplatform:platform.clusterAdminRoleArns[0]" in err and "123456789012" in err
+    assert "aiplatform:platform.workloads.serving.domain" in err and "example.com" in err
     # the program warns the same in a preview (a real `pulumi preview` prints it as a diagnostic)
-    (diag,) = run_plan("dev").diagnostics
+    (diag,) = run_plan("staging").diagnostics
     assert diag["severity"] == "warning" and REPLACE_BEFORE_DEPLOYING in diag["message"]
