@@ -19,16 +19,20 @@ def _regions(spec: PlatformSpec) -> dict[str, RegionalCompute]:
     """One class per cloud behind one interface; each cloud is imported only when the stack uses it."""
     addresses = address_plan(spec)
     computes: dict[str, RegionalCompute] = {}
-    gcp_network = None
+    account = gcp_project = gcp_network = None
     for region in spec.regions:
         if region.cloud is Cloud.aws:
+            from components.aws.account import AwsAccount
             from components.aws.region import AwsRegion
-            computes[region.key] = AwsRegion(spec, region, addresses[region.key])
+            account = account or AwsAccount(spec, region.region)  # account-wide IAM, once per stack
+            computes[region.key] = AwsRegion(spec, region, addresses[region.key], account)
         else:
             from components.gcp.network import GcpNetwork
+            from components.gcp.project import GcpProject
             from components.gcp.region import GcpRegion
-            gcp_network = gcp_network or GcpNetwork(spec)  # one global VPC shared by every GCP region
-            computes[region.key] = GcpRegion(spec, region, addresses[region.key], gcp_network)
+            gcp_project = gcp_project or GcpProject(spec)  # APIs and service agents, once per project
+            gcp_network = gcp_network or GcpNetwork(spec, gcp_project)  # one global VPC for every GCP region
+            computes[region.key] = GcpRegion(spec, region, addresses[region.key], gcp_network, gcp_project)
     return computes
 
 
@@ -72,7 +76,8 @@ def _replication(spec: PlatformSpec, computes: dict[str, RegionalCompute],
         if storages[k].region.cloud is Cloud.gcp:
             ModelTransferToGcs(spec, src.region, src.backend.key.arn, computes[source].cloud_provider,
                                storages[k].region, storages[k].backend.buckets["models"],
-                               computes[k].cloud_provider, prefix=f"{model_prefix(spec)}/")
+                               computes[k].cloud_provider, computes[k].project,  # type: ignore[attr-defined]
+                               prefix=f"{model_prefix(spec)}/")
 
 
 def _training_volumes(spec: PlatformSpec, computes: dict[str, RegionalCompute], storages: dict[str, TieredStorage]):
