@@ -13,6 +13,7 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from blueprint.spec import PlatformSpec, Region, RegionAddresses, Tier
+from components.compute import after
 
 NODE_ROLES = ["roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer",
               "roles/stackdriver.resourceMetadata.writer", "roles/artifactregistry.reader"]
@@ -48,9 +49,10 @@ class GkeCluster(pulumi.ComponentResource):
         self.node_service_account = gcp.serviceaccount.Account(
             f"{name}-nodes", account_id=f"{spec.environment}-{region.region}-nodes"[:30],
             display_name=f"GKE nodes of {self.cluster_name}", opts=child)
-        for role in NODE_ROLES:
-            gcp.projects.IAMMember(f"{name}-nodes-{role.split('/')[1]}", project=spec.gcp_project, role=role,
-                                   member=self.node_service_account.member, opts=child)
+        grants = [gcp.projects.IAMMember(f"{name}-nodes-{role.split('/')[1]}", project=spec.gcp_project, role=role,
+                                         member=self.node_service_account.member, opts=child) for role in NODE_ROLES]
+        # node pools get the email once the roles are granted: nodes start logging and pulling at boot
+        self.node_service_account_email = after(self.node_service_account.email, grants)
 
         private_endpoint = spec.tier is not Tier.development
         authorized = [{"cidr_block": spec.network.supernet, "display_name": "platform private ranges"}]
@@ -82,6 +84,9 @@ class GkeCluster(pulumi.ComponentResource):
             gateway_api_config={"channel": "CHANNEL_STANDARD"},
             resource_labels=spec.gcp_labels(),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(etcd_key_grants or []))))
+        # "<project>.svc.id.goog" exists once the project's first Workload Identity cluster does: IAM answers
+        # "Identity Pool does not exist" to a binding naming it earlier, so the pool is handed out after the cluster
+        self.workload_pool = after(self.workload_pool, [self.cluster])
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=kubeconfig(self.cluster.name, self.cluster.endpoint,
                                                  self.cluster.master_auth.cluster_ca_certificate),
