@@ -36,6 +36,13 @@ class Workloads:
     services: dict[str, ClusterServices] = field(default_factory=dict)
 
 
+def _on_pool(compute: RegionalCompute, pool: str) -> pulumi.ResourceOptions:
+    """A workload pinned to ``pool`` waits for the pool's nodes (its children wait for their parent's
+    dependencies), so its pods are not pending against a pool still being created."""
+    node_pool = compute.gpu_pools.get(pool)
+    return pulumi.ResourceOptions(depends_on=[node_pool] if node_pool is not None else [])
+
+
 def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
                      identities: WorkloadIdentities | None = None,
                      training_volumes: Callable[..., Any] | None = None) -> Workloads:
@@ -64,7 +71,7 @@ def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
             assert pool is not None, "validated spec"
             out.training = TrainingJob(spec, compute, pool, identity=ids.training.get(train.region),
                                        cluster_services=out.services[train.region].ready,
-                                       volumes=training_volumes)
+                                       volumes=training_volumes, opts=_on_pool(compute, pool.name))
     if serve is not None:
         for key in serve.regions:
             compute = computes.get(key)
@@ -75,7 +82,7 @@ def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
             out.serving[key] = ServingService(spec, compute, pool, identity=ids.serving.get(key),
                                               cluster_services=out.services[key].ready,
                                               gateway=out.services[key].gateway,
-                                              listener=out.services[key].listener)
+                                              listener=out.services[key].listener, opts=_on_pool(compute, pool.name))
         if serve.global_routing != "none" and out.serving:
             out.routing = GlobalRouting(spec, [computes[k] for k in out.serving], out.entries)
     return out
