@@ -191,10 +191,12 @@ def _hand_built(agent: str, api: str) -> Callable[[PlannedResource], None]:
     return change
 
 
-def _without_autoscaling(r: PlannedResource) -> None:
-    policy = json.loads(r.inputs["policy"])
-    policy["Statement"] = [s for s in policy["Statement"] if not s["Sid"].startswith("AutoScaling")]
-    r.inputs["policy"] = json.dumps(policy)
+def _without(sid: str) -> Callable[[PlannedResource], None]:
+    def change(r: PlannedResource) -> None:
+        policy = json.loads(r.inputs["policy"])
+        policy["Statement"] = [s for s in policy["Statement"] if not s["Sid"].startswith(sid)]
+        r.inputs["policy"] = json.dumps(policy)
+    return change
 
 
 SERVICE, SLR = typed("projects/service:Service"), typed("iam/serviceLinkedRole:ServiceLinkedRole")
@@ -221,11 +223,14 @@ MUTATIONS = {
     "key policy names a missing service-linked role": (lambda p: cut(p, typed("kms/key:Key"), SLR),
                                                        "aws-service-linked-role", "aws:kms/key:Key"),
     "key policy without the Auto Scaling role": (lambda p: edit(p, typed("kms/key:Key", "-platform"),
-                                                                _without_autoscaling),
+                                                                _without("AutoScaling")),
                                                  "aws-key-admits-user", "aws:ec2/launchTemplate:LaunchTemplate"),
     "EKS cluster role may not use the secrets key": (
         lambda p: cut(p, typed("eks/cluster:Cluster"), typed("iam/rolePolicy:RolePolicy", "cluster-encryption")),
         "aws-key-admits-user", "aws:eks/cluster:Cluster"),
+    "FSx-linked bucket key without FSx's S3 access role": (
+        lambda p: edit(p, typed("kms/key:Key", "aws-us-east-1-key"), _without("FsxDataRepository")),
+        "aws-key-admits-user", "aws:fsx/dataRepositoryAssociation:DataRepositoryAssociation"),
     # item 4
     "add-on over a self-managed one without OVERWRITE": (
         lambda p: edit(p, addon("kube-proxy"), lambda r: r.inputs.pop("resolveConflictsOnCreate")),

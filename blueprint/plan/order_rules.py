@@ -141,8 +141,18 @@ KEY_USERS = {
 }
 
 
+def principals(r: PlannedResource) -> list[str]:
+    """The IAM principals a key policy or grant names (a condition may name anything: IAM checks principals)."""
+    if r.type == KEY:
+        policy = r.inputs.get("policy")
+        if not known(policy):
+            return []
+        return [p for st in json.loads(policy).get("Statement", []) for p in strings(st.get("Principal", {}))]
+    return [p for p in (r.inputs.get("granteePrincipal"), r.inputs.get("retiringPrincipal")) if known(p)]
+
+
 def _slr_exists(g: Graph, r: PlannedResource) -> Iterator[str]:
-    services = {m.group(1) for s in strings(r.inputs) for m in SLR_ARN.finditer(s)}
+    services = {m.group(1) for s in principals(r) for m in SLR_ARN.finditer(s)}
     for service in sorted(services):
         roles = [s for s in g.of_type("aws:iam/serviceLinkedRole:ServiceLinkedRole")
                  if s.inputs.get("awsServiceName") == service]
@@ -181,6 +191,23 @@ def _key_admits(g: Graph, r: PlannedResource) -> Iterator[str]:
                     and set(roles) & g.inputs_from(p, "role")]
             if not any(g.waits(r, p) for p in uses):
                 yield f"a policy of the cluster role on {name(key)} (EKS encrypts secrets as that role)"
+
+
+DRA = "aws:fsx/dataRepositoryAssociation:DataRepositoryAssociation"
+SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+FSX_S3_ROLE = "role/aws-service-role/s3.data-source.lustre.fsx.amazonaws.com/AWSServiceRoleForFSxS3Access_"
+
+
+def _repository_key(g: Graph, r: PlannedResource) -> Iterator[str]:
+    """FSx for Lustre reads and writes a linked SSE-KMS bucket as its S3-access service-linked role, which the
+    bucket key's policy must admit (LustreGuide/s3-server-side-encryption-support.html)."""
+    buckets = [u for u in g.inputs_from(r, "dataRepositoryPath") if g.by_urn[u].type == "aws:s3/bucket:Bucket"]
+    for sse in (s for s in g.of_type(SSE) if set(buckets) & g.inputs_from(s, "bucket")):
+        for key in (g.by_urn[u] for u in g.inputs_from(sse, "rules") if g.by_urn[u].type == KEY):
+            policy = key.inputs.get("policy")
+            if not (known(policy) and any(FSX_S3_ROLE in s for st in json.loads(policy)["Statement"]
+                                          if st.get("Effect") == "Allow" for s in strings(st))):
+                yield f"{name(key)}'s policy to admit FSx for Lustre's S3 access role (the linked bucket's key)"
 
 
 def _irsa_issuer(g: Graph, r: PlannedResource) -> Iterator[str]:
@@ -402,6 +429,8 @@ RULES: list[Rule] = [
          lambda t: t in (KEY, "aws:kms/grant:Grant"), _slr_exists),
     Rule("aws-key-admits-user", "the service that encrypts with a key must be admitted by its policy, or it fails "
          "on first use (instances do not launch, log groups are not created)", lambda t: t in KEY_USERS, _key_admits),
+    Rule("aws-key-admits-user", "FSx for Lustre uses a linked bucket's key as its own service-linked role",
+         lambda t: t == DRA, _repository_key),
     Rule("aws-irsa-issuer", "an IRSA trust names the cluster's OIDC provider, which must exist",
          lambda t: t == ROLE, _irsa_issuer),
     Rule("identity-before-use", "a service assuming a role or service account before its grants exist fails, or "
