@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import importlib
 import json
+from pathlib import Path
 
 import pytest
 
-from blueprint.plan import run_plan
-from blueprint.plan import mocks
+from blueprint.catalog.quotas import markdown, quota_needs
+from blueprint.plan import mocks, run_plan
+from blueprint.plan.engine import read_stack_file
+from blueprint.spec import FULL_KEY, load_spec
 from blueprint.plan.order import Graph, violations
 from blueprint.plan.order_rules import agent_api
 
@@ -123,3 +126,37 @@ def test_undoing_a_fix_in_the_program_fails_the_check(monkeypatch, module, attr,
     if attr == "BEFORE_COMPUTE_ADDONS":  # the add-ons still exist, installed after the system pool instead
         monkeypatch.setattr(mod, "AFTER_COMPUTE_ADDONS", [*mod.AFTER_COMPUTE_ADDONS, "vpc-cni"])
     assert rule in {v.rule for v in violations(run_plan("prod"))}
+
+
+# --- what a first deployment needs by hand: docs/first-deployment.md --------------------------------------------
+DOC = Path(__file__).resolve().parents[1] / "docs" / "first-deployment.md"
+
+
+def _spec(stack: str):
+    return load_spec(read_stack_file(stack)[FULL_KEY], stack=stack)
+
+
+def test_prod_quotas_are_its_pools_at_their_maximum():
+    needs = {(q.scope, q.quota): q.amount for q in quota_needs(_spec("prod"))}
+    assert needs[("us-east-1", "Running On-Demand P instances")] == 4 * 192  # reserved p5.48xlarge, max 4
+    assert needs[("us-west-2", "All P Spot Instance Requests")] == 2 * 192  # spot p5.48xlarge, max 2
+    assert needs[("us-east-1", "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances")] == 6 * 4
+    assert needs[("us-central1", "PREEMPTIBLE_NVIDIA_H100_GPUS")] == 2 * 8  # spot a3-highgpu-8g
+    assert needs[("us-central1", "NVIDIA_L4_GPUS")] == 6
+    assert needs[("global", "GPUS_ALL_REGIONS")] == 16 + 6
+
+
+def test_the_first_deployment_page_shows_the_quotas_the_stacks_need_now():
+    text = DOC.read_text()
+    table = text.split("<!-- quota-table:start -->\n", 1)[1].split("\n<!-- quota-table:end -->", 1)[0]
+    assert table == markdown({s: _spec(s) for s in ("dev", "staging", "prod")}), \
+        "docs/first-deployment.md quota table is stale: paste blueprint.catalog.quotas.markdown(...) there"
+
+
+def test_the_first_deployment_page_names_the_manual_prerequisites_and_the_adopt_path():
+    from components.gcp.project import APIS, PREREQUISITE_APIS
+
+    text = DOC.read_text()
+    for api in (*PREREQUISITE_APIS, *APIS):
+        assert api.split(".")[0] in text, api
+    assert "pulumi import" in text and "AWSServiceRoleForAutoScaling" in text and "retain_on_delete" in text
