@@ -86,6 +86,8 @@ class GkeCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(etcd_key_grants or []))))
         # "<project>.svc.id.goog" exists once the project's first Workload Identity cluster does: IAM answers
         # "Identity Pool does not exist" to a binding naming it earlier, so the pool is handed out after the cluster
+        # (cluster-toolkit gke-cluster/main.tf: workload_identity depends_on the cluster, terraform-google-
+        # kubernetes-engine#1059)
         self.workload_pool = after(self.workload_pool, [self.cluster])
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=kubeconfig(self.cluster.name, self.cluster.endpoint,
