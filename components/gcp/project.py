@@ -17,7 +17,7 @@ APIS = (
     "dns.googleapis.com", "iam.googleapis.com", "iamcredentials.googleapis.com", "logging.googleapis.com",
     "monitoring.googleapis.com",
 )
-# Enabled by hand before the first preview: enabling an API needs the first, project IAM and the project lookup
+# Enabled by hand before the first preview: enabling an API needs the first, project IAM bindings
 # the second (https://cloud.google.com/service-usage/docs/enable-disable).
 PREREQUISITE_APIS = ("serviceusage.googleapis.com", "cloudresourcemanager.googleapis.com")
 # Agents created with `services.generateServiceIdentity` (google_project_service_identity; the primary agents of
