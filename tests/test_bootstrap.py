@@ -11,9 +11,9 @@ import pytest
 from blueprint.catalog.quotas import markdown, quota_needs
 from blueprint.plan import mocks, run_plan
 from blueprint.plan.engine import read_stack_file
-from blueprint.spec import FULL_KEY, load_spec
 from blueprint.plan.order import Graph, violations
 from blueprint.plan.order_rules import agent_api
+from blueprint.spec import FULL_KEY, load_spec
 
 SLR = "aws:iam/serviceLinkedRole:ServiceLinkedRole"
 KEY = "aws:kms/key:Key"

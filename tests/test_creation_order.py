@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import pulumi
 import pulumi_gcp as gcp
@@ -201,7 +201,7 @@ def _without(sid: str) -> Callable[[PlannedResource], None]:
 
 SERVICE, SLR = typed("projects/service:Service"), typed("iam/serviceLinkedRole:ServiceLinkedRole")
 GKE_NODE_POOL, NODE_GROUP = typed("container/nodePool:NodePool"), typed("eks/nodeGroup:NodeGroup")
-SYSTEM_NODES = lambda r: (NODE_GROUP(r) or GKE_NODE_POOL(r)) and r.name.endswith("-system")  # noqa: E731
+SYSTEM_NODES = lambda r: (NODE_GROUP(r) or GKE_NODE_POOL(r)) and r.name.endswith("-system")
 
 MUTATIONS = {
     # issue 16 item 1: no API enabled before the resources of its service

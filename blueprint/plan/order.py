@@ -4,8 +4,9 @@ The rules live in ``blueprint/plan/order_rules.py``; docs/first-deployment.md ex
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from blueprint.plan.model import Plan, PlannedResource, is_unknown
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from blueprint.plan.model import PlannedResource
-from blueprint.plan.order import CLUSTERS, EKS_CLUSTER, GKE_CLUSTER, Graph, Rule, known, strings
+from blueprint.plan.order import EKS_CLUSTER, GKE_CLUSTER, Graph, Rule, known, strings
 
 POOL_LABEL = "aiplatform.io/pool"
 SKIP_AWAIT = "pulumi.com/skipAwait"

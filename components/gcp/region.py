@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pulumi
-import pulumi_gcp as gcp
 
 from blueprint.spec import PlatformSpec, Region, RegionAddresses
 from components.compute import RegionalCompute
