@@ -19,20 +19,24 @@ def _regions(spec: PlatformSpec) -> dict[str, RegionalCompute]:
     """One class per cloud behind one interface; each cloud is imported only when the stack uses it."""
     addresses = address_plan(spec)
     computes: dict[str, RegionalCompute] = {}
-    gcp_network = None
+    account = gcp_project = gcp_network = None
     runner = spec.runner_region()
     egress: list = []  # the deployer runner's NAT addresses: its region goes first, the others allow-list them
     for region in sorted(spec.regions, key=lambda r: runner is None or r.key != runner.key):
         if region.cloud is Cloud.aws:
+            from components.aws.account import AwsAccount
             from components.aws.region import AwsRegion
-            aws_region = AwsRegion(spec, region, addresses[region.key], deployer_egress=egress)
+            account = account or AwsAccount(spec, region.region)  # account-wide IAM, once per stack
+            aws_region = AwsRegion(spec, region, addresses[region.key], account, deployer_egress=egress)
             egress = aws_region.deployer_runner.egress_cidrs if aws_region.deployer_runner else egress
             computes[region.key] = aws_region
         else:
             from components.gcp.network import GcpNetwork
+            from components.gcp.project import GcpProject
             from components.gcp.region import GcpRegion
-            gcp_network = gcp_network or GcpNetwork(spec)  # one global VPC shared by every GCP region
-            computes[region.key] = GcpRegion(spec, region, addresses[region.key], gcp_network)
+            gcp_project = gcp_project or GcpProject(spec)  # APIs and service agents, once per project
+            gcp_network = gcp_network or GcpNetwork(spec, gcp_project)  # one global VPC for every GCP region
+            computes[region.key] = GcpRegion(spec, region, addresses[region.key], gcp_network, gcp_project)
     return {r.key: computes[r.key] for r in spec.regions}
 
 
@@ -76,7 +80,8 @@ def _replication(spec: PlatformSpec, computes: dict[str, RegionalCompute],
         if storages[k].region.cloud is Cloud.gcp:
             ModelTransferToGcs(spec, src.region, src.backend.key.arn, computes[source].cloud_provider,
                                storages[k].region, storages[k].backend.buckets["models"],
-                               computes[k].cloud_provider, prefix=f"{model_prefix(spec)}/")
+                               computes[k].cloud_provider, computes[k].project,  # type: ignore[attr-defined]
+                               prefix=f"{model_prefix(spec)}/")
 
 
 def _training_volumes(spec: PlatformSpec, computes: dict[str, RegionalCompute], storages: dict[str, TieredStorage]):

@@ -317,3 +317,17 @@ def test_production_gcp_storage_region_needs_a_dual_region_partner():
     issue = next(i for i in err.issues if i.path == "regions[2].region")
     assert "europe-west2 is in no GCS multi-region" in issue.message
     assert "us-central1" in issue.allowed and "europe-west4" in issue.allowed and "europe-west2" not in issue.allowed
+
+
+@pytest.mark.parametrize("gib,ok", [(1024, True), (2560, True), (9984, True), (12800, True), (1500, False),
+                                    (10000, False), (11000, False), (102400 + 2560, False)])
+def test_filestore_zonal_capacity_must_be_a_size_filestore_creates(gib, ok):
+    """cloud.google.com/filestore/docs/service-tiers-zonal: 1-9.75 TiB by 256 GiB, 10-100 TiB by 2.5 TiB."""
+    cfg = platform_config("prod")
+    cfg["regions"][2]["storage"]["hot"]["capacityGib"] = gib
+    if ok:
+        load_spec(cfg, stack="prod")
+        return
+    (issue,) = _error("prod", cfg).issues
+    assert issue.path == "regions[2].storage.hot.capacityGib" and "Filestore Zonal" in issue.message
+    assert issue.allowed == ("1024-9984 in steps of 256", "10240-102400 in steps of 2560")

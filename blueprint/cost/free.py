@@ -86,6 +86,7 @@ _EXACT = {
         "inside Certificate Manager's free tier (the first 100 map entries a project); billed per month beyond",
     "gcp:kms/keyRing:KeyRing": "key rings carry no charge; key versions are priced",
     "gcp:projects/service:Service": "enabling an API carries no charge",
+    "gcp:projects/serviceIdentity:ServiceIdentity": "Google service agents carry no charge",
     "gcp:serviceaccount/account:Account": "service accounts carry no charge",
 }
 _MODULES = {"aws:iam": "IAM carries no charge", "gcp:serviceaccount": "service accounts carry no charge"}

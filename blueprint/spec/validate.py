@@ -180,8 +180,19 @@ def _region_issues(spec: PlatformSpec) -> list[SpecIssue]:
             out.append(SpecIssue(f"regions[{ri}].storage.hot.capacityGib",
                                  f"FSx for Lustre PERSISTENT_2 has no {hot.capacity_gib} GiB size",
                                  ("1200", "2400", "4800", "7200", "9600", "...multiples of 2400")))
+        if hot is not None and hot.kind == "filestore" and hot.filestore_tier == "ZONAL" \
+                and not zonal_filestore_size(hot.capacity_gib):
+            out.append(SpecIssue(f"regions[{ri}].storage.hot.capacityGib",
+                                 f"Filestore Zonal has no {hot.capacity_gib} GiB size",
+                                 ("1024-9984 in steps of 256", "10240-102400 in steps of 2560")))
         out += _pool_issues(spec, ri)
     return out
+
+
+def zonal_filestore_size(gib: int) -> bool:
+    """Filestore Zonal: 1 TiB to 9.75 TiB in 256 GiB steps, or 10 TiB to 100 TiB in 2.5 TiB steps; the two ranges
+    are fixed at creation (cloud.google.com/filestore/docs/service-tiers-zonal)."""
+    return (1024 <= gib <= 9984 and gib % 256 == 0) or (10240 <= gib <= 102400 and gib % 2560 == 0)
 
 
 def _article(word: str) -> str:

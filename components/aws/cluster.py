@@ -6,18 +6,26 @@ provider enables IRSA, and access entries (API auth mode) grant cluster-admin to
 """
 from __future__ import annotations
 
+import json
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from blueprint.spec import PlatformSpec, Region
 from components.access.endpoints import eks_kubeconfig, eks_vpc_config
-from components.aws.iam import service_role
+from components.aws.iam import ServiceRole, service_role
 
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 # The thumbprint of the root CA behind every regional EKS OIDC issuer; AWS no longer checks it for EKS issuers but
 # the IAM API still requires one.
 EKS_OIDC_THUMBPRINT = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
+
+
+def encryption_policy(key_arn: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+        "Resource": key_arn}]})
 
 
 class EksCluster(pulumi.ComponentResource):
@@ -36,6 +44,11 @@ class EksCluster(pulumi.ComponentResource):
 
         role = service_role(f"{name}-cluster", "eks.amazonaws.com", spec,
                             ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"], child)
+        # EKS encrypts secrets as the cluster role; the key policy leaves its use to IAM (the account statement),
+        # and AmazonEKSClusterPolicy grants no KMS (terraform-aws-eks main.tf, aws_iam_policy.cluster_encryption)
+        encryption = aws.iam.RolePolicy(f"{name}-cluster-encryption", role=role.role.id,
+                                        policy=secrets_key.arn.apply(encryption_policy), opts=child)
+        role = ServiceRole(role.role, [*role.policies, encryption])
         logs = aws.cloudwatch.LogGroup(f"{name}-control-plane", name=f"/aws/eks/{self.cluster_name}/cluster",
                                        retention_in_days=90 if spec.is_production else 14,
                                        kms_key_id=secrets_key.arn, tags=spec.aws_tags(), opts=child)

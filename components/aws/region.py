@@ -7,7 +7,8 @@ import pulumi_aws as aws
 from blueprint.spec import PlatformSpec, Region, RegionAddresses
 from components.access.path import DeployerPath
 from components.access.runner import DeployerRunner
-from components.aws.addons import ClusterAddons
+from components.aws.account import AwsAccount
+from components.aws.addons import ClusterAddons, node_prerequisites
 from components.aws.cluster import EksCluster
 from components.aws.gpu_node_pool import GpuNodePool
 from components.aws.kms import rotating_key
@@ -19,9 +20,10 @@ from components.compute import RegionalCompute
 class AwsRegion(RegionalCompute):
     """``aiplatform:aws:Region``: everything compute-related the platform declares in one AWS region."""
 
-    def __init__(self, spec: PlatformSpec, region: Region, addresses: RegionAddresses,
+    def __init__(self, spec: PlatformSpec, region: Region, addresses: RegionAddresses, account: AwsAccount,
                  opts: pulumi.ResourceOptions | None = None, *, deployer_egress: list[pulumi.Input[str]] | None = None):
-        """``deployer_egress``: the runner subnet's NAT addresses, declared by the runner's region (built first);
+        """``account``: the stack's account-wide IAM (the service-linked roles the region's keys name).
+        ``deployer_egress``: the runner subnet's NAT addresses, declared by the runner's region (built first);
         this region's own when the runner lives here."""
         super().__init__("aiplatform:aws:Region", spec, region, addresses, opts)
         name = self.child_name
@@ -30,7 +32,8 @@ class AwsRegion(RegionalCompute):
                                            opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, provider=self.cloud_provider)
 
-        self.kms_key = rotating_key(f"{name}-platform", spec, region.region, "cluster secrets, logs, volumes", child)
+        self.kms_key = rotating_key(f"{name}-platform", spec, region.region, "cluster secrets, logs, volumes", child,
+                                    launchers=account.service_linked_roles)
         network = AwsNetwork(name, spec, region, addresses, self.kms_key, child)
         self.network_id = network.vpc.id
         self.private_subnet_ids = [s.id for s in network.private_subnets]
@@ -58,13 +61,17 @@ class AwsRegion(RegionalCompute):
                      opts=child)
 
         role = node_role(f"{name}-nodes", spec, child)
+        before_nodes = node_prerequisites(name, spec, eks.cluster, child)
         system = SystemNodePool(f"{name}-system", spec, region, cluster=eks.cluster, node_role=role,
-                                subnet_ids=self.private_subnet_ids, volume_key=self.kms_key, opts=child)
+                                subnet_ids=self.private_subnet_ids, volume_key=self.kms_key, after=before_nodes,
+                                opts=child)
+        self.system_pool = system.node_group
         self.system_asg_name = system.autoscaling_group_name
         for pool in region.gpu_pools:
             self.gpu_pools[pool.name] = GpuNodePool(
                 f"{name}-{pool.name}", spec, pool, cluster=eks.cluster, cluster_name=eks.cluster_name,
-                node_role=role, subnets_by_zone=subnets_by_zone, volume_key=self.kms_key, opts=child)
+                node_role=role, subnets_by_zone=subnets_by_zone, volume_key=self.kms_key, after=before_nodes,
+                opts=child)
         ClusterAddons(f"{name}-addons", spec, region, cluster=eks.cluster, cluster_name=eks.cluster_name,
                       oidc_provider_arn=self.oidc_provider_arn, oidc_issuer=self.oidc_issuer,
                       k8s_provider=eks.k8s_provider, depends_on=[system], opts=child)

@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 
 from blueprint.spec import PlatformSpec, Region, RegionAddresses
 from components.access.endpoints import gke_endpoint_args, gke_kubeconfig
+from components.compute import after
 
 NODE_ROLES = ["roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer",
               "roles/stackdriver.resourceMetadata.writer", "roles/artifactregistry.reader"]
@@ -36,9 +37,10 @@ class GkeCluster(pulumi.ComponentResource):
         self.node_service_account = gcp.serviceaccount.Account(
             f"{name}-nodes", account_id=f"{spec.environment}-{region.region}-nodes"[:30],
             display_name=f"GKE nodes of {self.cluster_name}", opts=child)
-        for role in NODE_ROLES:
-            gcp.projects.IAMMember(f"{name}-nodes-{role.split('/')[1]}", project=spec.gcp_project, role=role,
-                                   member=self.node_service_account.member, opts=child)
+        grants = [gcp.projects.IAMMember(f"{name}-nodes-{role.split('/')[1]}", project=spec.gcp_project, role=role,
+                                         member=self.node_service_account.member, opts=child) for role in NODE_ROLES]
+        # node pools get the email once the roles are granted: nodes start logging and pulling at boot
+        self.node_service_account_email = after(self.node_service_account.email, grants)
 
         self.cluster = gcp.container.Cluster(
             name, name=self.cluster_name, location=region.region, network=network_id, subnetwork=subnet_id,
@@ -62,6 +64,11 @@ class GkeCluster(pulumi.ComponentResource):
             gateway_api_config={"channel": "CHANNEL_STANDARD"},
             resource_labels=spec.gcp_labels(),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(etcd_key_grants or []))))
+        # "<project>.svc.id.goog" exists once the project's first Workload Identity cluster does: IAM answers
+        # "Identity Pool does not exist" to a binding naming it earlier, so the pool is handed out after the cluster
+        # (cluster-toolkit gke-cluster/main.tf: workload_identity depends_on the cluster, terraform-google-
+        # kubernetes-engine#1059)
+        self.workload_pool = after(self.workload_pool, [self.cluster])
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=gke_kubeconfig(spec, self.cluster),
             enable_server_side_apply=True, opts=pulumi.ResourceOptions(parent=self))

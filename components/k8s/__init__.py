@@ -39,6 +39,13 @@ class Workloads:
     kueue: Kueue | None = None
 
 
+def _on_pool(compute: RegionalCompute, pool: str) -> pulumi.ResourceOptions:
+    """A workload pinned to ``pool`` waits for the pool's nodes (its children wait for their parent's
+    dependencies), so its pods are not pending against a pool still being created."""
+    node_pool = compute.gpu_pools.get(pool)
+    return pulumi.ResourceOptions(depends_on=[node_pool] if node_pool is not None else [])
+
+
 def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
                      identities: WorkloadIdentities | None = None,
                      training_volumes: Callable[..., Any] | None = None) -> Workloads:
@@ -69,7 +76,8 @@ def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
             out.kueue = Kueue(spec, compute) if train.kueue_queue else None
             out.training = TrainingJob(spec, compute, pool, identity=ids.training.get(train.region),
                                        cluster_services=out.services[train.region].ready,
-                                       volumes=training_volumes, kueue=out.kueue)
+                                       volumes=training_volumes, kueue=out.kueue,
+                                       opts=_on_pool(compute, pool.name))
     if serve is not None:
         for key in serve.regions:
             compute = computes.get(key)
@@ -80,7 +88,7 @@ def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
             out.serving[key] = ServingService(spec, compute, pool, identity=ids.serving.get(key),
                                               cluster_services=out.services[key].ready,
                                               gateway=out.services[key].gateway,
-                                              listener=out.services[key].listener)
+                                              listener=out.services[key].listener, opts=_on_pool(compute, pool.name))
         if serve.global_routing != "none" and out.serving:
             out.routing = GlobalRouting(spec, [computes[k] for k in out.serving], out.entries, out.serving)
     return out

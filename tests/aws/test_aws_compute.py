@@ -145,11 +145,12 @@ def test_addons_tolerate_the_pool_taint(prod_plan):
 
 
 def test_every_child_uses_its_regions_provider(prod_plan):
-    providers = {p.inputs["region"]: p.urn for p in prod_plan.of_type("pulumi:providers:aws")}
+    account = "aiplatform:aws:Account"  # IAM is global: the account-wide roles have their own provider
+    providers = {p.inputs["region"]: p.urn for p in prod_plan.of_type("pulumi:providers:aws") if account not in p.urn}
     for r in prod_plan:
         # Route 53 is global: the serving zone's records and global routing use the first AWS region's provider
-        if r.type.startswith("aws:") and not any(f"aiplatform:workloads:{c}" in r.urn
-                                                 for c in ("GlobalRouting", "ServingZone")):
+        if r.type.startswith("aws:") and not any(f"aiplatform:{c}" in r.urn for c in (
+                "workloads:GlobalRouting", "workloads:ServingZone", "aws:Account")):
             region = next(reg for reg in providers if f"aws-{reg}" in r.urn)
             assert r.provider_urn == providers[region], r.urn
 
