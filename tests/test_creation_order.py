@@ -21,14 +21,17 @@ _variants: dict[str, Plan] = {}
 
 
 def variant(name: str) -> Plan:
-    """prod with the other global routing modes and dedicated links: the resource types the shipped stacks lack."""
+    """prod with the other global routing modes, dedicated links and a deployer in a peer network (GKE's private
+    endpoint, the route export): the resource types the shipped stacks lack."""
     if name not in _variants:
         cfg = platform_config("prod")
-        if name == "dedicated":
+        if name in ("dedicated", "peer"):
             cfg["network"]["dedicated"] = {
                 "directConnectGatewayId": "5f2a3b4c-1d2e-4f50-8a9b-0c1d2e3f4a5b", "peerAsn": 65010,
                 "interconnectAttachmentUrls": [
                     "https://www.googleapis.com/compute/v1/projects/aiplat-prod-ml/global/interconnects/ic-a"]}
+            if name == "peer":  # the deployer in a peer network: 443 rules for it, GKE's private endpoint
+                cfg["access"]["deployer"] = {"peerCidrs": ["172.20.0.0/24"], "gkeEndpoint": "private"}
         else:
             cfg["workloads"]["serving"]["globalRouting"] = name
         _variants[name] = run_plan("prod", platform=cfg)
@@ -42,7 +45,7 @@ def test_every_shipped_stack_creates_everything_after_what_it_needs(stack):
     assert [str(v) for v in violations(plan)] == []
 
 
-@pytest.mark.parametrize("name", ["global-accelerator", "gcp-global-lb", "dedicated"])
+@pytest.mark.parametrize("name", ["global-accelerator", "gcp-global-lb", "dedicated", "peer"])
 def test_variants_are_classified_and_ordered(name):
     plan = variant(name)
     assert unclassified(plan) == []
@@ -191,6 +194,20 @@ def _hand_built(agent: str, api: str) -> Callable[[PlannedResource], None]:
     return change
 
 
+def _awaited(r: PlannedResource) -> None:
+    """Without ``pulumi.com/skipAwait``: Pulumi waits for the rollout."""
+    annotations = r.inputs["metadata"]["annotations"]
+    assert annotations.pop("pulumi.com/skipAwait") == "true"
+
+
+def _literal_peering(r: PlannedResource) -> None:
+    """The peering named by hand (GKE's naming scheme), not read from the cluster."""
+    cluster = set(r.property_dependencies.get("peering", []))
+    r.inputs["peering"] = "gke-n0a1b2c3d4e5f6a7b8c9d-1a2b-3c4d-peer"
+    r.property_dependencies["peering"] = []
+    r.dependencies = [u for u in r.dependencies if u not in cluster]
+
+
 def _without(sid: str) -> Callable[[PlannedResource], None]:
     def change(r: PlannedResource) -> None:
         policy = json.loads(r.inputs["policy"])
@@ -247,9 +264,45 @@ MUTATIONS = {
                                     "node-pool-before-pods", "kubernetes:helm.sh/v3:Release"),
     "Envoy Gateway before the system pool": (lambda p: cut(p, chart("gateway-helm"), SYSTEM_NODES),
                                              "node-pool-before-pods", "kubernetes:helm.sh/v3:Release"),
-    "serving before its GPU pool": (lambda p: cut(p, typed("apps/v1:Deployment", "charlm-serve"),
-                                                  lambda r: (NODE_GROUP(r) or GKE_NODE_POOL(r)) and "serve-l4" in r.name),
-                                    "node-pool-before-pods", "kubernetes:apps/v1:Deployment"),
+    "Kueue before the system pool": (lambda p: cut(p, chart("kueue"), SYSTEM_NODES),
+                                     "node-pool-before-pods", "kubernetes:helm.sh/v3:Release"),
+    # item 6: a queued Job without Kueue stays suspended; before its webhooks run, the API server rejects it
+    "Kueue never installed": (lambda p: drop(p, lambda r: r.type == "aiplatform:k8s:Kueue" or "kueue" in r.type
+                                             or chart("kueue")(r)),
+                              "kueue-before-queued-job", "kubernetes:batch/v1:Job"),
+    "queued Job before Kueue's webhooks": (lambda p: cut(p, typed("batch/v1:Job"),
+                                                         lambda r: chart("kueue")(r) or typed("LocalQueue")(r)),
+                                           "kueue-before-queued-job", "kubernetes:batch/v1:Job"),
+    # item 9: the backend service names NEGs GKE creates only after their Service
+    "backend service naming NEGs before GKE creates them": (
+        lambda p: cut(p, typed("BackendService"), typed("core/v1:Service")),
+        "gke-neg-exists", "gcp:compute/backendService:BackendService", "gcp-global-lb"),
+    "NEG Service not waiting for neg-status": (
+        lambda p: edit(p, lambda r: r.type == "kubernetes:core/v1:Service"
+                       and "pulumi.com/waitFor" in (r.get("metadata.annotations") or {}),
+                       lambda r: r.inputs["metadata"]["annotations"].pop("pulumi.com/waitFor")),
+        "gke-neg-exists", "gcp:compute/backendService:BackendService", "gcp-global-lb"),
+    "HealthCheckPolicy on a GKE cluster without the Gateway API": (
+        lambda p: edit(p, typed("container/cluster:Cluster"), lambda r: r.inputs.pop("gatewayApiConfig")),
+        "crd-before-custom-resource", "kubernetes:networking.gke.io/v1:HealthCheckPolicy"),
+    # the deploy path (issue 15): the provider's first call goes through the rules and routes opened for it
+    "Kubernetes provider before the deployer's 443 rule": (
+        lambda p: cut(p, typed("providers:kubernetes"),
+                      lambda r: typed("SecurityGroupIngressRule")(r) and "DeployerPath$" in r.urn),
+        "deployer-path-before-kubernetes", "pulumi:providers:kubernetes"),
+    "Kubernetes provider before the route export": (
+        lambda p: cut(p, typed("providers:kubernetes"), typed("NetworkPeeringRoutesConfig")),
+        "deployer-path-before-kubernetes", "pulumi:providers:kubernetes", "peer"),
+    "route export naming a peering before its cluster": (
+        lambda p: edit(p, typed("NetworkPeeringRoutesConfig"), _literal_peering),
+        "gke-peering-exists", "gcp:compute/networkPeeringRoutesConfig:NetworkPeeringRoutesConfig", "peer"),
+    # serving skips the readiness await (item 7: no model before training), so its pods may wait for the pool;
+    # awaited, the Deployment must come after its GPU pool
+    "serving awaited before its GPU pool": (
+        lambda p: cut(edit(p, typed("apps/v1:Deployment", "charlm-serve"), _awaited),
+                      typed("apps/v1:Deployment", "charlm-serve"),
+                      lambda r: (NODE_GROUP(r) or GKE_NODE_POOL(r)) and "serve-l4" in r.name),
+        "node-pool-before-pods", "kubernetes:apps/v1:Deployment"),
     # identities before the services that use them
     "EKS cluster before its role's policy": (
         lambda p: cut(p, typed("eks/cluster:Cluster"), typed("RolePolicyAttachment", "AmazonEKSClusterPolicy")),
@@ -281,7 +334,8 @@ MUTATIONS = {
 
 @pytest.mark.parametrize("mistake", sorted(MUTATIONS))
 def test_each_mistake_reintroduced_fails_the_check(prod_plan, mistake):
-    mutate, rule, type_ = MUTATIONS[mistake]
-    assert not violations(prod_plan)
-    found = {(v.rule, v.type) for v in violations(mutate(prod_plan))}
+    mutate, rule, type_, *base = MUTATIONS[mistake]
+    plan = variant(base[0]) if base else prod_plan
+    assert not violations(plan)
+    found = {(v.rule, v.type) for v in violations(mutate(plan))}
     assert (rule, type_) in found, found

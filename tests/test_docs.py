@@ -46,3 +46,25 @@ def test_readme_cost_breakdown_is_what_blueprint_cost_prints_for_prod(capsys):
     printed = {" ".join(line.split()) for line in capsys.readouterr().out.splitlines()}
     stale = [line for line in block if " ".join(line.split()) not in printed]
     assert len(block) > 10 and not stale, f"README cost lines no longer printed: {stale}"
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading: lower case, punctuation but '-' and '_' dropped, spaces to '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_links_between_pages_name_headings_that_exist():
+    """first-deployment.md and operations.md's "First deployment" point to each other instead of repeating; a
+    renamed heading must not leave a link to nowhere."""
+    pages = ["README.md", *(str(p.relative_to(REPO)) for p in sorted((REPO / "docs").glob("*.md")))]
+    anchors = {page: {_slug(h) for h in re.findall(r"^#+ (.*)$", (REPO / page).read_text(), re.M)} for page in pages}
+    broken, links = [], set()
+    for page in pages:
+        for target, anchor in re.findall(r"\]\(([\w./-]*\.md)?#([\w-]+)\)", (REPO / page).read_text()):
+            path = str((REPO / page).parent.joinpath(target).resolve().relative_to(REPO)) if target else page
+            links.add((page, path))
+            if anchor not in anchors.get(path, set()):
+                broken.append(f"{page} -> {path}#{anchor}")
+    assert not broken, broken
+    assert ("docs/first-deployment.md", "docs/operations.md") in links
+    assert ("docs/operations.md", "docs/first-deployment.md") in links

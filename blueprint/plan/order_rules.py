@@ -1,19 +1,16 @@
-"""The creation-order rules (``blueprint/plan/order.py``): what each resource type needs to exist before it."""
+"""The creation-order rules (``blueprint/plan/order.py``): what each resource type needs to exist before it.
+
+The cloud rules are here; what runs in the clusters is in ``order_rules_k8s.py``; ``RULES`` holds both.
+"""
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from blueprint.plan.model import PlannedResource
 from blueprint.plan.order import EKS_CLUSTER, GKE_CLUSTER, Graph, Rule, known, strings
-
-POOL_LABEL = "aiplatform.io/pool"
-SKIP_AWAIT = "pulumi.com/skipAwait"
-
-
-def name(r: PlannedResource) -> str:
-    return r.urn.rsplit("::", 1)[-1]
+from blueprint.plan.order_rules_k8s import K8S_RULES, NODE_GROUP, _nothing, name, untainted
 
 
 # --- GCP: APIs -------------------------------------------------------------------------------------------------
@@ -123,6 +120,40 @@ def _cmek_grants(g: Graph, r: PlannedResource) -> Iterator[str]:
         if not grants:
             yield f"a grant of {name(g.by_urn[key])} to the {api} service agent"
         yield from (f"the key grant {name(m)}" for m in grants if not g.waits(r, m))
+
+
+# --- GCP: what GKE creates after its cluster or Service ------------------------------------------------------------
+GKE_PEERING_CREATORS = (GKE_CLUSTER, "gcp:compute/networkPeering:NetworkPeering")
+
+
+def _peering_exists(g: Graph, r: PlannedResource) -> Iterator[str]:
+    """networks.updatePeering changes a peering that exists: a GKE private cluster's control-plane peering exists
+    once the cluster does, so its name comes from the cluster (privateClusterConfig.peeringName), as in
+    GoogleCloudPlatform/cloud-foundation-fabric modules/gke-cluster-standard/main.tf (gke_master)."""
+    if not any(g.by_urn[u].type in GKE_PEERING_CREATORS for u in g.inputs_from(r, "peering")):
+        yield "the peering it configures, named by the resource that creates it (a GKE private cluster's " \
+              "privateClusterConfig.peeringName)"
+
+
+NEG = "/networkEndpointGroups/"
+K8S_SERVICE = "kubernetes:core/v1:Service"
+
+
+def _neg_backends(g: Graph, r: PlannedResource) -> Iterator[str]:
+    """A backend service's NEGs must exist when it is created. GKE's NEG controller creates standalone NEGs only
+    after their Service (cloud.google.com/kubernetes-engine/docs/how-to/standalone-neg) and writes their names and
+    zones in its ``cloud.google.com/neg-status`` annotation: the backends are read from a Service that waits for it
+    (``pulumi.com/waitFor``), or from NEGs the program declares."""
+    groups = [b.get("group") for b in r.inputs.get("backends") or [] if isinstance(b, dict)]
+    if not any(not known(x) or NEG in str(x) for x in groups):
+        return
+    sources = [g.by_urn[u] for u in g.inputs_from(r, "backends")]
+    declared = [s for s in sources if s.type == "gcp:compute/networkEndpointGroup:NetworkEndpointGroup"]
+    awaited = [s for s in sources if s.type == K8S_SERVICE
+               and "neg-status" in str((s.get("metadata.annotations") or {}).get("pulumi.com/waitFor", ""))]
+    if not (declared or awaited):
+        yield "its NEGs, read from the neg-status of a Service that waits for GKE's NEG controller (named before " \
+              "they exist, the backend service's create fails)"
 
 
 # --- AWS: keys, service-linked roles, IRSA ---------------------------------------------------------------------
@@ -251,22 +282,12 @@ def _transfer_sink(g: Graph, r: PlannedResource) -> Iterator[str]:
 
 
 # --- EKS add-ons and node groups -------------------------------------------------------------------------------
-ADDON, NODE_GROUP, NODE_POOL = "aws:eks/addon:Addon", "aws:eks/nodeGroup:NodeGroup", "gcp:container/nodePool:NodePool"
+ADDON = "aws:eks/addon:Addon"
 BEFORE_COMPUTE = {"vpc-cni", "eks-pod-identity-agent"}  # terraform-aws-eks `before_compute`
 # add-ons with a Deployment: ACTIVE only once it runs (terraform-aws-eks creates them after its node groups)
 NEED_NODES = {"coredns", "aws-ebs-csi-driver", "aws-fsx-csi-driver", "aws-mountpoint-s3-csi-driver"}
 # what EKS installs self-managed in a new cluster unless bootstrapSelfManagedAddons is false
 BOOTSTRAPPED = {"vpc-cni", "coredns", "kube-proxy"}
-
-
-def untainted(pool: PlannedResource) -> bool:
-    taints = pool.inputs.get("taints") if pool.type == NODE_GROUP else pool.get("nodeConfig.taints")
-    return not taints
-
-
-def pool_name(pool: PlannedResource) -> str | None:
-    labels = pool.inputs.get("labels") if pool.type == NODE_GROUP else pool.get("nodeConfig.labels")
-    return (labels or {}).get(POOL_LABEL)
 
 
 def _addon(g: Graph, r: PlannedResource) -> Iterator[str]:
@@ -284,90 +305,6 @@ def _node_group(g: Graph, r: PlannedResource) -> Iterator[str]:
     for a in g.in_cluster(g.cluster_of(r), ADDON):
         if a.inputs.get("addonName") in BEFORE_COMPUTE and not g.waits(r, a):
             yield f"the {a.inputs.get('addonName')} add-on (installed before compute)"
-
-
-# --- Kubernetes --------------------------------------------------------------------------------------------------
-RELEASE = "kubernetes:helm.sh/v3:Release"
-WORKLOADS = {"kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job", RELEASE}
-# charts whose only pods are DaemonSets: with no matching node they are ready (nothing to wait for)
-DAEMONSET_ONLY_CHARTS = {"dcgm-exporter", "aws-efa-k8s-device-plugin"}
-
-
-def selectors(value) -> Iterator[dict]:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if k == "nodeSelector" and isinstance(v, dict):
-                yield v
-            else:
-                yield from selectors(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from selectors(v)
-
-
-def _pinned_pools(g: Graph, r: PlannedResource) -> Iterator[str]:
-    skip = r.inputs.get("skipAwait") is True or (r.get("metadata.annotations") or {}).get(SKIP_AWAIT) == "true"
-    if skip:  # Pulumi does not wait for its pods: nothing times out while they are pending
-        return
-    spec = r.inputs.get("values") if r.type == RELEASE else r.get("spec.template.spec")
-    wanted = {s[POOL_LABEL] for s in selectors(spec or {}) if POOL_LABEL in s}
-    pools = g.in_cluster(g.cluster_of(r), NODE_GROUP, NODE_POOL)
-    if wanted:
-        for pool in sorted(wanted):
-            matching = [p for p in pools if pool_name(p) == pool]
-            if not any(g.waits(r, p) for p in matching):
-                yield f"the node pool {pool} its pods are pinned to"
-    elif not (r.type == RELEASE and r.inputs.get("chart") in DAEMONSET_ONLY_CHARTS):
-        if not any(g.waits(r, p) for p in pools if untainted(p)):
-            yield "an untainted node pool its pods can run on"
-
-
-# API group -> what installs its CRDs in a cluster (a chart, or the GKE cluster's Gateway API channel).
-CRD_CHARTS = {"monitoring.coreos.com": "kube-prometheus-stack", "keda.sh": "keda",
-              "gateway.envoyproxy.io": "gateway-helm", "kueue.x-k8s.io": "kueue",
-              "gateway.networking.k8s.io": "gateway-helm"}
-GKE_BUILT_IN_CRDS = {"gateway.networking.k8s.io": "gatewayApiConfig.channel"}
-
-
-def api_group(t: str) -> str:
-    return t.split(":")[1].rsplit("/", 1)[0] if "/" in t.split(":")[1] else ""
-
-
-def _crd_installed(g: Graph, r: PlannedResource) -> Iterator[str]:
-    group, cluster = api_group(r.type), g.cluster_of(r)
-    chart = CRD_CHARTS[group]
-    sources = [s for s in g.in_cluster(cluster, RELEASE) if str(s.inputs.get("chart", "")).rsplit("/", 1)[-1] == chart]
-    if group in GKE_BUILT_IN_CRDS and cluster and g.by_urn[cluster].type == GKE_CLUSTER \
-            and g.by_urn[cluster].get(GKE_BUILT_IN_CRDS[group]):
-        sources.append(g.by_urn[cluster])
-    if not any(g.waits(r, s) for s in sources):
-        yield f"the {group} CRDs (chart {chart})"
-
-
-# Kubernetes' own API groups: their objects need only their cluster (the provider) and their namespace.
-BUILT_IN_GROUPS = {"core", "apps", "batch", "policy", "autoscaling", "networking.k8s.io", "storage.k8s.io",
-                   "rbac.authorization.k8s.io", "scheduling.k8s.io", "coordination.k8s.io", "discovery.k8s.io"}
-CLUSTER_SCOPED = {"Namespace", "PersistentVolume", "StorageClass", "GatewayClass", "ClusterRole",
-                  "ClusterRoleBinding", "CustomResourceDefinition", "PriorityClass", "ResourceFlavor",
-                  "ClusterQueue", "Topology", "WorkloadPriorityClass"}
-BUILT_IN_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
-
-
-def _namespace_exists(g: Graph, r: PlannedResource) -> Iterator[str]:
-    ns = r.inputs.get("namespace") if r.type == RELEASE else r.get("metadata.namespace")
-    ns = ns or "default"
-    if ns in BUILT_IN_NAMESPACES or (r.type == RELEASE and r.inputs.get("createNamespace")):
-        return
-    cluster = g.cluster_of(r)
-    makers = [n for n in g.in_cluster(cluster, "kubernetes:core/v1:Namespace") if n.get("metadata.name") == ns]
-    makers += [h for h in g.in_cluster(cluster, RELEASE) if h.inputs.get("namespace") == ns
-               and h.inputs.get("createNamespace")]
-    if not any(g.waits(r, m) for m in makers):
-        yield f"the namespace {ns}"
-
-
-def kind(t: str) -> str:
-    return t.rsplit(":", 1)[-1]
 
 
 # --- resources that need nothing beyond the resources their inputs name ----------------------------------------
@@ -413,10 +350,6 @@ INPUTS_ONLY = {
 _INPUTS_ONLY = {t for types in INPUTS_ONLY.values() for t in types}
 
 
-def _nothing(g: Graph, r: PlannedResource) -> Iterable[str]:
-    return ()
-
-
 RULES: list[Rule] = [
     Rule("gcp-api-enabled", "a GCP API answers 403 SERVICE_DISABLED until it is enabled in the project",
          _gcp_api_covers, _api_enabled),
@@ -436,23 +369,19 @@ RULES: list[Rule] = [
          lambda t: t == ROLE, _irsa_issuer),
     Rule("identity-before-use", "a service assuming a role or service account before its grants exist fails, or "
          "runs without its permissions", lambda t: not t.startswith("pulumi:"), _identity_ready, classifies=False),
+    Rule("gke-peering-exists", "a peering's routes config changes a peering that exists once its GKE cluster does",
+         lambda t: t == "gcp:compute/networkPeeringRoutesConfig:NetworkPeeringRoutesConfig", _peering_exists),
+    Rule("gke-neg-exists", "a backend service's NEGs exist once GKE's NEG controller has created them for a Service",
+         lambda t: t == "gcp:compute/backendService:BackendService", _neg_backends),
     Rule("transfer-sink-grant", "Storage Transfer Service checks its agent's sink access when the job is created",
          lambda t: t == "gcp:storage/transferJob:TransferJob", _transfer_sink),
     Rule("eks-addon", "self-managed add-ons conflict without OVERWRITE; add-ons with Deployments need nodes",
          lambda t: t == ADDON, _addon),
     Rule("eks-node-group", "nodes start with the add-ons installed before compute (terraform-aws-eks before_compute)",
          lambda t: t == NODE_GROUP, _node_group),
-    Rule("node-pool-before-pods", "a workload's pods stay Pending until its pool has nodes; Pulumi's readiness wait "
-         "then times out", lambda t: t in WORKLOADS, _pinned_pools),
-    Rule("crd-before-custom-resource", "the API server rejects a custom resource until its CRD is installed",
-         lambda t: t.startswith("kubernetes:") and api_group(t) in CRD_CHARTS, _crd_installed),
-    Rule("namespace-before-object", "the API server rejects an object in a namespace that does not exist",
-         lambda t: t.startswith("kubernetes:") and kind(t) not in CLUSTER_SCOPED, _namespace_exists,
-         classifies=False),
-    Rule("kubernetes-built-in", "Kubernetes' own kinds need their cluster (their provider) and namespace only",
-         lambda t: t.startswith("kubernetes:") and api_group(t) in BUILT_IN_GROUPS, _nothing),
     Rule("providers", "a provider waits for the resources its configuration comes from",
          lambda t: t.startswith("pulumi:providers:"), _nothing),
     Rule("inputs-only", "needs nothing beyond the resources its inputs name (see INPUTS_ONLY for each group)",
          lambda t: t in _INPUTS_ONLY, _nothing),
+    *K8S_RULES,
 ]

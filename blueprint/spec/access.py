@@ -9,10 +9,12 @@ import ipaddress
 from blueprint import catalog
 from blueprint.spec.addressing import plan_addresses
 from blueprint.spec.model import Cloud, EksEndpoint, GkeEndpoint, PlatformSpec, Region, Tier
+from blueprint.spec.placeholders import DOC_NETWORKS
 from blueprint.spec.validate import SpecIssue, address_requests
 
-# RFC 5737: ranges for documentation and examples; no real client has an address in them.
-DOCUMENTATION_RANGES = tuple(ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+# RFC 5737: the IPv4 ranges for documentation and examples (their one home: placeholders.DOC_NETWORKS); no real
+# client has an address in them.
+DOCUMENTATION_RANGES = tuple(n for n in map(ipaddress.ip_network, DOC_NETWORKS) if n.version == 4)
 AT = "access.deployer"
 
 

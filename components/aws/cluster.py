@@ -7,6 +7,7 @@ provider enables IRSA, and access entries (API auth mode) grant cluster-admin to
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pulumi
 import pulumi_aws as aws
@@ -36,8 +37,11 @@ class EksCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, spec: PlatformSpec, region: Region, subnet_ids: list[pulumi.Output[str]],
                  secrets_key: aws.kms.Key, opts: pulumi.ResourceOptions,
-                 deployer_egress: list[pulumi.Input[str]] | None = None):
-        """``deployer_egress``: the runner subnet's NAT addresses (CIDRs), for a public-allowlist endpoint."""
+                 deployer_egress: list[pulumi.Input[str]] | None = None,
+                 deployer_path: Callable[[aws.eks.Cluster], pulumi.Resource] | None = None):
+        """``deployer_egress``: the runner subnet's NAT addresses (CIDRs), for a public-allowlist endpoint.
+        ``deployer_path``: declares what opens the deployer's way to the new cluster's private endpoint (its 443
+        rules, ``components/access/path.py``); the Kubernetes provider waits for it, its first call goes through it."""
         super().__init__("aiplatform:aws:EksCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=opts.provider)
         self.cluster_name = f"{spec.prefix}-{region.region}"
@@ -76,9 +80,10 @@ class EksCluster(pulumi.ComponentResource):
                 policy_arn="arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
                 access_scope={"type": "cluster"}, opts=child)
 
+        path = [deployer_path(self.cluster)] if deployer_path is not None else []
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=eks_kubeconfig(self.cluster.name, self.cluster.endpoint,
                                                  self.cluster.certificate_authority.data, region.region),
-            enable_server_side_apply=True, opts=pulumi.ResourceOptions(parent=self))
+            enable_server_side_apply=True, opts=pulumi.ResourceOptions(parent=self, depends_on=path))
         self.register_outputs({"clusterName": self.cluster.name, "endpoint": self.cluster.endpoint,
                                "oidcProviderArn": self.oidc_provider.arn})

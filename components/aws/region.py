@@ -51,14 +51,15 @@ class AwsRegion(RegionalCompute):
             self.private_route_table_ids.append(self.deployer_runner.route_table.id)  # routes to the other regions
 
         eks = EksCluster(f"{name}-eks", spec, region, self.private_subnet_ids, self.kms_key, child,
-                         deployer_egress=deployer_egress)
+                         deployer_egress=deployer_egress,
+                         deployer_path=lambda cluster: DeployerPath(
+                             f"{name}-deployer", spec, region,
+                             cluster_security_group_id=cluster.vpc_config.cluster_security_group_id, opts=child))
         self.cluster_name = eks.cluster.name
         self.oidc_provider_arn = eks.oidc_provider.arn
         self.oidc_issuer = eks.oidc_issuer
         self.k8s_provider = eks.k8s_provider
         self.cluster_security_group_id = eks.cluster.vpc_config.cluster_security_group_id
-        DeployerPath(f"{name}-deployer", spec, region, cluster_security_group_id=self.cluster_security_group_id,
-                     opts=child)
 
         role = node_role(f"{name}-nodes", spec, child)
         before_nodes = node_prerequisites(name, spec, eks.cluster, child)

@@ -7,6 +7,8 @@ and Filestore CSI drivers, managed Prometheus with DCGM metrics, and no default 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
@@ -26,9 +28,13 @@ class GkeCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, spec: PlatformSpec, region: Region, addresses: RegionAddresses, *,
                  network_id: pulumi.Input[str], subnet_id: pulumi.Input[str], etcd_key: gcp.kms.CryptoKey,
-                 etcd_key_grants: list[pulumi.Resource] | None = None, opts: pulumi.ResourceOptions):
+                 etcd_key_grants: list[pulumi.Resource] | None = None,
+                 deployer_path: Callable[[gcp.container.Cluster], pulumi.Resource] | None = None,
+                 opts: pulumi.ResourceOptions):
         """``etcd_key_grants``: what lets the GKE service agent use ``etcd_key``; the cluster waits for them, or
-        its create fails on a key it may not use yet."""
+        its create fails on a key it may not use yet. ``deployer_path``: declares what opens the deployer's way to
+        the new cluster's private endpoint (the route export, ``components/access/path.py``); the Kubernetes
+        provider waits for it, its first call goes through it."""
         super().__init__("aiplatform:gcp:GkeCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=opts.provider)
         self.cluster_name = f"{spec.prefix}-{region.region}"
@@ -69,7 +75,8 @@ class GkeCluster(pulumi.ComponentResource):
         # (cluster-toolkit gke-cluster/main.tf: workload_identity depends_on the cluster, terraform-google-
         # kubernetes-engine#1059)
         self.workload_pool = after(self.workload_pool, [self.cluster])
+        path = [deployer_path(self.cluster)] if deployer_path is not None else []
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=gke_kubeconfig(spec, self.cluster),
-            enable_server_side_apply=True, opts=pulumi.ResourceOptions(parent=self))
+            enable_server_side_apply=True, opts=pulumi.ResourceOptions(parent=self, depends_on=path))
         self.register_outputs({"clusterName": self.cluster.name, "endpoint": self.cluster.endpoint})

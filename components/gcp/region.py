@@ -36,12 +36,13 @@ class GcpRegion(RegionalCompute):
 
         gke = GkeCluster(f"{name}-gke", spec, region, addresses, network_id=network.network.id,
                          subnet_id=self.network.subnet.id, etcd_key=etcd_key, etcd_key_grants=etcd_grants,
+                         deployer_path=lambda cluster: DeployerPath(
+                             f"{name}-deployer", spec, region, gke_cluster=cluster,
+                             network_name=network.network.name, opts=child),
                          opts=child)
         self.cluster_name = gke.cluster.name
         self.workload_identity_pool = gke.workload_pool
         self.k8s_provider = gke.k8s_provider
-        DeployerPath(f"{name}-deployer", spec, region, gke_cluster=gke.cluster, network_name=network.network.name,
-                     opts=child)
         email = gke.node_service_account_email
         self.system_pool = SystemNodePool(f"{name}-system", spec, region, cluster=gke.cluster,
                                           service_account_email=email, opts=child).node_pool

@@ -107,10 +107,12 @@ class Kueue(pulumi.ComponentResource):
         super().__init__("aiplatform:k8s:Kueue", name, None, opts)
         self._name, self._provider, self._cloud = name, compute.k8s_provider, compute.region.cloud
         repo, version = CHART
-        # awaited (Helm --wait): the controller serves the webhooks every Kueue object and queued Job goes through
+        # awaited (Helm --wait): the controller serves the webhooks every Kueue object and queued Job goes through;
+        # its pods run on the system pool, so the release waits for that pool's nodes (as ClusterServices' charts)
+        nodes = [compute.system_pool] if compute.system_pool is not None else []
         self.release = k8s.helm.v3.Release(
             f"{name}-chart", name="kueue", chart=repo, version=version, namespace=NAMESPACE, create_namespace=True,
-            values=chart_values(), opts=common.k8s_opts(self, self._provider))
+            values=chart_values(), opts=common.k8s_opts(self, self._provider, nodes))
         self.cluster_queues: dict[str, k8s.apiextensions.CustomResource] = {}
         for pool in queued_pools(spec, compute):
             flavor = self._object(f"{name}-{pool.name}-flavor", "ResourceFlavor", flavor_name(pool), None,
