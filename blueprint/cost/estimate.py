@@ -139,5 +139,5 @@ def _transfers(usage: Usage, prices: PriceBook, regions: set[str], result: CostE
 
 
 def estimate_monthly_total(plan: Plan) -> float:
-    """Expected monthly USD of `plan` with the default usage for its stack (review and the budget policy use it)."""
+    """Expected monthly USD of `plan` with the default usage for its stack (the budget gate reads `verdict()`)."""
     return estimate(plan).total.expected

@@ -119,12 +119,6 @@ class Classified:
     def name(self) -> str:
         return self.urn.rsplit("::", 1)[-1]
 
-    def describe(self) -> str:
-        what = "GPU pool" if self.gpu else "resource"
-        ref = (f"; reference ${self.reference_usd:,.0f}/month at other regions' rates" if self.reference_usd
-               is not None else "; no reference price: unbounded")
-        return f"{what} {self.name} ({self.type}): {self.reason}{ref}"
-
     def as_dict(self) -> dict[str, Any]:
         return {"urn": self.urn, "type": self.type, "reason": self.reason, "gpu": self.gpu,
                 "reference_usd": None if self.reference_usd is None else round(self.reference_usd, 2)}

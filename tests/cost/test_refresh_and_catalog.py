@@ -162,6 +162,8 @@ def test_every_catalog_entry_is_a_dated_reading_or_a_derivation_that_computes_it
     assert book.problems() == []
     kinds = {p.kind for *_, p in entries}
     assert kinds == {"reading", "derived"}
+    cited = {p.source for *_, p in entries if p.kind == "reading"}
+    assert set(book.sources) == cited  # no source listed that no price was read from
 
 
 @pytest.mark.parametrize("breakage,expected", [
