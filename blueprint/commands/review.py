@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--base", metavar="REF", help="git ref to compare against (e.g. origin/main)")
     p.add_argument("--format", choices=["markdown", "table"], default="table", help="output format (default table)")
     p.add_argument("--out", type=Path, metavar="FILE", help="write the markdown report to FILE as well")
-    p.add_argument("--strict", action="store_true", help="exit 1 when a mandatory policy fails, a budget is exceeded, or a budget verdict is unknown in staging or production")
+    p.add_argument("--strict", action="store_true", help="exit 1 when a mandatory policy fails, a budget is exceeded, "
+                                                         "or a budget verdict is unknown in staging or production")
     p.set_defaults(run=run)
 
 
@@ -125,14 +126,14 @@ def render_markdown(reviews: list[StackReview], base_ref: str | None) -> str:
     from blueprint.cost.format import unpriced_markdown, render_diff_markdown
     title = f"against `{base_ref}`" if base_ref else "of the stacks as they are"
     lines = [MARKER, f"## Platform review {title}", "",
-             "| stack | created | updated | deleted | mandatory policy failures | advisory | monthly cost | delta | budget "
-             "| budget verdict | unpriced |",
+             "| stack | created | updated | deleted | mandatory policy failures | advisory | monthly cost | delta "
+             "| budget | budget verdict | unpriced |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
     for r in reviews:
         s = r.diff.summary()
         lines.append(f"| {r.stack} | {s['create']} | {s['update']} | {s['delete']} | {len(r.policy.mandatory_failures)} "
-                     f"| {len(r.policy.advisory)} | {_money(r.cost_after)} | {_delta(r.cost_delta)} | {_money(r.budget)} "
-                     f"| {r.verdict.state} | {len(r.unpriced)} |")
+                     f"| {len(r.policy.advisory)} | {_money(r.cost_after)} | {_delta(r.cost_delta)} "
+                     f"| {_money(r.budget)} | {r.verdict.state} | {len(r.unpriced)} |")
     for r in reviews:
         lines += ["", f"### {r.stack}", ""]
         if base_ref:

@@ -45,9 +45,9 @@ _LOCAL_SSD = re.compile(r"^SSD backed Local Storage")
 SOURCES = {
     "aws-price-list-api": {"url": AWS_OFFER_URL.replace("{region}", "<region>"),
                            "title": "AWS Price List bulk API, EC2 offer file (on-demand, Linux, shared tenancy)"},
-    "aws-spot-price-history": {"url": "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/"
-                                      "API_DescribeSpotPriceHistory.html",
-                               "title": "EC2 DescribeSpotPriceHistory, Linux/UNIX, current price per Availability Zone"},
+    "aws-spot-price-history": {
+        "url": "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSpotPriceHistory.html",
+        "title": "EC2 DescribeSpotPriceHistory, Linux/UNIX, current price per Availability Zone"},
     "aws-spot-feed": {"url": AWS_SPOT_FEED_URL,
                       "title": "The feed behind aws.amazon.com/ec2/spot/pricing (lowest price in the region)"},
     "aws-capacity-block-offerings": {"url": "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/"

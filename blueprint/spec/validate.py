@@ -419,7 +419,8 @@ def price_issues(spec: PlatformSpec, prices=None) -> list[SpecIssue]:
         if system in catalog.system_instance_types(cloud) and prices.get(cloud, service, region.region, system) is None:
             out.append(SpecIssue(f"regions[{ri}].systemPool.instanceType",
                                  f"{system} has no on-demand price in {region.key} in the price catalog (as of "
-                                 f"{prices.as_of}); these regions price it", _priced_in(prices, cloud, service, system)))
+                                 f"{prices.as_of}); these regions price it",
+                                 _priced_in(prices, cloud, service, system)))
         hot = region.storage.hot if region.storage else None
         if hot is not None and hot.kind == "fsx-lustre" and cloud == "aws":
             sku = f"PERSISTENT_2-{hot.throughput_per_tib}"
