@@ -1,12 +1,13 @@
-"""``blueprint``: the platform's offline tooling: plan, policy and cost per stack, review (all three), render."""
+"""``blueprint``: the platform's offline tooling: plan, policy and cost per stack, review (all three), render,
+and where `pulumi up` must run (deployer)."""
 from __future__ import annotations
 
 import argparse
 import sys
 
-from blueprint.commands import cost, plan, policy, render, review
+from blueprint.commands import cost, deployer, plan, policy, render, review
 
-COMMANDS = [plan, policy, cost, review, render]
+COMMANDS = [plan, policy, cost, review, render, deployer]
 
 
 def build_parser() -> argparse.ArgumentParser:

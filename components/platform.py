@@ -6,7 +6,7 @@ import pulumi
 from blueprint.spec import Cloud, PlatformSpec, address_plan
 from components.compute import RegionalCompute
 from components.interconnect.interconnect import Interconnect
-from components.k8s import WorkloadIdentities, deploy_workloads
+from components.k8s import WorkloadIdentities, deploy_workloads, workload_outputs
 from components.k8s.common import model_prefix
 from components.storage.access import WorkloadIdentity
 from components.storage.gcs_transfer import ModelTransferToGcs
@@ -19,17 +19,25 @@ def _regions(spec: PlatformSpec) -> dict[str, RegionalCompute]:
     """One class per cloud behind one interface; each cloud is imported only when the stack uses it."""
     addresses = address_plan(spec)
     computes: dict[str, RegionalCompute] = {}
-    gcp_network = None
-    for region in spec.regions:
+    account = gcp_project = gcp_network = None
+    runner = spec.runner_region()
+    egress: list = []  # the deployer runner's NAT addresses: its region goes first, the others allow-list them
+    for region in sorted(spec.regions, key=lambda r: runner is None or r.key != runner.key):
         if region.cloud is Cloud.aws:
+            from components.aws.account import AwsAccount
             from components.aws.region import AwsRegion
-            computes[region.key] = AwsRegion(spec, region, addresses[region.key])
+            account = account or AwsAccount(spec, region.region)  # account-wide IAM, once per stack
+            aws_region = AwsRegion(spec, region, addresses[region.key], account, deployer_egress=egress)
+            egress = aws_region.deployer_runner.egress_cidrs if aws_region.deployer_runner else egress
+            computes[region.key] = aws_region
         else:
             from components.gcp.network import GcpNetwork
+            from components.gcp.project import GcpProject
             from components.gcp.region import GcpRegion
-            gcp_network = gcp_network or GcpNetwork(spec)  # one global VPC shared by every GCP region
-            computes[region.key] = GcpRegion(spec, region, addresses[region.key], gcp_network)
-    return computes
+            gcp_project = gcp_project or GcpProject(spec)  # APIs and service agents, once per project
+            gcp_network = gcp_network or GcpNetwork(spec, gcp_project)  # one global VPC for every GCP region
+            computes[region.key] = GcpRegion(spec, region, addresses[region.key], gcp_network, gcp_project)
+    return {r.key: computes[r.key] for r in spec.regions}
 
 
 def _identities(spec: PlatformSpec, computes: dict[str, RegionalCompute],
@@ -72,7 +80,8 @@ def _replication(spec: PlatformSpec, computes: dict[str, RegionalCompute],
         if storages[k].region.cloud is Cloud.gcp:
             ModelTransferToGcs(spec, src.region, src.backend.key.arn, computes[source].cloud_provider,
                                storages[k].region, storages[k].backend.buckets["models"],
-                               computes[k].cloud_provider, prefix=f"{model_prefix(spec)}/")
+                               computes[k].cloud_provider, computes[k].project,  # type: ignore[attr-defined]
+                               prefix=f"{model_prefix(spec)}/")
 
 
 def _training_volumes(spec: PlatformSpec, computes: dict[str, RegionalCompute], storages: dict[str, TieredStorage]):
@@ -99,9 +108,9 @@ def build_platform(spec: PlatformSpec) -> dict[str, RegionalCompute]:
     storages = {r.key: TieredStorage(spec, r, computes[r.key]) for r in spec.regions if r.storage is not None}
     identities = _identities(spec, computes, storages)
     _replication(spec, computes, storages)
-    if len(spec.regions) > 1:
+    if len(spec.regions) > 1 or spec.network.dedicated is not None:  # dedicated links reach even a lone region
         Interconnect(spec, address_plan(spec), computes)
-    deploy_workloads(spec, computes, WorkloadIdentities(
+    workloads = deploy_workloads(spec, computes, WorkloadIdentities(
         training={r: ident.annotation[1] for (w, r), ident in identities.items()
                   if spec.workloads.training and w == spec.workloads.training.name},
         serving={r: ident.annotation[1] for (w, r), ident in identities.items()
@@ -111,5 +120,11 @@ def build_platform(spec: PlatformSpec) -> dict[str, RegionalCompute]:
     pulumi.export("regions", {key: {"cloud": c.region.cloud.value, "cidr": str(c.addresses.block),
                                     "gpuPools": sorted(p.name for p in c.region.gpu_pools)}
                               for key, c in computes.items()})
+    runner = next((c.deployer_runner for c in computes.values() if getattr(c, "deployer_runner", None)), None)
+    if runner is not None:  # where to launch the self-hosted runner (docs/operations.md, "First deployment")
+        pulumi.export("deployer", {"runnerSubnetId": runner.subnet.id, "runnerCidr": runner.cidr,
+                                   "egressCidrs": runner.egress_cidrs})
     pulumi.export("workloadIdentities", {f"{w}@{r}": ident.annotation[1] for (w, r), ident in identities.items()})
+    for key, value in workload_outputs(workloads).items():
+        pulumi.export(key, value)
     return computes

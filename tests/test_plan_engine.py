@@ -39,11 +39,14 @@ def test_custom_resources_use_an_explicit_provider_declared_in_the_stack(any_sta
 
 
 def test_every_aws_provider_is_pinned_to_its_region(prod_plan):
-    regions = sorted(p.inputs["region"] for p in prod_plan.of_type("pulumi:providers:aws"))
+    # the stack-wide bootstrap (account IAM, project APIs) has a provider of its own on each cloud
+    bootstrap = ("aiplatform:aws:Account", "aiplatform:gcp:Project")
+    providers = [p for p in prod_plan if p.is_provider and not any(b in p.urn for b in bootstrap)]
+    regions = sorted(p.inputs["region"] for p in providers if p.type == "pulumi:providers:aws")
     assert regions == ["us-east-1", "us-west-2"]
     gcp = prod_plan.one("pulumi:providers:gcp", "gcp-us-central1")
     assert gcp.inputs["project"] == "aiplat-prod-ml" and gcp.inputs["region"] == "us-central1"
-    (global_gcp,) = [p for p in prod_plan.of_type("pulumi:providers:gcp") if "region" not in p.inputs]
+    (global_gcp,) = [p for p in providers if p.type == "pulumi:providers:gcp" and "region" not in p.inputs]
     assert global_gcp.inputs["project"] == "aiplat-prod-ml"  # for the global VPC only
 
 

@@ -125,21 +125,6 @@ def test_keda_needs_at_least_one_replica():
     load_spec(cfg, stack="prod")  # scale to zero without KEDA is the user's call
 
 
-def test_api_endpoint_is_never_open_to_the_internet():
-    cfg = platform_config("dev")
-    cfg["regions"][0]["apiAuthorizedCidrs"] = ["203.0.113.0/24", "0.0.0.0/0"]
-    text = str(_error("dev", cfg))
-    assert f"{FULL_KEY}.regions[0].apiAuthorizedCidrs[1]: the API endpoint may never be open to the whole internet" \
-        in text
-
-
-def test_public_api_endpoint_only_in_development():
-    cfg = platform_config("staging")
-    cfg["regions"][1]["apiAuthorizedCidrs"] = ["203.0.113.0/24"]
-    (issue,) = _error("staging", cfg).issues
-    assert issue.path == "regions[1].apiAuthorizedCidrs" and "only allowed in development" in issue.message
-
-
 def test_pool_zone_that_is_not_in_the_region():
     cfg = platform_config("dev")
     _pool(cfg)["zones"] = ["us-west-2a"]
@@ -332,3 +317,17 @@ def test_production_gcp_storage_region_needs_a_dual_region_partner():
     issue = next(i for i in err.issues if i.path == "regions[2].region")
     assert "europe-west2 is in no GCS multi-region" in issue.message
     assert "us-central1" in issue.allowed and "europe-west4" in issue.allowed and "europe-west2" not in issue.allowed
+
+
+@pytest.mark.parametrize("gib,ok", [(1024, True), (2560, True), (9984, True), (12800, True), (1500, False),
+                                    (10000, False), (11000, False), (102400 + 2560, False)])
+def test_filestore_zonal_capacity_must_be_a_size_filestore_creates(gib, ok):
+    """cloud.google.com/filestore/docs/service-tiers-zonal: 1-9.75 TiB by 256 GiB, 10-100 TiB by 2.5 TiB."""
+    cfg = platform_config("prod")
+    cfg["regions"][2]["storage"]["hot"]["capacityGib"] = gib
+    if ok:
+        load_spec(cfg, stack="prod")
+        return
+    (issue,) = _error("prod", cfg).issues
+    assert issue.path == "regions[2].storage.hot.capacityGib" and "Filestore Zonal" in issue.message
+    assert issue.allowed == ("1024-9984 in steps of 256", "10240-102400 in steps of 2560")

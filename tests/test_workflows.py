@@ -102,7 +102,7 @@ def test_deploy_goes_dev_then_staging_then_prod_with_the_policy_pack():
     assert jobs["staging"]["needs"] == "dev" and jobs["prod"]["needs"] == "staging"
     assert {job["uses"] for job in jobs.values()} == {"./.github/workflows/pulumi-up.yml"}  # one `up`, pack and all
     up = _load(REPO / jobs["prod"]["uses"])
-    (job,) = up["jobs"].values()
+    job = up["jobs"]["up"]
     assert job["environment"] == "${{ inputs.stack }}"  # prod waits for its GitHub environment's reviewers
     pulumi = next(s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions"))
     assert pulumi["with"]["command"] == "up" and pulumi["with"]["policyPacks"] == "policies"
@@ -123,9 +123,13 @@ def test_files_the_workflows_install_from_exist():
 SAME_REPO = "github.event.pull_request.head.repo.full_name == github.repository"
 
 
+def _pull_request_jobs() -> dict[str, dict]:
+    return _load(REPO / ".github" / "workflows" / "pull-request.yml")["jobs"]
+
+
 def _pull_request_steps() -> list[dict]:
-    (job,) = _load(REPO / ".github" / "workflows" / "pull-request.yml")["jobs"].values()
-    return job["steps"]
+    """Every step of the pull-request workflow, job after job (review, preview, comment)."""
+    return [step for job in _pull_request_jobs().values() for step in job["steps"]]
 
 
 def _step(steps: list[dict], pred) -> dict:
@@ -155,27 +159,80 @@ def test_the_review_comment_is_found_by_its_hidden_marker_and_updated_in_place()
     script = comment["with"]["script"]
     assert f"'{MARKER}'" in script and f"readFileSync('{report}'" in script
     assert "c.body.startsWith(marker)" in script and "updateComment" in script and "createComment" in script
-    assert SAME_REPO in comment["if"]
+    jobs = _pull_request_jobs()
+    assert comment in jobs["comment"]["steps"] and SAME_REPO in jobs["comment"]["if"]
     assert steps.index(review) < steps.index(comment)
+    upload = _step(steps, lambda s: s.get("uses", "").startswith("actions/upload-artifact@") and
+                   s["with"]["name"] == "review")
+    assert upload["with"]["path"] == report and upload in jobs["review"]["steps"]
 
 
-def test_credential_gated_previews_run_the_policy_pack_for_every_stack():
-    steps = _pull_request_steps()
-    preview = _step(steps, lambda s: "pulumi preview --stack" in s.get("run", ""))
+def test_credential_gated_previews_run_the_policy_pack_for_every_stack_where_the_spec_says():
+    """One preview job per stack, on the runner `blueprint deployer` names for it (a preview reads the clusters as
+    `pulumi up` does), with the policy pack; the runners are looked up only where credentials are configured."""
+    jobs, steps = _pull_request_jobs(), _pull_request_steps()
+    where = _step(steps, lambda s: "blueprint deployer" in s.get("run", ""))
     for gate in ("vars.AWS_ROLE_ARN != ''", "vars.GCP_WORKLOAD_IDENTITY_PROVIDER != ''", SAME_REPO):
-        assert gate in preview["if"]
+        assert gate in where["if"]
+    args = shlex.split(where["run"].split(".venv/bin/blueprint ", 1)[1].split(">>", 1)[0])
     stacks = sorted(p.name.split(".")[1] for p in (REPO / "stacks").glob("Pulumi.*.yaml"))
-    loop = re.search(r"for stack in ([\w ]+); do", preview["run"])
-    assert loop and sorted(loop.group(1).split()) == stacks
-    assert 'pulumi preview --stack "$stack" --policy-pack policies --json' in preview["run"]
+    assert sorted(args[i + 1] for i, a in enumerate(args) if a == "--stack") == stacks
+    assert args[args.index("--format") + 1] == "github" and where["env"]["RUNNER_LABELS"] == "${{ vars.DEPLOY_RUNNER_LABELS }}"
+    review, preview = jobs["review"], jobs["preview"]
+    assert review["outputs"]["runners"] == f"${{{{ steps.{where['id']}.outputs.runs_on }}}}"
+    assert sorted(preview["strategy"]["matrix"]["stack"]) == stacks and preview["strategy"]["fail-fast"] is False
+    assert preview["runs-on"] == "${{ fromJSON(needs.review.outputs.runners)[matrix.stack] }}"
+    assert "needs.review.outputs.runners != ''" in preview["if"]
+    run = _step(preview["steps"], lambda s: "pulumi preview --stack" in s.get("run", ""))
+    assert 'pulumi preview --stack "$STACK" --policy-pack policies --json' in run["run"]
+    assert run["env"]["STACK"] == "${{ matrix.stack }}"
     assert (REPO / "policies" / "PulumiPolicy.yaml").is_file()
     fail = _step(steps, lambda s: "steps.previews.outputs.failed" in s.get("if", ""))
-    assert preview["id"] == "previews" and "exit 1" in fail["run"]
+    assert fail in jobs["comment"]["steps"] and "exit 1" in fail["run"]
+    assert set(jobs["comment"]["needs"]) == {"review", "preview"} and "always()" in jobs["comment"]["if"]
+
+
+def _kubeconfig_tools(steps: list[dict], gke_output: str) -> None:
+    """The AWS CLI (`aws eks get-token`) is installed when missing; gcloud with gke-gcloud-auth-plugin where the
+    stack has GKE, after the Google credentials (setup-gcloud authenticates with them)."""
+    aws = _step(steps, lambda s: "aws eks get-token" in s.get("name", ""))
+    assert "command -v aws" in aws["run"] and "awscli.amazonaws.com" in aws["run"]
+    gcloud = _step(steps, lambda s: s.get("uses", "").startswith("google-github-actions/setup-gcloud@"))
+    assert gcloud["with"]["install_components"] == "gke-gcloud-auth-plugin" and gke_output in gcloud["if"]
+    auth = _step(steps, lambda s: s.get("uses", "").startswith("google-github-actions/auth@"))
+    aws_auth = _step(steps, lambda s: s.get("uses", "").startswith("aws-actions/configure-aws-credentials@"))
+    pulumi = next(i for i, s in enumerate(steps) if s.get("uses", "").startswith("pulumi/actions@"))
+    assert steps.index(aws_auth) < steps.index(aws) < pulumi and steps.index(auth) < steps.index(gcloud) < pulumi
+
+
+def test_previews_install_what_the_kubeconfigs_need():
+    _kubeconfig_tools(_pull_request_jobs()["preview"]["steps"], "fromJSON(needs.review.outputs.gke)[matrix.stack]")
+
+
+def test_pulumi_up_runs_where_the_spec_says_and_installs_what_the_kubeconfigs_need():
+    jobs = _load(REPO / ".github" / "workflows" / "pulumi-up.yml")["jobs"]
+    where, up = jobs["where"], jobs["up"]
+    step = _step(where["steps"], lambda s: "blueprint deployer" in s.get("run", ""))
+    line = re.sub(r"\$\{\{.*?\}\}", "EXPR", step["run"])  # a GitHub expression is one word
+    args = shlex.split(line.split(".venv/bin/blueprint ", 1)[1].split(">>", 1)[0])
+    assert args[:3] == ["deployer", "--stack", "EXPR"] and "inputs.stack" in step["run"] and "github" in args
+    assert step["env"]["RUNNER_LABELS"] == "${{ vars.DEPLOY_RUNNER_LABELS }}"
+    assert where["runs-on"] == "ubuntu-latest" and where["outputs"]["runs_on"] == "${{ steps.deployer.outputs.runs_on }}"
+    assert up["needs"] == "where" and up["runs-on"] == "${{ fromJSON(needs.where.outputs.runs_on) }}"
+    _kubeconfig_tools(up["steps"], "needs.where.outputs.gke == 'true'")
+
+
+def _run_step(step: dict, cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                          cwd=cwd, env=env, capture_output=True, text=True)
 
 
 def test_a_failed_preview_skips_its_cost_diff_and_is_named(tmp_path):
-    """Run the step's script with a `pulumi` that fails for staging: no cost diff of its half-written JSON."""
-    preview = _step(_pull_request_steps(), lambda s: "pulumi preview --stack" in s.get("run", ""))
+    """Run each stack's preview step with a `pulumi` that fails for staging, then the comment job's assembly: no
+    cost diff of staging's half-written JSON, and staging named as failed."""
+    jobs = _pull_request_jobs()
+    preview = _step(jobs["preview"]["steps"], lambda s: "pulumi preview --stack" in s.get("run", ""))
+    assemble = _step(jobs["comment"]["steps"], lambda s: s.get("id") == "previews")
     bin_dir, venv = tmp_path / "bin", tmp_path / ".venv" / "bin"
     bin_dir.mkdir()
     venv.mkdir(parents=True)
@@ -185,15 +242,17 @@ def test_a_failed_preview_skips_its_cost_diff_and_is_named(tmp_path):
                                     '" "$6" || exit 3\necho "diffed $4"\n')
     for f in (bin_dir / "pulumi", venv / "blueprint"):
         f.chmod(0o755)
+    for stack in ("dev", "staging", "prod"):
+        result = _run_step(preview, tmp_path, {"PATH": f"{bin_dir}:/usr/bin:/bin", "STACK": stack})
+        assert result.returncode == 0 and "exits 3" not in result.stderr, result.stderr
     (tmp_path / "review.md").write_text("<!-- blueprint-review -->\n")
     output = tmp_path / "github_output"
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "GITHUB_OUTPUT": str(output)}
-    result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", preview["run"]],
-                            cwd=tmp_path, env=env, capture_output=True, text=True)
+    result = _run_step(assemble, tmp_path, {"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(output)})
     assert result.returncode == 0, result.stderr
     review = (tmp_path / "review.md").read_text()
     assert "diffed dev" in review and "diffed prod" in review and "diffed staging" not in review
-    assert "`pulumi preview` failed for `staging`" in review and "exits 3" not in result.stderr
+    assert "`pulumi preview` failed for `staging`" in review
+    assert review.index("diffed dev") < review.index("failed for `staging`") < review.index("diffed prod")
     assert output.read_text().strip() == "failed=staging"
 
 

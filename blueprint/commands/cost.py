@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from blueprint.commands.common import add_stack_arg, stacks_from
+from blueprint.commands.common import add_stack_arg, stacks_from, warn_placeholders
 from blueprint.cost.model import OVER, UNKNOWN
 
 HELP = "monthly cost estimate per stack (breakdown, budget gate); 'cost diff' for the cost of a change"
@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     from blueprint.cost.format import render_json, render_markdown, render_table
     from blueprint.plan import run_plan
 
-    results = [estimate(run_plan(stack), load_usage(stack, extra=args.usage)) for stack in stacks_from(args)]
+    plans = [run_plan(stack) for stack in stacks_from(args)]
+    results = [estimate(plan, load_usage(plan.stack, extra=args.usage)) for plan in plans]
     if args.format == "json":
         text = json.dumps([json.loads(render_json(r)) for r in results] if len(results) > 1
                           else results[0].as_dict(), indent=2)
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         render = render_markdown if args.format == "markdown" else render_table
         text = ("\n\n" if args.format == "table" else "\n").join(render(r) for r in results)
     _emit(args, text)
+    warn_placeholders(plans)
     return 1 if _report_verdicts([(r.stack, r.verdict()) for r in results]) else 0
 
 

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from blueprint.commands.common import add_stack_arg, stacks_from
+from blueprint.commands.common import add_stack_arg, stacks_from, warn_placeholders
 from blueprint.plan import Plan
 
 HELP = "plan stacks offline: resource tree and counts by type, or the plan as `pulumi preview --json`"
@@ -47,13 +47,17 @@ def run(args: argparse.Namespace) -> int:
         if len(stacks) != 1:
             print("error: --json needs exactly one --stack", file=sys.stderr)
             return 2
-        text = json.dumps(run_plan(stacks[0]).to_preview_json(), indent=2)
+        plan = run_plan(stacks[0])
+        text = json.dumps(plan.to_preview_json(), indent=2)
+        warn_placeholders([plan])
         if args.out:
             args.out.write_text(text + "\n")
         else:
             print(text)
         return 0
     for stack in stacks:
-        print(render_tree(run_plan(stack)))
+        plan = run_plan(stack)
+        print(render_tree(plan))
         print()
+        warn_placeholders([plan])
     return 0

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from blueprint.commands.common import add_stack_arg, stacks_from
+from blueprint.commands.common import add_stack_arg, stacks_from, warn_placeholders
 
 HELP = "evaluate the policy pack on each stack's offline plan (table, markdown, sarif or json)"
 
@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     from blueprint.policy.report import render, to_json, to_sarif
 
     pack_config = json.loads(args.policy_pack_config.read_text()) if args.policy_pack_config else None
-    reports = [evaluate_plan(run_plan(stack), pack_config=pack_config) for stack in stacks_from(args)]
+    plans = [run_plan(stack) for stack in stacks_from(args)]
+    reports = [evaluate_plan(plan, pack_config=pack_config) for plan in plans]
     if args.format == "sarif" and len(reports) > 1:
         docs = [to_sarif(r) for r in reports]
         docs[0]["runs"] = [run for d in docs for run in d["runs"]]
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         args.out.write_text(text + "\n")
     else:
         print(text)
+    warn_placeholders(plans)
     failed = [r.stack for r in reports if r.failed]
     if failed:
         print(f"policy: mandatory policy failures in {', '.join(failed)}", file=sys.stderr)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from blueprint.commands.common import add_stack_arg, stacks_from
+from blueprint.commands.common import add_stack_arg, stack_placeholders, stacks_from
 from blueprint.cost.model import UNKNOWN
 from blueprint.plan import Plan
 from blueprint.plan.diff import PlanDiff, diff_plans
@@ -46,6 +46,8 @@ class StackReview:
     # With a base ref: the per-resource change `blueprint cost diff` shows (a stack new at REF cost nothing before).
     cost_diff: "CostDiff | None" = None
     head_cost: float = 0.0  # without a base ref: the head's expected monthly cost (with one, cost_diff has it)
+    # documentation placeholders `pulumi up` refuses (blueprint/spec/placeholders.py): (config key, why)
+    placeholders: list[tuple[str, str]] | None = None
     head_estimate: "CostEstimate | None" = None  # the head's estimate: its budget verdict and unpriced resources
 
     @property
@@ -95,7 +97,9 @@ def review_stack(stack: str, base_ref: str | None) -> StackReview:
     outcome = PolicyOutcome(
         mandatory_failures=[(v.policy, v.resource, v.message) for v in report.violations if v.blocking],
         advisory=[(v.policy, v.resource, v.message) for v in report.violations if not v.blocking])
-    common = dict(stack=stack, head=head, policy=outcome, budget=spec.budget.monthly_usd)
+    found = stack_placeholders(head)
+    common = dict(stack=stack, head=head, policy=outcome, budget=spec.budget.monthly_usd,
+                  placeholders=[(i.path, i.message) for i in found.issues] if found else None)
     if base_ref:  # base is None for a stack new at REF: everything is created and its "before" cost is zero
         cost_diff = diff_plans_cost(base, head)
         return StackReview(**common, diff=diff_plans(base, head), cost_diff=cost_diff,
@@ -143,6 +147,11 @@ def render_markdown(reviews: list[StackReview], base_ref: str | None) -> str:
                     lines.append(f"<details><summary>{len(steps)} to {op}</summary>\n")
                     lines += [f"- `{s.resource.type}` {s.resource.name}" for s in steps[:200]]
                     lines.append("\n</details>\n")
+        if r.placeholders:
+            lines += ["**Must be replaced before deploying** (`pulumi up` refuses these documentation "
+                      "placeholders)", ""]
+            lines += [f"- `{path}`: {why}" for path, why in r.placeholders]
+            lines.append("")
         if r.policy.mandatory_failures:
             lines += ["**Mandatory policy failures**", "", "| policy | resource | message |", "| --- | --- | --- |"]
             lines += [f"| {p} | `{res.rsplit('::', 1)[-1]}` | {m} |" for p, res, m in r.policy.mandatory_failures]
@@ -172,6 +181,8 @@ def render_table(reviews: list[StackReview]) -> str:
     for r in reviews:
         for p, res, m in r.policy.mandatory_failures:
             out.append(f"  {r.stack}: MANDATORY {p}: {res.rsplit('::', 1)[-1]}: {m}")
+        for path, why in r.placeholders or []:
+            out.append(f"  {r.stack}: must be replaced before deploying: {path}: {why}")
         if r.verdict.state == UNKNOWN:
             out.append(f"  {r.stack}: {'BUDGET GATE' if r.verdict.blocks else 'budget warning'}: {r.verdict.reason()}")
         for u in r.unpriced:

@@ -67,6 +67,8 @@ _EXACT = {
     "gcp:compute/router:Router": "Cloud Routers carry no charge",
     "gcp:compute/routerInterface:RouterInterface": "router interfaces carry no charge",
     "gcp:compute/routerPeer:RouterPeer": "BGP peers carry no charge",
+    "gcp:compute/networkPeeringRoutesConfig:NetworkPeeringRoutesConfig":
+        "route exchange settings of a peering carry no charge (VPC Network Peering has no fee of its own)",
     "gcp:compute/haVpnGateway:HaVpnGateway": "HA VPN gateways carry no charge; tunnels are priced",
     "gcp:compute/externalVpnGateway:ExternalVpnGateway": "external VPN gateway records carry no charge",
     "gcp:compute/backendService:BackendService": "priced at the forwarding rule",
@@ -84,6 +86,7 @@ _EXACT = {
         "inside Certificate Manager's free tier (the first 100 map entries a project); billed per month beyond",
     "gcp:kms/keyRing:KeyRing": "key rings carry no charge; key versions are priced",
     "gcp:projects/service:Service": "enabling an API carries no charge",
+    "gcp:projects/serviceIdentity:ServiceIdentity": "Google service agents carry no charge",
     "gcp:serviceaccount/account:Account": "service accounts carry no charge",
 }
 _MODULES = {"aws:iam": "IAM carries no charge", "gcp:serviceaccount": "service accounts carry no charge"}

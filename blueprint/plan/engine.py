@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import runpy
 import sys
 from pathlib import Path
@@ -96,23 +97,51 @@ def _describe(failure: BaseException) -> str:
         f"\n  (while: {str(e).splitlines()[0]})" for e in reversed(chain[1:-1]))
 
 
-def run_plan(stack: str, *, platform: dict | None = None, root: Path = REPO) -> Plan:
-    """Plan one stack offline. ``platform`` replaces the stack file's ``aiplatform:platform`` object (tests use it)."""
+def run_plan(stack: str, *, platform: dict | None = None, root: Path = REPO, preview: bool = True,
+             mocks: Any = None) -> Plan:
+    """Plan one stack offline. ``platform`` replaces the stack file's ``aiplatform:platform`` object (tests use it);
+    ``mocks`` replaces the preview mocks (tests answer as an already deployed stack, with known endpoints).
+
+    ``preview=False`` runs the program as ``pulumi up``'s update would (``is_dry_run()`` false), still against
+    the mocks: tests use it for what the program refuses to deploy.
+    """
     config, secret_keys = stack_config(stack, platform, root)
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     return run_program(lambda: runpy.run_path(str(root / "__main__.py"), run_name="__main__"),
-                       stack=stack, config=config, secret_keys=secret_keys)
+                       stack=stack, config=config, secret_keys=secret_keys, preview=preview, mocks=mocks)
+
+
+class _Diagnostics(logging.Handler):
+    """The program's ``pulumi.log`` messages, kept for the plan (a real preview prints them as diagnostics)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[dict[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append({"severity": record.levelname.lower(), "message": record.getMessage()})
+
+
+def _program_logger() -> tuple[logging.Logger, _Diagnostics]:
+    logger = logging.getLogger("blueprint.plan.program")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    for old in [h for h in logger.handlers if isinstance(h, _Diagnostics)]:
+        logger.removeHandler(old)
+    handler = _Diagnostics()
+    logger.addHandler(handler)
+    return logger, handler
 
 
 def run_program(program: Callable[[], None], *, stack: str = "test", config: dict[str, str] | None = None,
-                secret_keys: list[str] | None = None) -> Plan:
+                secret_keys: list[str] | None = None, preview: bool = True, mocks: Any = None) -> Plan:
     """Run any Pulumi program function under the mock runtime and return what it declared.
 
     ``run_plan`` uses it for the real program; tests use it for small programs that declare one good or bad
-    resource with the real provider SDK classes.
+    resource with the real provider SDK classes. ``mocks``: a ``pulumi.runtime.Mocks``; default ``PreviewMocks``.
     """
-    from pulumi.runtime import mocks, settings
+    from pulumi.runtime import mocks as runtime_mocks, settings
     from pulumi.runtime.config import set_all_config
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
@@ -121,8 +150,10 @@ def run_program(program: Callable[[], None], *, stack: str = "test", config: dic
 
     _event_loop()
     settings.ROOT.set(None)  # a fresh root Stack per run, so several stacks plan in one process
-    monitor = RecordingMonitor(PreviewMocks())
-    mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
+    monitor = RecordingMonitor(mocks if mocks is not None else PreviewMocks())
+    logger, diagnostics = _program_logger()
+    runtime_mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor,
+                            logger=logger)
     set_all_config(config or {}, secret_keys or [])
     failure: BaseException | None = None
     try:
@@ -133,7 +164,8 @@ def run_program(program: Callable[[], None], *, stack: str = "test", config: dic
         settings.ROOT.set(None)
     if failure is not None:
         raise PlanError(_describe(failure)) from failure
-    return Plan(stack=stack, project=PROJECT, resources=list(monitor.recorded.values()), config=config or {})
+    return Plan(stack=stack, project=PROJECT, resources=list(monitor.recorded.values()), config=config or {},
+                diagnostics=diagnostics.records)
 
 
 __all__ = ["Plan", "PlanError", "PlannedResource", "read_stack_file", "run_plan", "run_program", "stack_config"]

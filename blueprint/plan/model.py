@@ -57,6 +57,8 @@ class Plan:
     project: str
     resources: list[PlannedResource]
     config: dict[str, str] = field(default_factory=dict)
+    # the program's log messages ({"severity", "message"}), as `pulumi preview --json` lists them
+    diagnostics: list[dict[str, str]] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[PlannedResource]:
         return iter(self.resources)
@@ -102,7 +104,7 @@ class Plan:
             if r.secret_paths:
                 new_state["secretInputs"] = r.secret_paths
             steps.append({"op": r.op, "urn": r.urn, "provider": r.provider or "", "newState": new_state})
-        return {"config": self.config, "steps": steps, "diagnostics": [],
+        return {"config": self.config, "steps": steps, "diagnostics": list(self.diagnostics),
                 "changeSummary": dict(Counter(r.op for r in self.resources))}
 
     def dumps(self) -> str:
@@ -126,7 +128,9 @@ class Plan:
         if not stack and resources:
             stack = resources[0].urn.split("::")[0].removeprefix("urn:pulumi:")
         project = resources[0].urn.split("::")[1] if resources else ""
-        return cls(stack=stack, project=project, resources=resources, config=doc.get("config", {}))
+        return cls(stack=stack, project=project, resources=resources, config=doc.get("config", {}),
+                   diagnostics=[{"severity": d.get("severity", ""), "message": d.get("message", "")}
+                                for d in doc.get("diagnostics", []) if isinstance(d, dict)])
 
 
 def is_unknown(value: Any) -> bool:

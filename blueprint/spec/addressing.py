@@ -4,7 +4,9 @@ Pure and deterministic. Each region's block comes from its fixed catalog slot in
 so adding or reordering regions never renumbers existing ones. Inside a block the layout is fixed:
 
     block /p  ->  eighths (/p+3): 0-3 private subnets (AWS, one per zone) or 0 nodes, 1 services,
-                  3 GKE control plane (GCP); 4 public subnets (AWS, /p+6 each); upper half (/p+1) GKE pods.
+                  3 GKE control plane (GCP); 4 public subnets (AWS, /p+6 each); 5 the deployer's runner subnet
+                  (AWS, its first /p+6, declared only where ``access.deployer.runnerSubnet`` puts it);
+                  upper half (/p+1) GKE pods.
 
 VPN tunnel inside ranges (link-local /30s, four per AWS-GCP region pair) come from ``169.254.64.0/18`` by the two
 regions' catalog slots, so they too are fixed per pair and never move when a region is added.
@@ -45,13 +47,14 @@ class RegionAddresses:
     pods: Net | None = None
     services: Net | None = None
     control_plane: Net | None = None
+    runner: Net | None = None  # AWS: the deployer runner subnet's range
 
     def ranges(self) -> list[tuple[str, Net]]:
         """Every range this region uses, labelled, for overlap checks and routing."""
         out: list[tuple[str, Net]] = []
         out += [(f"{self.key} private subnet {i}", n) for i, n in enumerate(self.private_subnets)]
         out += [(f"{self.key} public subnet {i}", n) for i, n in enumerate(self.public_subnets)]
-        for name in ("nodes", "pods", "services", "control_plane"):
+        for name in ("nodes", "pods", "services", "control_plane", "runner"):
             net = getattr(self, name)
             if net is not None:
                 out.append((f"{self.key} {name.replace('_', ' ')}", net))
@@ -141,7 +144,8 @@ def _layout(req: RegionRequest, block: Net) -> RegionAddresses:
         public = list(eighths[4].subnets(new_prefix=p + 6))
         return RegionAddresses(key=req.key, cloud=req.cloud, block=block,
                                private_subnets=tuple(eighths[: req.zones]),
-                               public_subnets=tuple(public[: req.zones]))
+                               public_subnets=tuple(public[: req.zones]),
+                               runner=next(eighths[5].subnets(new_prefix=p + 6)))
     halves = list(block.subnets(new_prefix=p + 1))
     return RegionAddresses(key=req.key, cloud=req.cloud, block=block, nodes=eighths[0], services=eighths[1],
                            control_plane=next(eighths[3].subnets(new_prefix=28)), pods=halves[1])

@@ -12,6 +12,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from blueprint.spec.model import PlatformSpec
+from blueprint.spec.placeholders import REPLACE_BEFORE_DEPLOYING, find_placeholders
 from blueprint.spec.validate import SpecIssue, validate
 
 CONFIG_NAMESPACE = "aiplatform"
@@ -25,13 +26,14 @@ SECRET_KEY = re.compile(r"(password|secret|token|apikey|privatekey|authkey|webho
 class SpecError(ValueError):
     """Every issue of one stack's config, formatted for a human."""
 
-    def __init__(self, stack: str, issues: list[SpecIssue]):
+    def __init__(self, stack: str, issues: list[SpecIssue], problem: str = "invalid platform config"):
         self.stack = stack
         self.issues = issues
+        self.problem = problem
         super().__init__(self._format())
 
     def _format(self) -> str:
-        lines = [f"stack '{self.stack}': invalid platform config ({len(self.issues)} problem"
+        lines = [f"stack '{self.stack}': {self.problem} ({len(self.issues)} problem"
                  f"{'s' if len(self.issues) != 1 else ''}):"]
         for issue in self.issues:
             line = f"  - {FULL_KEY}.{issue.path}: {issue.message}"
@@ -136,8 +138,19 @@ def load_spec(raw: Any, *, stack: str, secret_paths: set[str] | None = None,
     return spec
 
 
+def placeholder_error(raw: Any, *, stack: str) -> SpecError | None:
+    """The documentation placeholders in a stack's raw platform object, as one error naming every key; None when
+    there are none. Raised by ``pulumi up``; printed as a notice by the offline commands (templates plan fine)."""
+    issues = find_placeholders(raw)
+    return SpecError(stack, issues, REPLACE_BEFORE_DEPLOYING) if issues else None
+
+
 def load_from_pulumi_config() -> PlatformSpec:
-    """The program's entry: read ``aiplatform:platform`` through Pulumi's config (CLI or offline engine)."""
+    """The program's entry: read ``aiplatform:platform`` through Pulumi's config (CLI or offline engine).
+
+    A deployment (``pulumi up``'s update; not a preview, not the offline engine, which always previews) refuses
+    documentation placeholders before any resource is declared; a preview warns about them.
+    """
     import pulumi
     from pulumi.runtime.config import is_config_secret
 
@@ -145,7 +158,13 @@ def load_from_pulumi_config() -> PlatformSpec:
     raw = config.get_object(CONFIG_KEY)
     if raw is None:
         raise SpecError(pulumi.get_stack(), [SpecIssue("", f"missing; set {FULL_KEY} in the stack file")])
-    return load_spec(raw, stack=pulumi.get_stack(), config_is_secret=is_config_secret(FULL_KEY))
+    spec = load_spec(raw, stack=pulumi.get_stack(), config_is_secret=is_config_secret(FULL_KEY))
+    placeholders = placeholder_error(raw, stack=spec.stack)
+    if placeholders is not None:
+        if not pulumi.runtime.is_dry_run():
+            raise placeholders
+        pulumi.log.warn(str(placeholders))
+    return spec
 
 
 def enum_values(enum: type[Enum]) -> tuple[str, ...]:

@@ -57,6 +57,20 @@ class Enforcement(str, Enum):
     mandatory = "mandatory"
 
 
+class EksEndpoint(str, Enum):
+    """How `pulumi up` reaches an EKS API server (docs/operations.md, "First deployment")."""
+
+    private = "private"  # private endpoint only: the deployer sits in the address plan (runner subnet, peer network)
+    public_allowlist = "public-allowlist"  # private endpoint plus a public one limited to the deployer's egress CIDRs
+
+
+class GkeEndpoint(str, Enum):
+    """How `pulumi up` reaches a GKE control plane; the IP endpoints stay private in both modes."""
+
+    dns_endpoint = "dns-endpoint"  # the IAM-gated DNS-based endpoint, reachable from anywhere Google APIs are
+    private = "private"  # the private IP endpoint, over the interconnect (route export to the control-plane peering)
+
+
 class Scaling(_Model):
     """Node counts; ``min`` may be zero so a pool scales from nothing."""
 
@@ -177,7 +191,9 @@ class Region(_Model):
     system_pool: SystemPool
     gpu_pools: list[GpuPool] = []
     storage: Storage | None = Storage()
-    api_authorized_cidrs: list[str] = []  # public API endpoint allow-list; development only
+    # More sources (operators' kubectl) for this region's public EKS endpoint, beside the deployer's egress; needs
+    # access.deployer.eksEndpoint public-allowlist. GKE takes none: people reach it through the DNS endpoint (IAM).
+    api_authorized_cidrs: list[str] = []
 
     @property
     def key(self) -> str:
@@ -213,6 +229,29 @@ class Network(_Model):
     dedicated: DedicatedLinks | None = None
 
 
+class RunnerSubnet(_Model):
+    """A subnet the blueprint declares for self-hosted CI runners, with a NAT gateway of its own (its addresses are
+    the deployer's egress). Its range is the region block's fixed runner slot (``blueprint/spec/addressing.py``)."""
+
+    region: str | None = None  # "aws/<region>" of the stack; None: the stack's first AWS region
+
+
+class Deployer(_Model):
+    """Where `pulumi up` runs and how it reaches every cluster's API server. The deployer is in one place: a runner
+    subnet the blueprint declares, a peer network reached over the stack's dedicated links (``peerCidrs``), or
+    neither (a machine on the internet, e.g. a GitHub-hosted runner, with ``egressCidrs`` where it has fixed ones)."""
+
+    eks_endpoint: EksEndpoint | None = None  # None: public-allowlist in development, private otherwise
+    gke_endpoint: GkeEndpoint | None = None  # None: dns-endpoint in every tier
+    runner_subnet: RunnerSubnet | None = None
+    peer_cidrs: list[str] = []  # private ranges of a deployer network on the far side of network.dedicated
+    egress_cidrs: list[str] = []  # public addresses the deployer's traffic leaves from (EKS public-allowlist)
+
+
+class Access(_Model):
+    deployer: Deployer = Deployer()
+
+
 class TrainingWorkload(_Model):
     name: str = Field(pattern=r"^[a-z]([-a-z0-9]{0,40}[a-z0-9])?$")
     region: str  # region key
@@ -226,9 +265,38 @@ class TrainingWorkload(_Model):
     checkpoint_interval: int = Field(default=100, ge=1)
     checkpoint_uri: str | None = None  # None: the region's checkpoint bucket
     storage_region: str | None = None  # read data and write checkpoints elsewhere, explicitly
-    kueue_queue: str | None = None
+    # The Kueue LocalQueue (in the training namespace) the Job is submitted to; the program installs Kueue and the
+    # queue (components/k8s/kueue.py). A label value and object name: a DNS-1123 label.
+    kueue_queue: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
     # the training text file: its key in the dataset bucket; None: the trainer's bundled corpus
     data: str | None = Field(default=None, pattern=r"^[\w-][\w.-]*(/[\w-][\w.-]*)*$")
+
+
+class ServingDns(_Model):
+    """Where ``serving.domain``'s records live: a Route 53 public hosted zone in the first AWS region's account.
+
+    - ``existingZone``: a zone that already exists and answers publicly, named ``domain`` or a parent of it; it is
+      looked up, never created or deleted.
+    - ``parentZone``: an existing Route 53 zone that is a parent of ``domain``; a zone for ``domain`` is created
+      and delegated from it (its NS record is written in the parent).
+    - neither: a zone for ``domain`` is created and its name servers are exported (``servingZone``); the parent's
+      owner must delegate to them, and ``delegated: true`` says that is done. Until then no certificate is waited
+      for (ACM cannot validate an undelegated name; the wait would end the ``up`` after 75 minutes), so the
+      entry points carry no TLS listener yet.
+    """
+
+    existing_zone: str | None = None
+    parent_zone: str | None = None
+    delegated: bool = False
+
+    @property
+    def creates_zone(self) -> bool:
+        return self.existing_zone is None
+
+    @property
+    def resolvable(self) -> bool:
+        """Do names written in the zone resolve on the internet (so ACM can validate, health checks can probe)?"""
+        return self.existing_zone is not None or self.parent_zone is not None or self.delegated
 
 
 class ServingWorkload(_Model):
@@ -247,6 +315,7 @@ class ServingWorkload(_Model):
     keda: bool = False
     global_routing: Literal["none", "route53-latency", "global-accelerator", "gcp-global-lb"] = "none"
     domain: str | None = None
+    dns: ServingDns = ServingDns()  # the hosted zone of ``domain`` (Route 53)
 
 
 class Workloads(_Model):
@@ -303,12 +372,34 @@ class PlatformSpec(_Model):
     regions: list[Region] = Field(min_length=1)
     workloads: Workloads = Workloads()
     policy: PolicyConfig = PolicyConfig()
+    access: Access = Access()
 
     @property
     def enforcement(self) -> Enforcement:
         if self.policy.enforcement is not None:
             return self.policy.enforcement
         return Enforcement.advisory if self.tier is Tier.development else Enforcement.mandatory
+
+    @property
+    def eks_endpoint(self) -> EksEndpoint:
+        """The deployer's way to EKS: the spec's, else public-allowlist in development and private otherwise."""
+        given = self.access.deployer.eks_endpoint
+        if given is not None:
+            return given
+        return EksEndpoint.public_allowlist if self.tier is Tier.development else EksEndpoint.private
+
+    @property
+    def gke_endpoint(self) -> GkeEndpoint:
+        return self.access.deployer.gke_endpoint or GkeEndpoint.dns_endpoint
+
+    def runner_region(self) -> Region | None:
+        """The AWS region whose VPC holds the deployer's runner subnet; None without one."""
+        runner = self.access.deployer.runner_subnet
+        if runner is None:
+            return None
+        if runner.region is not None:
+            return self.region(runner.region)
+        return next((r for r in self.regions if r.cloud is Cloud.aws), None)
 
     @property
     def prefix(self) -> str:

@@ -6,19 +6,13 @@ set, the allowed values, so the error tells the user what to write instead.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from blueprint import catalog
 from blueprint.catalog import gcs
 from blueprint.spec.addressing import AddressError, RegionRequest, plan_addresses
+from blueprint.spec.dns import dns_issues
+from blueprint.spec.issues import SpecIssue
 from blueprint.spec.model import CapacityType, Cloud, GpuPool, PlatformSpec, Purpose, Region, Scaling, Topology
-
-
-@dataclass(frozen=True)
-class SpecIssue:
-    path: str
-    message: str
-    allowed: tuple[str, ...] = ()
 
 
 def scaling_issues(at: str, s: Scaling) -> list[SpecIssue]:
@@ -170,13 +164,6 @@ def _region_issues(spec: PlatformSpec) -> list[SpecIssue]:
                                  f"unknown system instance type '{region.system_pool.instance_type}'",
                                  tuple(catalog.system_instance_types(cloud))))
         out += scaling_issues(f"regions[{ri}].systemPool.scaling", region.system_pool.scaling)
-        if region.api_authorized_cidrs and not spec.tier.value == "development":
-            out.append(SpecIssue(f"regions[{ri}].apiAuthorizedCidrs",
-                                 "a public API endpoint is only allowed in development; remove the list"))
-        for ci, cidr in enumerate(region.api_authorized_cidrs):
-            if cidr.endswith("/0"):
-                out.append(SpecIssue(f"regions[{ri}].apiAuthorizedCidrs[{ci}]",
-                                     "the API endpoint may never be open to the whole internet"))
         hot = region.storage.hot if region.storage else None
         hot_kinds = {"aws": ("fsx-lustre",), "gcp": ("filestore",)}[cloud]
         if hot is not None and hot.kind not in hot_kinds:
@@ -193,8 +180,19 @@ def _region_issues(spec: PlatformSpec) -> list[SpecIssue]:
             out.append(SpecIssue(f"regions[{ri}].storage.hot.capacityGib",
                                  f"FSx for Lustre PERSISTENT_2 has no {hot.capacity_gib} GiB size",
                                  ("1200", "2400", "4800", "7200", "9600", "...multiples of 2400")))
+        if hot is not None and hot.kind == "filestore" and hot.filestore_tier == "ZONAL" \
+                and not zonal_filestore_size(hot.capacity_gib):
+            out.append(SpecIssue(f"regions[{ri}].storage.hot.capacityGib",
+                                 f"Filestore Zonal has no {hot.capacity_gib} GiB size",
+                                 ("1024-9984 in steps of 256", "10240-102400 in steps of 2560")))
         out += _pool_issues(spec, ri)
     return out
+
+
+def zonal_filestore_size(gib: int) -> bool:
+    """Filestore Zonal: 1 TiB to 9.75 TiB in 256 GiB steps, or 10 TiB to 100 TiB in 2.5 TiB steps; the two ranges
+    are fixed at creation (cloud.google.com/filestore/docs/service-tiers-zonal)."""
+    return (1024 <= gib <= 9984 and gib % 256 == 0) or (10240 <= gib <= 102400 and gib % 2560 == 0)
 
 
 def _article(word: str) -> str:
@@ -316,6 +314,7 @@ def _workload_issues(spec: PlatformSpec) -> list[SpecIssue]:
         if serve.canary_weight and not serve.canary_image:
             out.append(SpecIssue("workloads.serving.canaryWeight", "a canary weight needs canaryImage"))
         out += _routing_issues(spec)
+        out += dns_issues(spec)
     for at, image in _workload_images(spec):
         if "@sha256:" not in image and (":" not in image.rsplit("/", 1)[-1] or image.endswith(":latest")):
             out.append(SpecIssue(at, f"'{image}' is not immutable; pin a digest (@sha256:...) or a version tag"))
@@ -437,4 +436,8 @@ def price_issues(spec: PlatformSpec, prices=None) -> list[SpecIssue]:
 def validate(spec: PlatformSpec) -> list[SpecIssue]:
     """All issues of a parsed spec, in config order."""
     return (_project_issues(spec) + _region_issues(spec) + _network_issues(spec) + _workload_issues(spec)
-            + price_issues(spec))
+            + access_issues(spec) + price_issues(spec))
+
+
+# At the end: access.py builds its issues with SpecIssue from this module.
+from blueprint.spec.access import access_issues  # noqa: E402

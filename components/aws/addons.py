@@ -1,8 +1,8 @@
 """``aiplatform:aws:ClusterAddons``: what an EKS GPU cluster needs beyond the control plane.
 
-EKS-managed add-ons (VPC CNI with its network policy agent on, CoreDNS, kube-proxy, EBS CSI with its own IRSA
-role, Pod Identity agent) and Helm releases: the NVIDIA device plugin and DCGM exporter, which tolerate exactly the taint the spec puts on GPU pools,
-and the cluster autoscaler, which discovers the pools by their ASG tags and scales them from zero.
+EKS-managed add-ons (VPC CNI with its network policy agent on and the Pod Identity agent before any node; CoreDNS,
+kube-proxy, the CSI drivers once the system nodes exist) and Helm releases: the NVIDIA device plugin and DCGM
+exporter, which tolerate exactly the taint the spec puts on GPU pools, and the cluster autoscaler.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from blueprint import catalog
 from blueprint.spec import Cloud, PlatformSpec, Region
 from components.aws.gpu_node_pool import EFA_NODE_LABEL  # set by the pool on EFA nodes; EKS does not set it
 from components.aws.iam import irsa_role
+from components.compute import after
 
 # Chart versions are pinned: an add-on upgrade is a reviewed change like any other.
 CHARTS = {
@@ -24,7 +25,14 @@ CHARTS = {
     "cluster-autoscaler": ("https://kubernetes.github.io/autoscaler", "9.46.6"),
     "aws-efa-k8s-device-plugin": ("https://aws.github.io/eks-charts", "v0.5.6"),
 }
-MANAGED_ADDONS = ["vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"]
+# Installed before any node group (terraform-aws-eks `before_compute`): DaemonSets nodes need from their first boot.
+BEFORE_COMPUTE_ADDONS = ["vpc-cni", "eks-pod-identity-agent"]
+# Installed once the system nodes exist: CoreDNS is a Deployment, and an add-on whose pods cannot run stays
+# DEGRADED, so its create fails (terraform-aws-eks creates these after its node groups).
+AFTER_COMPUTE_ADDONS = ["coredns", "kube-proxy"]
+# EKS bootstraps self-managed vpc-cni, CoreDNS and kube-proxy in every new cluster; the managed add-on of the same
+# name is CREATE_FAILED (ConfigurationConflict) unless it may overwrite them (terraform-aws-eks v20 default).
+RESOLVE_CONFLICTS_ON_CREATE = "OVERWRITE"
 # Add-on configuration (the schema of `aws eks describe-addon-configuration`): the VPC CNI's network policy agent
 # is off by default, and without it EKS accepts NetworkPolicies (components/k8s) but enforces none of them.
 ADDON_CONFIGURATION = {"vpc-cni": {"enableNetworkPolicy": "true"}}
@@ -62,6 +70,22 @@ def autoscaler_policy(cluster_name: str) -> str:
     ]})
 
 
+def managed_addon(name: str, spec: PlatformSpec, cluster: aws.eks.Cluster, addon: str, opts: pulumi.ResourceOptions,
+                  service_account_role_arn: pulumi.Input[str] | None = None) -> aws.eks.Addon:
+    config = ADDON_CONFIGURATION.get(addon)
+    return aws.eks.Addon(f"{name}-{addon}", cluster_name=cluster.name, addon_name=addon,
+                         configuration_values=json.dumps(config) if config is not None else None,
+                         service_account_role_arn=service_account_role_arn,
+                         resolve_conflicts_on_create=RESOLVE_CONFLICTS_ON_CREATE,
+                         resolve_conflicts_on_update="OVERWRITE", tags=spec.aws_tags(), opts=opts)
+
+
+def node_prerequisites(name: str, spec: PlatformSpec, cluster: aws.eks.Cluster,
+                       opts: pulumi.ResourceOptions) -> list[aws.eks.Addon]:
+    """The add-ons node groups wait for (``BEFORE_COMPUTE_ADDONS``)."""
+    return [managed_addon(f"{name}-addons", spec, cluster, addon, opts) for addon in BEFORE_COMPUTE_ADDONS]
+
+
 class ClusterAddons(pulumi.ComponentResource):
     def __init__(self, name: str, spec: PlatformSpec, region: Region, *, cluster: aws.eks.Cluster, cluster_name: str,
                  oidc_provider_arn: pulumi.Input[str], oidc_issuer: pulumi.Input[str],
@@ -70,19 +94,15 @@ class ClusterAddons(pulumi.ComponentResource):
         aws_child = pulumi.ResourceOptions(parent=self, provider=opts.provider, depends_on=depends_on)
         k8s_child = pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=depends_on)
 
-        for addon in MANAGED_ADDONS + storage_addons(region):
-            config = ADDON_CONFIGURATION.get(addon)
-            aws.eks.Addon(f"{name}-{addon}", cluster_name=cluster.name, addon_name=addon,
-                          configuration_values=json.dumps(config) if config is not None else None,
-                          resolve_conflicts_on_update="OVERWRITE", tags=spec.aws_tags(), opts=aws_child)
+        for addon in AFTER_COMPUTE_ADDONS + storage_addons(region):
+            managed_addon(name, spec, cluster, addon, aws_child)
         ebs_role = irsa_role(f"{name}-ebs-csi", spec, oidc_provider_arn, oidc_issuer, "kube-system",
                              "ebs-csi-controller-sa", aws_child)
-        aws.iam.RolePolicyAttachment(f"{name}-ebs-csi", role=ebs_role.name,
-                                     policy_arn="arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
-                                     opts=aws_child)
-        aws.eks.Addon(f"{name}-aws-ebs-csi-driver", cluster_name=cluster.name, addon_name="aws-ebs-csi-driver",
-                      service_account_role_arn=ebs_role.arn, resolve_conflicts_on_update="OVERWRITE",
-                      tags=spec.aws_tags(), opts=aws_child)
+        ebs_policy = aws.iam.RolePolicyAttachment(
+            f"{name}-ebs-csi", role=ebs_role.name,
+            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy", opts=aws_child)
+        managed_addon(name, spec, cluster, "aws-ebs-csi-driver", aws_child,
+                      service_account_role_arn=after(ebs_role.arn, [ebs_policy]))
 
         tolerations = gpu_tolerations(region)
         gpu_nodes = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
@@ -103,15 +123,16 @@ class ClusterAddons(pulumi.ComponentResource):
 
         ca_role = irsa_role(f"{name}-cluster-autoscaler", spec, oidc_provider_arn, oidc_issuer, "kube-system",
                             "cluster-autoscaler", aws_child)
-        aws.iam.RolePolicy(f"{name}-cluster-autoscaler", role=ca_role.id, policy=autoscaler_policy(cluster_name),
-                           opts=aws_child)
+        ca_policy = aws.iam.RolePolicy(f"{name}-cluster-autoscaler", role=ca_role.id,
+                                       policy=autoscaler_policy(cluster_name), opts=aws_child)
         self._chart("cluster-autoscaler", name, "kube-system", k8s_child, {
             "autoDiscovery": {"clusterName": cluster_name}, "awsRegion": region.region,
             # the chart's default image follows the chart, not the cluster; the autoscaler's minor must match it
             "image": {"repository": CLUSTER_AUTOSCALER_IMAGE,
                       "tag": catalog.cluster_autoscaler_image(region.kubernetes_version)},
             "rbac": {"serviceAccount": {"name": "cluster-autoscaler",
-                                        "annotations": {"eks.amazonaws.com/role-arn": ca_role.arn}}},
+                                        "annotations": {"eks.amazonaws.com/role-arn":
+                                                        after(ca_role.arn, [ca_policy])}}},
             "extraArgs": {"balance-similar-node-groups": "true", "skip-nodes-with-system-pods": "false",
                           "expander": "least-waste", "scale-down-unneeded-time": "10m"},
             "nodeSelector": {"aiplatform.io/pool": "system"},

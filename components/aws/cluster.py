@@ -1,7 +1,7 @@
 """``aiplatform:aws:EksCluster``: a private EKS control plane with envelope encryption, logging and IRSA.
 
-The API endpoint is private; a public endpoint exists only in development and only for the spec's allow-list
-(never 0.0.0.0/0). Kubernetes secrets are envelope-encrypted with the region's rotating KMS key. An IAM OIDC
+The API endpoint is private; a public one exists only in ``access.deployer.eksEndpoint`` public-allowlist mode, for
+the deployer's egress addresses (``components/access/endpoints.py``). Kubernetes secrets are envelope-encrypted with the region's rotating KMS key. An IAM OIDC
 provider enables IRSA, and access entries (API auth mode) grant cluster-admin to the roles the spec names.
 """
 from __future__ import annotations
@@ -12,8 +12,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from blueprint.spec import PlatformSpec, Region, Tier
-from components.aws.iam import service_role
+from blueprint.spec import PlatformSpec, Region
+from components.access.endpoints import eks_kubeconfig, eks_vpc_config
+from components.aws.iam import ServiceRole, service_role
 
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 # The thumbprint of the root CA behind every regional EKS OIDC issuer; AWS no longer checks it for EKS issuers but
@@ -21,16 +22,10 @@ LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 EKS_OIDC_THUMBPRINT = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
 
 
-def kubeconfig(name: pulumi.Input[str], endpoint: pulumi.Input[str], ca: pulumi.Input[str], region: str) -> pulumi.Output[str]:
-    """A kubeconfig that authenticates with `aws eks get-token`, the way `aws eks update-kubeconfig` writes it."""
-    return pulumi.Output.all(name, endpoint, ca).apply(lambda v: json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": v[0],
-        "clusters": [{"name": v[0], "cluster": {"server": v[1], "certificate-authority-data": v[2]}}],
-        "contexts": [{"name": v[0], "context": {"cluster": v[0], "user": v[0]}}],
-        "users": [{"name": v[0], "user": {"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
-            "args": ["eks", "get-token", "--cluster-name", v[0], "--region", region, "--output", "json"]}}}],
-    }))
+def encryption_policy(key_arn: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+        "Resource": key_arn}]})
 
 
 class EksCluster(pulumi.ComponentResource):
@@ -40,22 +35,26 @@ class EksCluster(pulumi.ComponentResource):
     k8s_provider: k8s.Provider
 
     def __init__(self, name: str, spec: PlatformSpec, region: Region, subnet_ids: list[pulumi.Output[str]],
-                 secrets_key: aws.kms.Key, opts: pulumi.ResourceOptions):
+                 secrets_key: aws.kms.Key, opts: pulumi.ResourceOptions,
+                 deployer_egress: list[pulumi.Input[str]] | None = None):
+        """``deployer_egress``: the runner subnet's NAT addresses (CIDRs), for a public-allowlist endpoint."""
         super().__init__("aiplatform:aws:EksCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=opts.provider)
         self.cluster_name = f"{spec.prefix}-{region.region}"
-        public = spec.tier is Tier.development and bool(region.api_authorized_cidrs)
 
         role = service_role(f"{name}-cluster", "eks.amazonaws.com", spec,
                             ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"], child)
+        # EKS encrypts secrets as the cluster role; the key policy leaves its use to IAM (the account statement),
+        # and AmazonEKSClusterPolicy grants no KMS (terraform-aws-eks main.tf, aws_iam_policy.cluster_encryption)
+        encryption = aws.iam.RolePolicy(f"{name}-cluster-encryption", role=role.role.id,
+                                        policy=secrets_key.arn.apply(encryption_policy), opts=child)
+        role = ServiceRole(role.role, [*role.policies, encryption])
         logs = aws.cloudwatch.LogGroup(f"{name}-control-plane", name=f"/aws/eks/{self.cluster_name}/cluster",
                                        retention_in_days=90 if spec.is_production else 14,
                                        kms_key_id=secrets_key.arn, tags=spec.aws_tags(), opts=child)
         self.cluster = aws.eks.Cluster(
             name, name=self.cluster_name, version=region.kubernetes_version, role_arn=role.arn,
-            vpc_config={"subnet_ids": subnet_ids, "endpoint_private_access": True,
-                        "endpoint_public_access": public,
-                        "public_access_cidrs": list(region.api_authorized_cidrs) if public else None},
+            vpc_config=eks_vpc_config(spec, region, subnet_ids, deployer_egress or []),
             encryption_config={"provider": {"key_arn": secrets_key.arn}, "resources": ["secrets"]},
             enabled_cluster_log_types=LOG_TYPES,
             access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
@@ -78,7 +77,7 @@ class EksCluster(pulumi.ComponentResource):
                 access_scope={"type": "cluster"}, opts=child)
 
         self.k8s_provider = k8s.Provider(
-            f"{name}-k8s", kubeconfig=kubeconfig(self.cluster.name, self.cluster.endpoint,
+            f"{name}-k8s", kubeconfig=eks_kubeconfig(self.cluster.name, self.cluster.endpoint,
                                                  self.cluster.certificate_authority.data, region.region),
             enable_server_side_apply=True, opts=pulumi.ResourceOptions(parent=self))
         self.register_outputs({"clusterName": self.cluster.name, "endpoint": self.cluster.endpoint,

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from blueprint.spec import CapacityType, Cloud, GpuPool, PlatformSpec
+from components.aws.iam import ServiceRole
 from components.aws.launch_template import efa_interfaces, node_launch_template
 from components.compute import GpuNodePoolBase
 from components.compute.base import GPU_RESOURCE
@@ -63,8 +64,9 @@ class GpuNodePool(GpuNodePoolBase):
     node_group: aws.eks.NodeGroup
 
     def __init__(self, name: str, spec: PlatformSpec, pool: GpuPool, *, cluster: aws.eks.Cluster, cluster_name: str,
-                 node_role: aws.iam.Role, subnets_by_zone: dict[str, pulumi.Output[str]], volume_key: aws.kms.Key,
-                 opts: pulumi.ResourceOptions):
+                 node_role: ServiceRole, subnets_by_zone: dict[str, pulumi.Output[str]], volume_key: aws.kms.Key,
+                 after: list[pulumi.Resource] | None = None, opts: pulumi.ResourceOptions):
+        """``after``: what nodes need in the cluster before they start (the add-ons installed before compute)."""
         super().__init__("aiplatform:aws:GpuNodePool", name, pool, Cloud.aws, opts)
         child = pulumi.ResourceOptions(parent=self, provider=opts.provider)
         facts = pool.facts(Cloud.aws)
@@ -92,7 +94,7 @@ class GpuNodePool(GpuNodePoolBase):
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             taints=[{"key": pool.taint.key, "value": pool.taint.value, "effect": EKS_TAINT_EFFECT[pool.taint.effect]}],
             labels=node_labels(pool), tags=spec.aws_tags(**tags),
-            opts=pulumi.ResourceOptions(parent=self, provider=opts.provider,
+            opts=pulumi.ResourceOptions(parent=self, provider=opts.provider, depends_on=after or [],
                                         ignore_changes=["scalingConfig.desiredSize"]))
         # Managed node groups do not copy their tags to the autoscaling group; tag it so scale-from-zero works.
         asg_name = self.node_group.resources.apply(lambda r: r[0].autoscaling_groups[0].name)

@@ -7,7 +7,8 @@ program: the regional DNS record aliases it and Global Accelerator lists it as a
   internet (on the listener port). The EKS cluster security group, on every node, admits that group on the one
   fixed NodePort Envoy's Service exposes, nothing else.
 - With a certificate, the listener is TLS:443 (ACM, TLS 1.2+) and forwards plaintext to the NodePort, where Envoy's
-  HTTP listener routes by hostname; without one (no domain in the spec) it is TCP:80.
+  HTTP listener routes by hostname; without a domain in the spec it is TCP:80. A TLS entry whose certificate
+  cannot be issued yet (its zone awaits delegation) has no listener: the NLB accepts no plaintext meanwhile.
 - Targets are the system node group's instances (Envoy runs there): the target group is attached to that managed
   node group's autoscaling group, so nodes it adds or replaces register themselves. The target group checks TCP
   on the NodePort: Envoy's Service keeps ``externalTrafficPolicy: Local``, so a node without an Envoy pod refuses
@@ -40,10 +41,12 @@ class AwsServingEntry(pulumi.ComponentResource):
     def __init__(self, name: str, spec: PlatformSpec, *, lb_name: str, vpc_id: pulumi.Input[str],
                  public_subnet_ids: list[pulumi.Input[str]], cluster_security_group_id: pulumi.Input[str],
                  asg_name: pulumi.Input[str], node_port: int, certificate_arn: pulumi.Input[str] | None,
-                 opts: pulumi.ResourceOptions):
+                 opts: pulumi.ResourceOptions, tls: bool | None = None):
+        """``tls``: the entry serves TLS (default: a certificate is given); TLS without a certificate ARN declares
+        no listener until the certificate can be issued."""
         super().__init__("aiplatform:aws:ServingEntry", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=opts.provider)
-        tls = certificate_arn is not None
+        tls = certificate_arn is not None if tls is None else tls
         port = listener_port(tls)
         tags = spec.aws_tags
         self.security_group = aws.ec2.SecurityGroup(
@@ -75,13 +78,15 @@ class AwsServingEntry(pulumi.ComponentResource):
             health_check=aws.lb.TargetGroupHealthCheckArgs(protocol="TCP", port="traffic-port", interval=10,
                                                            healthy_threshold=3, unhealthy_threshold=3),
             tags=tags(Name=f"{name}-envoy"), opts=child)
-        self.listener = aws.lb.Listener(
-            f"{name}-{port}", load_balancer_arn=self.load_balancer.arn, port=port,
-            protocol="TLS" if tls else "TCP", certificate_arn=certificate_arn,
-            ssl_policy=TLS_POLICY if tls else None,
-            default_actions=[aws.lb.ListenerDefaultActionArgs(type="forward",
-                                                              target_group_arn=self.target_group.arn)],
-            tags=tags(Name=f"{name}-{port}"), opts=child)
+        self.listener: aws.lb.Listener | None = None
+        if certificate_arn is not None or not tls:  # ELB accepts only an issued certificate on a TLS listener
+            self.listener = aws.lb.Listener(
+                f"{name}-{port}", load_balancer_arn=self.load_balancer.arn, port=port,
+                protocol="TLS" if tls else "TCP", certificate_arn=certificate_arn,
+                ssl_policy=TLS_POLICY if tls else None,
+                default_actions=[aws.lb.ListenerDefaultActionArgs(type="forward",
+                                                                  target_group_arn=self.target_group.arn)],
+                tags=tags(Name=f"{name}-{port}"), opts=child)
         self.attachment = aws.autoscaling.Attachment(
             f"{name}-system-nodes", autoscaling_group_name=asg_name, lb_target_group_arn=self.target_group.arn,
             opts=child)

@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from blueprint.spec import PlatformSpec, Region, RegionAddresses
+from components.compute import after
 
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "eks", "logs", "ec2")
 
@@ -34,7 +35,7 @@ class AwsNetwork(pulumi.ComponentResource):
         self.vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=str(addresses.block), enable_dns_hostnames=True,
                                enable_dns_support=True, tags=tags(Name=f"{spec.environment}-{region.region}"),
                                opts=child)
-        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self.vpc.id, tags=tags(), opts=child)
+        self.igw = igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self.vpc.id, tags=tags(), opts=child)
         public_rt = aws.ec2.RouteTable(f"{name}-public", vpc_id=self.vpc.id,
                                        routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}],
                                        tags=tags(Name=f"{name}-public"), opts=child)
@@ -108,11 +109,12 @@ class AwsNetwork(pulumi.ComponentResource):
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
                            "Action": "sts:AssumeRole"}]}), tags=spec.aws_tags(), opts=child)
-        aws.iam.RolePolicy(f"{name}-flow-logs", role=role.id, policy=group.arn.apply(lambda arn: json.dumps({
+        policy = aws.iam.RolePolicy(f"{name}-flow-logs", role=role.id, policy=group.arn.apply(lambda arn: json.dumps({
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Allow",
                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                            "Resource": [arn, f"{arn}:*"]}]})), opts=child)
+        # the flow log delivers as the role from its first minute: only once the role may write the group
         aws.ec2.FlowLog(f"{name}-flow-logs", vpc_id=self.vpc.id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
-                        log_destination=group.arn, iam_role_arn=role.arn, max_aggregation_interval=60,
+                        log_destination=group.arn, iam_role_arn=after(role.arn, [policy]), max_aggregation_interval=60,
                         tags=spec.aws_tags(), opts=child)

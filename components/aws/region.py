@@ -5,7 +5,10 @@ import pulumi
 import pulumi_aws as aws
 
 from blueprint.spec import PlatformSpec, Region, RegionAddresses
-from components.aws.addons import ClusterAddons
+from components.access.path import DeployerPath
+from components.access.runner import DeployerRunner
+from components.aws.account import AwsAccount
+from components.aws.addons import ClusterAddons, node_prerequisites
 from components.aws.cluster import EksCluster
 from components.aws.gpu_node_pool import GpuNodePool
 from components.aws.kms import rotating_key
@@ -17,8 +20,11 @@ from components.compute import RegionalCompute
 class AwsRegion(RegionalCompute):
     """``aiplatform:aws:Region``: everything compute-related the platform declares in one AWS region."""
 
-    def __init__(self, spec: PlatformSpec, region: Region, addresses: RegionAddresses,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, spec: PlatformSpec, region: Region, addresses: RegionAddresses, account: AwsAccount,
+                 opts: pulumi.ResourceOptions | None = None, *, deployer_egress: list[pulumi.Input[str]] | None = None):
+        """``account``: the stack's account-wide IAM (the service-linked roles the region's keys name).
+        ``deployer_egress``: the runner subnet's NAT addresses, declared by the runner's region (built first);
+        this region's own when the runner lives here."""
         super().__init__("aiplatform:aws:Region", spec, region, addresses, opts)
         name = self.child_name
         self.cloud_provider = aws.Provider(name, region=region.region,
@@ -26,29 +32,46 @@ class AwsRegion(RegionalCompute):
                                            opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, provider=self.cloud_provider)
 
-        self.kms_key = rotating_key(f"{name}-platform", spec, region.region, "cluster secrets, logs, volumes", child)
+        self.kms_key = rotating_key(f"{name}-platform", spec, region.region, "cluster secrets, logs, volumes", child,
+                                    launchers=account.service_linked_roles)
         network = AwsNetwork(name, spec, region, addresses, self.kms_key, child)
         self.network_id = network.vpc.id
         self.private_subnet_ids = [s.id for s in network.private_subnets]
         self.private_route_table_ids = [rt.id for rt in network.private_route_tables]
         self.public_subnet_ids = [s.id for s in network.public_subnets]
         subnets_by_zone = dict(zip(network.zones, self.private_subnet_ids))
+        runner = spec.runner_region()
+        self.deployer_runner = None
+        if runner is not None and runner.key == region.key:
+            self.deployer_runner = DeployerRunner(
+                f"{name}-deployer", spec, region, addresses, vpc_id=network.vpc.id,
+                public_subnet_id=network.public_subnets[0].id, zone=network.zones[0],
+                internet_gateway=network.igw, opts=child)
+            deployer_egress = self.deployer_runner.egress_cidrs
+            self.private_route_table_ids.append(self.deployer_runner.route_table.id)  # routes to the other regions
 
-        eks = EksCluster(f"{name}-eks", spec, region, self.private_subnet_ids, self.kms_key, child)
+        eks = EksCluster(f"{name}-eks", spec, region, self.private_subnet_ids, self.kms_key, child,
+                         deployer_egress=deployer_egress)
         self.cluster_name = eks.cluster.name
         self.oidc_provider_arn = eks.oidc_provider.arn
         self.oidc_issuer = eks.oidc_issuer
         self.k8s_provider = eks.k8s_provider
         self.cluster_security_group_id = eks.cluster.vpc_config.cluster_security_group_id
+        DeployerPath(f"{name}-deployer", spec, region, cluster_security_group_id=self.cluster_security_group_id,
+                     opts=child)
 
         role = node_role(f"{name}-nodes", spec, child)
+        before_nodes = node_prerequisites(name, spec, eks.cluster, child)
         system = SystemNodePool(f"{name}-system", spec, region, cluster=eks.cluster, node_role=role,
-                                subnet_ids=self.private_subnet_ids, volume_key=self.kms_key, opts=child)
+                                subnet_ids=self.private_subnet_ids, volume_key=self.kms_key, after=before_nodes,
+                                opts=child)
+        self.system_pool = system.node_group
         self.system_asg_name = system.autoscaling_group_name
         for pool in region.gpu_pools:
             self.gpu_pools[pool.name] = GpuNodePool(
                 f"{name}-{pool.name}", spec, pool, cluster=eks.cluster, cluster_name=eks.cluster_name,
-                node_role=role, subnets_by_zone=subnets_by_zone, volume_key=self.kms_key, opts=child)
+                node_role=role, subnets_by_zone=subnets_by_zone, volume_key=self.kms_key, after=before_nodes,
+                opts=child)
         ClusterAddons(f"{name}-addons", spec, region, cluster=eks.cluster, cluster_name=eks.cluster_name,
                       oidc_provider_arn=self.oidc_provider_arn, oidc_issuer=self.oidc_issuer,
                       k8s_provider=eks.k8s_provider, depends_on=[system], opts=child)

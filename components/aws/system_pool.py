@@ -5,7 +5,7 @@ import pulumi
 import pulumi_aws as aws
 
 from blueprint.spec import PlatformSpec, Region
-from components.aws.iam import service_role
+from components.aws.iam import ServiceRole, service_role
 from components.aws.launch_template import node_launch_template
 
 NODE_POLICIES = [
@@ -16,7 +16,7 @@ NODE_POLICIES = [
 ]
 
 
-def node_role(name: str, spec: PlatformSpec, opts: pulumi.ResourceOptions) -> aws.iam.Role:
+def node_role(name: str, spec: PlatformSpec, opts: pulumi.ResourceOptions) -> ServiceRole:
     return service_role(name, "ec2.amazonaws.com", spec, NODE_POLICIES, opts)
 
 
@@ -24,8 +24,9 @@ class SystemNodePool(pulumi.ComponentResource):
     node_group: aws.eks.NodeGroup
 
     def __init__(self, name: str, spec: PlatformSpec, region: Region, *, cluster: aws.eks.Cluster,
-                 node_role: aws.iam.Role, subnet_ids: list[pulumi.Output[str]], volume_key: aws.kms.Key,
-                 opts: pulumi.ResourceOptions):
+                 node_role: ServiceRole, subnet_ids: list[pulumi.Output[str]], volume_key: aws.kms.Key,
+                 after: list[pulumi.Resource] | None = None, opts: pulumi.ResourceOptions):
+        """``after``: what nodes need in the cluster before they start (the add-ons installed before compute)."""
         super().__init__("aiplatform:aws:SystemNodePool", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=opts.provider)
         pool = region.system_pool
@@ -39,7 +40,7 @@ class SystemNodePool(pulumi.ComponentResource):
             update_config={"max_unavailable": 1},
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             labels={"aiplatform.io/pool": "system"}, tags=spec.aws_tags(),
-            opts=pulumi.ResourceOptions(parent=self, provider=opts.provider,
+            opts=pulumi.ResourceOptions(parent=self, provider=opts.provider, depends_on=after or [],
                                         ignore_changes=["scalingConfig.desiredSize"]))
         # The managed node group's own autoscaling group: load balancer target groups attach to it.
         self.autoscaling_group_name: pulumi.Output[str] = self.node_group.resources.apply(

@@ -1,4 +1,4 @@
 """What both clouds' compute share: the regional cluster interface and the GPU pool interface."""
-from components.compute.base import GpuNodePoolBase, PodScheduling, RegionalCompute, scheduling_for
+from components.compute.base import GpuNodePoolBase, PodScheduling, RegionalCompute, after, scheduling_for
 
-__all__ = ["GpuNodePoolBase", "PodScheduling", "RegionalCompute", "scheduling_for"]
+__all__ = ["GpuNodePoolBase", "PodScheduling", "RegionalCompute", "after", "scheduling_for"]

@@ -14,6 +14,13 @@ from blueprint.spec import Cloud, GpuPool, PlatformSpec, Region, RegionAddresses
 GPU_RESOURCE = "nvidia.com/gpu"
 
 
+def after(value: pulumi.Input[str], resources: list[pulumi.Resource]) -> pulumi.Output[str]:
+    """``value``, carrying ``resources`` as dependencies: whatever is built from it waits, in ``pulumi up``, until
+    they exist (their URN resolves once created). For handing out an identity (a role ARN, a service account email,
+    a Workload Identity pool) that is only usable once its grants or its cluster exist."""
+    return pulumi.Output.all(value, *[r.urn for r in resources]).apply(lambda v: v[0])
+
+
 @dataclass(frozen=True)
 class PodScheduling:
     """What a pod needs to land on one pool: selector, tolerations and the GPU count per node."""
@@ -66,8 +73,8 @@ class RegionalCompute(pulumi.ComponentResource):
     # AWS: IRSA needs the cluster's OIDC provider ARN and issuer host (without https://).
     oidc_provider_arn: pulumi.Output[str] | None
     oidc_issuer: pulumi.Output[str] | None
-    # GCP: the Workload Identity pool, "<project>.svc.id.goog".
-    workload_identity_pool: str | None
+    # GCP: the Workload Identity pool, "<project>.svc.id.goog", available once the cluster exists.
+    workload_identity_pool: pulumi.Output[str] | None
     # Network handles other components attach to (VPC / network id, private subnet ids, route table ids).
     network_id: pulumi.Output[str] | None
     private_subnet_ids: list[pulumi.Output[str]]
@@ -81,6 +88,9 @@ class RegionalCompute(pulumi.ComponentResource):
     # (the NLB's instance targets: Envoy runs on system nodes).
     public_subnet_ids: list[pulumi.Output[str]]
     system_asg_name: pulumi.Output[str] | None
+    # The system node pool's node group / node pool: what in-cluster services pinned to the system nodes (Helm
+    # releases, gateways) wait for, or they race node creation into their readiness timeout.
+    system_pool: pulumi.Resource | None
 
     def __init__(self, type_token: str, spec: PlatformSpec, region: Region, addresses: RegionAddresses,
                  opts: pulumi.ResourceOptions | None = None):
@@ -101,6 +111,7 @@ class RegionalCompute(pulumi.ComponentResource):
         self.cluster_security_group_id = None
         self.public_subnet_ids = []
         self.system_asg_name = None
+        self.system_pool = None
 
     @property
     def child_name(self) -> str:

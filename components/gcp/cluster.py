@@ -1,33 +1,22 @@
 """``aiplatform:gcp:GkeCluster``: a private, regional GKE cluster ready for GPU workloads.
 
-Private nodes and (outside development) a private endpoint restricted to the platform's address space, Workload
+Private nodes, IP endpoints kept private (reached as ``access.deployer.gkeEndpoint`` says: the IAM-gated DNS endpoint or
+the private one, ``components/access/endpoints.py``), Workload
 Identity, shielded nodes, Dataplane V2 (which enforces NetworkPolicy), etcd encrypted with Cloud KMS, the GCS FUSE
 and Filestore CSI drivers, managed Prometheus with DCGM metrics, and no default node pool.
 """
 from __future__ import annotations
 
-import json
-
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from blueprint.spec import PlatformSpec, Region, RegionAddresses, Tier
+from blueprint.spec import PlatformSpec, Region, RegionAddresses
+from components.access.endpoints import gke_endpoint_args, gke_kubeconfig
+from components.compute import after
 
 NODE_ROLES = ["roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer",
               "roles/stackdriver.resourceMetadata.writer", "roles/artifactregistry.reader"]
-
-
-def kubeconfig(name: pulumi.Input[str], endpoint: pulumi.Input[str], ca: pulumi.Input[str]) -> pulumi.Output[str]:
-    """A kubeconfig that authenticates with gke-gcloud-auth-plugin, as `gcloud container clusters get-credentials`."""
-    return pulumi.Output.all(name, endpoint, ca).apply(lambda v: json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": v[0],
-        "clusters": [{"name": v[0], "cluster": {"server": f"https://{v[1]}", "certificate-authority-data": v[2]}}],
-        "contexts": [{"name": v[0], "context": {"cluster": v[0], "user": v[0]}}],
-        "users": [{"name": v[0], "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
-                                                     "command": "gke-gcloud-auth-plugin",
-                                                     "provideClusterInfo": True}}}],
-    }))
 
 
 class GkeCluster(pulumi.ComponentResource):
@@ -48,25 +37,18 @@ class GkeCluster(pulumi.ComponentResource):
         self.node_service_account = gcp.serviceaccount.Account(
             f"{name}-nodes", account_id=f"{spec.environment}-{region.region}-nodes"[:30],
             display_name=f"GKE nodes of {self.cluster_name}", opts=child)
-        for role in NODE_ROLES:
-            gcp.projects.IAMMember(f"{name}-nodes-{role.split('/')[1]}", project=spec.gcp_project, role=role,
-                                   member=self.node_service_account.member, opts=child)
+        grants = [gcp.projects.IAMMember(f"{name}-nodes-{role.split('/')[1]}", project=spec.gcp_project, role=role,
+                                         member=self.node_service_account.member, opts=child) for role in NODE_ROLES]
+        # node pools get the email once the roles are granted: nodes start logging and pulling at boot
+        self.node_service_account_email = after(self.node_service_account.email, grants)
 
-        private_endpoint = spec.tier is not Tier.development
-        authorized = [{"cidr_block": spec.network.supernet, "display_name": "platform private ranges"}]
-        authorized += [{"cidr_block": c, "display_name": f"allow-list {i}"}
-                       for i, c in enumerate(region.api_authorized_cidrs)]
         self.cluster = gcp.container.Cluster(
             name, name=self.cluster_name, location=region.region, network=network_id, subnetwork=subnet_id,
             min_master_version=region.kubernetes_version,
             release_channel={"channel": "STABLE" if spec.is_production else "REGULAR"},
             remove_default_node_pool=True, initial_node_count=1,
             deletion_protection=spec.is_production,
-            private_cluster_config={"enable_private_nodes": True, "enable_private_endpoint": private_endpoint,
-                                    "master_ipv4_cidr_block": str(addresses.control_plane),
-                                    "master_global_access_config": {"enabled": True}},
-            master_authorized_networks_config={"cidr_blocks": authorized,
-                                               "gcp_public_cidrs_access_enabled": False},
+            **gke_endpoint_args(spec, region, addresses),
             ip_allocation_policy={"cluster_secondary_range_name": "pods", "services_secondary_range_name": "services"},
             workload_identity_config={"workload_pool": self.workload_pool},
             enable_shielded_nodes=True,
@@ -82,8 +64,12 @@ class GkeCluster(pulumi.ComponentResource):
             gateway_api_config={"channel": "CHANNEL_STANDARD"},
             resource_labels=spec.gcp_labels(),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(etcd_key_grants or []))))
+        # "<project>.svc.id.goog" exists once the project's first Workload Identity cluster does: IAM answers
+        # "Identity Pool does not exist" to a binding naming it earlier, so the pool is handed out after the cluster
+        # (cluster-toolkit gke-cluster/main.tf: workload_identity depends_on the cluster, terraform-google-
+        # kubernetes-engine#1059)
+        self.workload_pool = after(self.workload_pool, [self.cluster])
         self.k8s_provider = k8s.Provider(
-            f"{name}-k8s", kubeconfig=kubeconfig(self.cluster.name, self.cluster.endpoint,
-                                                 self.cluster.master_auth.cluster_ca_certificate),
+            f"{name}-k8s", kubeconfig=gke_kubeconfig(spec, self.cluster),
             enable_server_side_apply=True, opts=pulumi.ResourceOptions(parent=self))
         self.register_outputs({"clusterName": self.cluster.name, "endpoint": self.cluster.endpoint})

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from blueprint.spec import PlatformSpec, Region, RegionAddresses
+from components.gcp.project import GcpProject
 
 HEALTH_CHECK_RANGES = ["35.191.0.0/16", "130.211.0.0/22"]
 CONTROL_PLANE_PORTS = ["443", "10250", "8443", "9443", "15017"]  # API, kubelet, admission webhooks
@@ -21,11 +22,10 @@ class GcpNetwork(pulumi.ComponentResource):
     network: gcp.compute.Network
     provider: gcp.Provider
 
-    def __init__(self, spec: PlatformSpec, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, spec: PlatformSpec, project: GcpProject, opts: pulumi.ResourceOptions | None = None):
         name = f"gcp-{spec.environment}"
         super().__init__("aiplatform:gcp:Network", name, None, opts)
-        self.provider = gcp.Provider(f"{name}-global", project=spec.gcp_project, default_labels=spec.gcp_labels(),
-                                     opts=pulumi.ResourceOptions(parent=self))
+        self.provider = project.provider(f"{name}-global", self, default_labels=spec.gcp_labels())
         child = pulumi.ResourceOptions(parent=self, provider=self.provider)
         self.network = gcp.compute.Network(f"{name}-vpc", name=f"{spec.prefix}",
                                            auto_create_subnetworks=False, routing_mode="GLOBAL",

@@ -16,8 +16,8 @@ What a client in another region (or on GCP) gets, and why:
   carry less than the nodes' 9001-byte MTU; and ICMP echo request (type 8): reachability checks.
 
 Deliberately not 443 or "all traffic": the cluster security group is also on the EKS control plane's network
-interfaces, so 443 would open the private API server to every other region, and all traffic would expose the
-kubelet (10250) and node-local daemons. GCP needs no rule here: its network admits the supernet
+interfaces, so 443 would open the private API server to every other region (only the deployer's range gets 443,
+``components/access/path.py``), and all traffic would expose the kubelet (10250) and node-local daemons. GCP needs no rule here: its network admits the supernet
 (``components/gcp/network.py``), and ``Interconnect`` adds a rule for AWS blocks outside it.
 """
 from __future__ import annotations

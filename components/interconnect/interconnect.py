@@ -57,6 +57,8 @@ class Interconnect(pulumi.ComponentResource):
             from components.interconnect.dedicated import DedicatedLinks
 
             DedicatedLinks(spec, addresses, self.hubs, gcp_regions, child)
+            if spec.network.dedicated.direct_connect_gateway_id:
+                self._route_deployer_peer(spec)
         if gcp_regions:
             from components.interconnect.google_access import PrivateGoogleAccess
 
@@ -69,6 +71,13 @@ class Interconnect(pulumi.ComponentResource):
         pulumi.export("reachablePrefixes", self.reachable_prefixes)
         self.register_outputs({"reachablePrefixes": self.reachable_prefixes, "links": links_out,
                                "transitGatewayIds": {k: h.tgw.id for k, h in self.hubs.items()}})
+
+    def _route_deployer_peer(self, spec: PlatformSpec) -> None:
+        """A deployer peer network (``access.deployer.peerCidrs``) is reached over Direct Connect: every VPC routes
+        it to its TGW, whose egress table learns it by BGP from the Direct Connect attachment (``dedicated.py``)."""
+        for hub in self.hubs.values():
+            for i, cidr in enumerate(spec.access.deployer.peer_cidrs):
+                hub.route_vpc_to_tgw(f"deployer-peer{i}", cidr)
 
     def _admit_remote_prefixes(self, spec: PlatformSpec, addresses: AddressPlan,
                                regions: dict[str, RegionalCompute], child: pulumi.ResourceOptions) -> None:

@@ -11,6 +11,8 @@ from components.compute import RegionalCompute
 from components.k8s.cluster_services import ClusterServices
 from components.k8s.entry import ServingEntries
 from components.k8s.global_routing import GlobalRouting
+from components.k8s.kueue import Kueue
+from components.k8s.serving import NAMESPACE as SERVING_NAMESPACE
 from components.k8s.serving import ServingService
 from components.k8s.training import TrainingJob
 
@@ -34,6 +36,14 @@ class Workloads:
     routing: GlobalRouting | None = None
     entries: ServingEntries | None = None
     services: dict[str, ClusterServices] = field(default_factory=dict)
+    kueue: Kueue | None = None
+
+
+def _on_pool(compute: RegionalCompute, pool: str) -> pulumi.ResourceOptions:
+    """A workload pinned to ``pool`` waits for the pool's nodes (its children wait for their parent's
+    dependencies), so its pods are not pending against a pool still being created."""
+    node_pool = compute.gpu_pools.get(pool)
+    return pulumi.ResourceOptions(depends_on=[node_pool] if node_pool is not None else [])
 
 
 def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
@@ -62,9 +72,12 @@ def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
         if compute is not None and compute.k8s_provider is not None:
             pool = compute.region.pool(train.pool)
             assert pool is not None, "validated spec"
+            # Kueue where the job names a queue: without it the Job would stay suspended forever
+            out.kueue = Kueue(spec, compute) if train.kueue_queue else None
             out.training = TrainingJob(spec, compute, pool, identity=ids.training.get(train.region),
                                        cluster_services=out.services[train.region].ready,
-                                       volumes=training_volumes)
+                                       volumes=training_volumes, kueue=out.kueue,
+                                       opts=_on_pool(compute, pool.name))
     if serve is not None:
         for key in serve.regions:
             compute = computes.get(key)
@@ -75,10 +88,26 @@ def deploy_workloads(spec: PlatformSpec, computes: dict[str, RegionalCompute],
             out.serving[key] = ServingService(spec, compute, pool, identity=ids.serving.get(key),
                                               cluster_services=out.services[key].ready,
                                               gateway=out.services[key].gateway,
-                                              listener=out.services[key].listener)
+                                              listener=out.services[key].listener, opts=_on_pool(compute, pool.name))
         if serve.global_routing != "none" and out.serving:
-            out.routing = GlobalRouting(spec, [computes[k] for k in out.serving], out.entries)
+            out.routing = GlobalRouting(spec, [computes[k] for k in out.serving], out.entries, out.serving)
     return out
 
 
-__all__ = ["ClusterServices", "GlobalRouting", "ServingEntries", "ServingService", "TrainingJob", "WorkloadIdentities", "Workloads", "deploy_workloads"]
+def workload_outputs(workloads: Workloads) -> dict[str, Any]:
+    """Stack outputs an operator needs after the first `up`: the serving zone (name servers to delegate to) and how
+    to see serving become ready (`pulumi up` does not wait for it: serving.NO_AWAIT)."""
+    out: dict[str, Any] = {}
+    if workloads.entries is not None and workloads.entries.zone is not None:
+        out["servingZone"] = workloads.entries.zone.summary
+    if workloads.serving:
+        out["servingReadiness"] = {key: {
+            "rolloutStatus": f"kubectl -n {SERVING_NAMESPACE} rollout status deployment/{svc.app} --timeout=30m",
+            "readyz": f"https://{svc.hostname}/readyz" if svc.hostname else None,
+            "alert": f"ServingNotReady (PrometheusRule {SERVING_NAMESPACE}/{svc.app}-readiness)"}
+            for key, svc in workloads.serving.items()}
+    return out
+
+
+__all__ = ["ClusterServices", "GlobalRouting", "Kueue", "ServingEntries", "ServingService", "TrainingJob", "WorkloadIdentities", "Workloads", "deploy_workloads",
+           "workload_outputs"]

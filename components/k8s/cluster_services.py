@@ -30,7 +30,8 @@ SYSTEM_NODES = {"aiplatform.io/pool": "system"}
 
 
 def prometheus_values() -> dict:
-    """Select every PodMonitor / ServiceMonitor (not only the chart's own); skip managed control-plane targets."""
+    """Select every PodMonitor / ServiceMonitor / PrometheusRule (not only the chart's own); skip managed
+    control-plane targets."""
     return {
         "grafana": {"enabled": False},
         "kubeControllerManager": {"enabled": False}, "kubeScheduler": {"enabled": False},
@@ -40,7 +41,8 @@ def prometheus_values() -> dict:
         "alertmanager": {"alertmanagerSpec": {"nodeSelector": SYSTEM_NODES}},
         "prometheus": {"prometheusSpec": {
             "nodeSelector": SYSTEM_NODES, "retention": "15d",
-            "podMonitorSelectorNilUsesHelmValues": False, "serviceMonitorSelectorNilUsesHelmValues": False}},
+            "podMonitorSelectorNilUsesHelmValues": False, "serviceMonitorSelectorNilUsesHelmValues": False,
+            "ruleSelectorNilUsesHelmValues": False}},
     }
 
 
@@ -65,6 +67,8 @@ class ClusterServices(pulumi.ComponentResource):
         name = f"{compute.child_name}-services"
         super().__init__("aiplatform:k8s:ClusterServices", name, None, opts)
         prov = compute.k8s_provider
+        # every pod here runs on the system pool: the releases wait for its nodes, or Helm's wait times out
+        self._nodes = [compute.system_pool] if compute.system_pool is not None else []
         self.prometheus = self._chart(name, "kube-prometheus-stack", common.MONITORING_NAMESPACE, prometheus_values(),
                                       prov)
         serve = spec.workloads.serving
@@ -73,7 +77,7 @@ class ClusterServices(pulumi.ComponentResource):
         if serve is not None and compute.region.key in serve.regions:
             if gateway_fronted(spec, compute):
                 self.ingress = IngressGateway(f"{name}-ingress", compute.region.cloud, prov, [SERVING_NAMESPACE],
-                                              entry, opts=pulumi.ResourceOptions(parent=self))
+                                              entry, nodes=self._nodes, opts=pulumi.ResourceOptions(parent=self))
             if serve.keda:
                 self.keda = self._chart(name, "keda", KEDA_NAMESPACE, {"nodeSelector": SYSTEM_NODES}, prov)
         if compute.region.cloud is Cloud.aws and compute.region.gpu_pools:
@@ -101,4 +105,4 @@ class ClusterServices(pulumi.ComponentResource):
         repo, version = CHARTS[chart]
         return k8s.helm.v3.Release(f"{name}-{chart}", name=chart, chart=chart, version=version, namespace=namespace,
                                    create_namespace=True, repository_opts={"repo": repo}, values=values,
-                                   opts=common.k8s_opts(self, prov))
+                                   opts=common.k8s_opts(self, prov, self._nodes))

@@ -7,8 +7,9 @@ publishing it later:
   forwarding to Envoy Gateway's fixed NodePort (``ENVOY_NODE_PORT``); Envoy's Gateway listener stays plain HTTP.
 - **GKE**: a reserved global address and a Certificate Manager map (``components/gcp/ingress.py``) the Gateway
   claims; GKE builds the load balancer, which terminates TLS on the Gateway's HTTPS listener.
-- **DNS**: the serving zone (Route 53, in the first AWS region's account) holds each region's hostname (alias A
-  to the NLB; A to the GKE address), the ACM validation records and the Certificate Manager DNS authorizations.
+- **DNS**: the serving zone (Route 53, in the first AWS region's account; an existing zone, one delegated from an
+  existing parent, or one delegated by hand: ``serving.dns``) holds each region's hostname (alias A to the NLB; A
+  to the GKE address), the ACM validation records and the Certificate Manager DNS authorizations.
   A stack without an AWS region has no Route 53 zone: its names live in DNS outside the platform, and the
   addresses and authorization records are exported for it.
 
@@ -29,6 +30,7 @@ from components.compute import RegionalCompute
 from components.k8s.gateway import ENVOY_NODE_PORT, HTTP, HTTPS, Listener
 
 TTL = 60
+DELEGATION_TTL = 3600  # the parent's NS record: a re-created zone's new name servers take over within the hour
 
 
 def global_hostname(spec: PlatformSpec) -> str | None:
@@ -81,37 +83,73 @@ class RegionEntry:
 
 
 class ServingZone(pulumi.ComponentResource):
-    """The Route 53 zone for ``serving.domain`` (delegated from its parent), and the records written in it."""
+    """The Route 53 zone holding ``serving.domain`` (``serving.dns``: existing, delegated from a Route 53 parent, or
+    created for a delegation by hand), and the records written in it."""
 
     def __init__(self, spec: PlatformSpec, provider: pulumi.ProviderResource,
                  opts: pulumi.ResourceOptions | None = None):
         serve = spec.workloads.serving
         assert serve is not None and serve.domain
+        dns = serve.dns
         super().__init__("aiplatform:workloads:ServingZone", f"{serve.name}-dns", None, opts)
         self._opts = pulumi.ResourceOptions(parent=self, provider=provider)
-        self.zone = aws.route53.Zone(f"{serve.name}-zone", name=serve.domain, comment=f"{spec.environment} serving",
-                                     force_destroy=not spec.is_production, tags=spec.aws_tags(), opts=self._opts)
+        lookup = pulumi.InvokeOutputOptions(parent=self, provider=provider)
+        self.domain = serve.domain
+        # names written here resolve publicly: ACM can validate and health checks can probe (model.ServingDns)
+        self.resolvable = dns.resolvable
+        # what must exist before anything waits on a name in the zone resolving (the parent's delegation)
+        self.ready: list[pulumi.Resource] = []
+        self.zone: aws.route53.Zone | None = None
+        if dns.existing_zone is not None:  # looked up, never created: its lifecycle is not this stack's
+            found = aws.route53.get_zone_output(name=dns.existing_zone, private_zone=False, opts=lookup)
+            self.name = dns.existing_zone
+            self.zone_id: pulumi.Output[str] = found.zone_id
+            self.name_servers: pulumi.Output[list[str]] = found.name_servers
+            delegation = f"existing zone {dns.existing_zone}"
+        else:
+            self.zone = aws.route53.Zone(f"{serve.name}-zone", name=serve.domain,
+                                         comment=f"{spec.environment} serving", force_destroy=not spec.is_production,
+                                         tags=spec.aws_tags(), opts=self._opts)
+            self.name, self.zone_id, self.name_servers = serve.domain, self.zone.zone_id, self.zone.name_servers
+            if dns.parent_zone is not None:
+                parent = aws.route53.get_zone_output(name=dns.parent_zone, private_zone=False, opts=lookup)
+                self.ready.append(aws.route53.Record(
+                    f"{serve.name}-delegation", zone_id=parent.zone_id, name=serve.domain, type="NS",
+                    ttl=DELEGATION_TTL, records=self.zone.name_servers, opts=self._opts))
+                delegation = f"delegated from {dns.parent_zone} by this stack"
+            elif dns.delegated:
+                delegation = "delegated by hand (workloads.serving.dns.delegated)"
+            else:
+                delegation = (f"NOT DELEGATED: add an NS record for {serve.domain} with these name servers at "
+                              "the parent zone's DNS, then set workloads.serving.dns.delegated: true and run "
+                              "`pulumi up` again for TLS")
+        self.summary = {"name": self.name, "zoneId": self.zone_id, "nameServers": self.name_servers,
+                        "delegation": delegation}
         self._validation: dict[str, aws.route53.Record] = {}
-        self.register_outputs({"zoneId": self.zone.zone_id, "nameServers": self.zone.name_servers})
+        self.register_outputs(self.summary)
 
     def record(self, name: str, fqdn: pulumi.Input[str], type_: str, values: list[pulumi.Input[str]],
                **extra: Any) -> aws.route53.Record:
-        return aws.route53.Record(name, zone_id=self.zone.zone_id, name=fqdn, type=type_, ttl=TTL, records=values,
+        return aws.route53.Record(name, zone_id=self.zone_id, name=fqdn, type=type_, ttl=TTL, records=values,
                                   **extra, opts=self._opts)
 
     def alias(self, name: str, fqdn: str, dns_name: pulumi.Input[str],
               zone_id: pulumi.Input[str]) -> aws.route53.Record:
-        return aws.route53.Record(name, zone_id=self.zone.zone_id, name=fqdn, type="A", aliases=[
+        return aws.route53.Record(name, zone_id=self.zone_id, name=fqdn, type="A", aliases=[
             aws.route53.RecordAliasArgs(name=dns_name, zone_id=zone_id, evaluate_target_health=True)],
             opts=self._opts)
 
     def acm_validation(self, cert: aws.acm.Certificate, domain: str) -> aws.route53.Record:
         """The DNS validation record for ``domain``. ACM gives one account the same record for a domain on every
-        certificate, so the certificates of several regions share one record (declared once)."""
+        certificate, so the certificates of several regions share one record (declared once). In a zone this
+        stack does not own, the record may already exist (another stack's certificate for the same name): it is
+        overwritten with the identical value, as terraform-aws-modules/terraform-aws-acm does by default
+        (``validation_allow_overwrite_records``)."""
         if domain not in self._validation:
             option = cert.domain_validation_options.apply(lambda opts: next(o for o in opts if o.domain_name == domain))
             self._validation[domain] = self.record(
-                f"{domain}-acm-validation", option.resource_record_name, "CNAME", [option.resource_record_value])
+                f"{domain}-acm-validation", option.resource_record_name, "CNAME", [option.resource_record_value],
+                allow_overwrite=True)
         return self._validation[domain]
 
 
@@ -145,24 +183,31 @@ class ServingEntries(pulumi.ComponentResource):
         name = f"{compute.child_name}-{serve.name}"
         opts = pulumi.ResourceOptions(parent=self, provider=compute.cloud_provider)
         names = certificate_names(spec, compute)
+        tls = bool(names) and self.zone is not None
         certificate_arn = None
-        if names and self.zone is not None:
+        if tls:
             cert = aws.acm.Certificate(f"{name}-cert", domain_name=names[0], subject_alternative_names=names[1:],
                                        validation_method="DNS", key_algorithm="EC_prime256v1",
                                        tags=spec.aws_tags(Name=name), opts=opts)
+            # the records are written either way: ACM validates as soon as the zone is delegated
             records = [self.zone.acm_validation(cert, d) for d in names]
-            certificate_arn = aws.acm.CertificateValidation(
-                f"{name}-cert", certificate_arn=cert.arn, validation_record_fqdns=[r.fqdn for r in records],
-                opts=opts).certificate_arn
+            # Waiting for issuance (CertificateValidation, 75 min by default) only where ACM can resolve the
+            # records; an undelegated zone would hang the `up` and then fail it. The listener needs an issued
+            # certificate, so it comes with the `up` after `delegated: true` (model.ServingDns).
+            if self.zone.resolvable:
+                certificate_arn = aws.acm.CertificateValidation(
+                    f"{name}-cert", certificate_arn=cert.arn, validation_record_fqdns=[r.fqdn for r in records],
+                    opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                        depends_on=self.zone.ready))).certificate_arn
         entry = AwsServingEntry(
             name, spec, lb_name=lb_name(spec, serve.name), vpc_id=compute.network_id,
             public_subnet_ids=compute.public_subnet_ids, cluster_security_group_id=compute.cluster_security_group_id,
-            asg_name=compute.system_asg_name, node_port=ENVOY_NODE_PORT, certificate_arn=certificate_arn, opts=opts)
+            asg_name=compute.system_asg_name, node_port=ENVOY_NODE_PORT, tls=tls, certificate_arn=certificate_arn,
+            opts=opts)
         hostname = regional_hostname(spec, compute.child_name)
         if hostname and self.zone is not None:
             self.zone.alias(f"{name}-regional", hostname, entry.load_balancer.dns_name, entry.load_balancer.zone_id)
-        return RegionEntry(compute, hostname, entry.port, certificate_arn is not None,
-                           load_balancer=entry.load_balancer)
+        return RegionEntry(compute, hostname, entry.port, tls, load_balancer=entry.load_balancer)
 
     # --- GKE --------------------------------------------------------------------------------------------------
     def _gcp(self, spec: PlatformSpec, compute: RegionalCompute) -> RegionEntry:

@@ -93,8 +93,10 @@ class IngressGateway(pulumi.ComponentResource):
     """The Gateway (and on EKS its controller and class) in one cluster; ``gateway`` is what routes depend on."""
 
     def __init__(self, name: str, cloud: Cloud, provider: pulumi.ProviderResource, route_namespaces: list[str],
-                 entry: RegionEntry | None = None, opts: pulumi.ResourceOptions | None = None):
-        """``entry``: the region's Pulumi-owned entry point (listener, GKE address and certificate map)."""
+                 entry: RegionEntry | None = None, nodes: list[pulumi.Resource] | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
+        """``entry``: the region's Pulumi-owned entry point (listener, GKE address and certificate map).
+        ``nodes``: the system node pool the controller and its proxies are pinned to, which they wait for."""
         super().__init__("aiplatform:k8s:IngressGateway", name, None, opts)
         self.listener = entry.listener if entry is not None else HTTP
         ns = common.namespace(common.GATEWAY_NAMESPACE, self, provider, f"{name}-ns")
@@ -107,7 +109,7 @@ class IngressGateway(pulumi.ComponentResource):
                 f"{name}-envoy-gateway", name="envoy-gateway", chart=chart, version=version,
                 namespace=ENVOY_NAMESPACE, create_namespace=True,
                 values={"deployment": {"pod": {"nodeSelector": SYSTEM_NODES}}},
-                opts=common.k8s_opts(self, provider))
+                opts=common.k8s_opts(self, provider, nodes))
             proxy = k8s.apiextensions.CustomResource(
                 f"{name}-envoy-proxy", api_version="gateway.envoyproxy.io/v1alpha1", kind="EnvoyProxy",
                 metadata={"name": ENVOY_PROXY, "namespace": ENVOY_NAMESPACE, "labels": common.MANAGED_BY},

@@ -14,10 +14,15 @@ adds the global layer over them.
   regional names (an accelerator cannot target them).
 - ``gcp-global-lb``: a global external Application Load Balancer whose backends are the standalone NEGs GKE
   creates for the stable and canary Services in each GCP region's zones, split by the canary weight. It is the
-  GCP regions' only front end: they declare no Gateway (which would be a second global load balancer).
+  GCP regions' only front end: they declare no Gateway (which would be a second global load balancer). GKE's NEG
+  controller creates the NEGs after the Service exists; each Service is complete only once GKE has written its
+  ``neg-status`` (``serving.WAIT_FOR_NEGS``), and the backends are read from that status (name and zones).
 Route 53 and Global Accelerator are global services: they use the first AWS region's provider.
 """
 from __future__ import annotations
+
+import json
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -39,6 +44,24 @@ NEAREST_AWS_REGION = {
 }
 
 
+def neg_groups(project: str, annotations: dict[str, Any] | None, planned: tuple[str, str, list[str]],
+               dry_run: bool) -> list[str]:
+    """The NEGs GKE created for one Service, as backend group URLs, from the Service's ``neg-status`` annotation
+    (``{"network_endpoint_groups": {"<port>": "<name>"}, "zones": [...]}``). In a preview the Service does not
+    exist yet: ``planned`` (port, name, zones) stands in. After a deployment the status must be there, since
+    the Service waited for it."""
+    status = (annotations or {}).get(serving.NEG_STATUS)
+    port, name, zones = planned
+    if status is None:
+        if not dry_run:
+            raise RuntimeError(f"Service for NEG {name} has no {serving.NEG_STATUS} annotation: GKE's NEG controller "
+                               "did not create its NEGs (is the cluster VPC-native, with HttpLoadBalancing on?)")
+    else:
+        parsed = json.loads(status)
+        name, zones = parsed["network_endpoint_groups"][str(port)], parsed["zones"]
+    return [f"projects/{project}/zones/{zone}/networkEndpointGroups/{name}" for zone in zones]
+
+
 def latency_region(compute: RegionalCompute) -> str:
     region = compute.region
     if region.cloud is Cloud.aws:
@@ -50,12 +73,15 @@ class GlobalRouting(pulumi.ComponentResource):
     """Declares the spec's ``globalRouting`` mode over the serving regions' computes and entry points."""
 
     def __init__(self, spec: PlatformSpec, computes: list[RegionalCompute], entries: ServingEntries,
+                 services: dict[str, serving.ServingService] | None = None,
                  opts: pulumi.ResourceOptions | None = None):
+        """``services``: the serving deployments by region key (``gcp-global-lb`` reads their NEG Services)."""
         serve = spec.workloads.serving
         assert serve is not None and serve.global_routing != "none"
         super().__init__("aiplatform:workloads:GlobalRouting", f"{serve.name}-global", None, opts)
         self.hostname = serving.global_hostname(spec)
         self.entries = entries
+        self.services = services or {}
         mode = serve.global_routing
         aws_computes = [c for c in computes if c.region.cloud is Cloud.aws]
         if mode in ("route53-latency", "global-accelerator") and not aws_computes:
@@ -82,7 +108,7 @@ class GlobalRouting(pulumi.ComponentResource):
                 failure_threshold=3, measure_latency=True, tags=spec.aws_tags(Name=f"{serve.name}-{c.child_name}"),
                 opts=opts)
             aws.route53.Record(
-                f"{c.child_name}-{serve.name}-latency", zone_id=zone.zone.zone_id, name=self.hostname, type="CNAME",
+                f"{c.child_name}-{serve.name}-latency", zone_id=zone.zone_id, name=self.hostname, type="CNAME",
                 ttl=60, records=[entry.hostname], set_identifier=c.region.key, health_check_id=check.id,
                 latency_routing_policies=[aws.route53.RecordLatencyRoutingPolicyArgs(region=latency_region(c))],
                 opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=entry.gateway_after)))
@@ -130,12 +156,17 @@ class GlobalRouting(pulumi.ComponentResource):
         if serve.canary_image and serve.canary_weight > 0:  # the canary Deployment and its NEGs exist
             tracks["canary"] = serve.canary_weight
         services = []
+        dry_run = pulumi.runtime.is_dry_run()
         for track, weight in tracks.items():
             suffix = "" if track == "stable" else f"-{track}"
-            backends = [gcp.compute.BackendServiceBackendArgs(
-                group=f"projects/{spec.gcp_project}/zones/{zone}/networkEndpointGroups/{serving.neg_name(spec, track)}",
-                balancing_mode="RATE", max_rate_per_endpoint=50)
-                for c in computes for zone in c.region.facts.zones[:spec.zone_count(c.region)]]
+            # each region's Service for this track, complete once GKE has created its NEGs (serving.WAIT_FOR_NEGS)
+            metas = [self.services[c.region.key].services[track].metadata for c in computes]
+            planned = [(serving.PORT, serving.neg_name(spec, track), list(spec.zones(c.region))) for c in computes]
+            backends = pulumi.Output.all(*metas).apply(lambda ms, planned=planned: [
+                gcp.compute.BackendServiceBackendArgs(group=group, balancing_mode="RATE", max_rate_per_endpoint=50)
+                for m, plan in zip(ms, planned)
+                for group in neg_groups(spec.gcp_project, m.get("annotations") if isinstance(m, dict)
+                                        else m.annotations, plan, dry_run)])
             backend = gcp.compute.BackendService(
                 f"{serve.name}{suffix}-backend", name=f"{base}{suffix}-backend", load_balancing_scheme="EXTERNAL_MANAGED",
                 protocol="HTTP", health_checks=check.id, backends=backends, timeout_sec=60,

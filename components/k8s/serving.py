@@ -27,6 +27,61 @@ PORT = 8080
 PROMETHEUS_URL = f"http://prometheus-operated.{common.MONITORING_NAMESPACE}.svc:9090"
 CPU_TARGET_PERCENT = 70
 WARMUP_LIMIT_S = 900  # model download + CUDA warm-up allowed before liveness applies
+HEALTH_PATH = "/readyz"  # what load balancers probe: 200 only once the model is loaded and not draining
+
+
+# No serving object holds up `pulumi up` on readiness that needs data: the model exists only once training has
+# exported it (and replication copied it), so on a first `up` the pods cannot become ready; the Deployment would
+# time out and the ClusterIP Service would wait for ready endpoints (pulumi-kubernetes' awaiters,
+# provider/pkg/await/{deployment,service}.go) and fail the `up`. Readiness is reported instead by the
+# ServingNotReady alert below and the `servingReadiness` stack output (docs/first-deployment.md).
+NO_AWAIT = {"pulumi.com/skipAwait": "true"}
+# GKE writes this annotation on a Service once its standalone NEGs exist (cloud.google.com/kubernetes-engine/docs/
+# how-to/standalone-neg); waitFor (pulumi-kubernetes >= 4.18, RFC 9535 JSONPath since 4.24) replaces the Service's
+# endpoint await with it.
+NEG_STATUS = "cloud.google.com/neg-status"
+WAIT_FOR_NEGS = f"jsonpath={{.metadata.annotations['{NEG_STATUS}']}}"
+# A rollout that makes no progress for this long is marked failed (Progressing=False), which
+# kube-prometheus-stack's KubeDeploymentRolloutStuck alert reports: GPU nodes scale from zero (5-15 min) and the
+# model downloads and warms up (WARMUP_LIMIT_S) before a new pod is available.
+PROGRESS_DEADLINE_S = 1800
+NOT_READY_FOR = "15m"
+
+
+def readiness_rule(spec: PlatformSpec, model_uri: str, resource_name: str,
+                   opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    """A PrometheusRule that fires while the stable Deployment has no available replica, naming the model it
+    waits for, and resolves when serving becomes ready (from kube-state-metrics, which kube-prometheus-stack runs)."""
+    app = spec.workloads.serving.name
+    expr = f'kube_deployment_status_replicas_available{{namespace="{NAMESPACE}",deployment="{app}"}} == 0'
+    return k8s.apiextensions.CustomResource(
+        resource_name, api_version="monitoring.coreos.com/v1", kind="PrometheusRule",
+        metadata={"name": f"{app}-readiness", "namespace": NAMESPACE, "labels": common.MANAGED_BY},
+        spec={"groups": [{"name": f"{app}-readiness", "rules": [{
+            "alert": "ServingNotReady", "expr": expr, "for": NOT_READY_FOR,
+            "labels": {"severity": "warning", "service": app},
+            "annotations": {
+                "summary": f"{app} has no ready replica in {NAMESPACE}",
+                "description": f"{app} loads its model from {model_uri}; until training has exported a model there "
+                               "(and replication has copied it to this region) no replica can become ready. "
+                               "The alert resolves when the first replica is ready."}}]}]},
+        opts=opts)
+
+
+def gke_health_check(resource_name: str, service: str,
+                     opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    """The GKE Gateway's load balancer health check for one backend Service: ``/readyz`` on the serving port.
+    Unlike GKE Ingress, the Gateway controller infers nothing from readiness probes; without a policy it probes
+    ``/`` (HealthCheckPolicy ``requestPath`` default, googlecloudplatform.github.io/gke-gateway-api), which the
+    server answers 404, so every backend would stay unhealthy."""
+    return k8s.apiextensions.CustomResource(
+        resource_name, api_version="networking.gke.io/v1", kind="HealthCheckPolicy",
+        metadata={"name": service, "namespace": NAMESPACE, "labels": common.MANAGED_BY},
+        spec={"default": {"checkIntervalSec": 10, "timeoutSec": 5, "healthyThreshold": 1, "unhealthyThreshold": 3,
+                          "config": {"type": "HTTP", "httpHealthCheck": {
+                              "portSpecification": "USE_SERVING_PORT", "requestPath": HEALTH_PATH}}},
+              "targetRef": {"group": "", "kind": "Service", "name": service}},
+        opts=opts)
 
 
 def neg_name(spec: PlatformSpec, track: str = "stable") -> str:
@@ -74,6 +129,7 @@ class ServingService(pulumi.ComponentResource):
         # where training exports (same key path), in this region's own models bucket
         self.model_uri = model_uri or serve.model_uri or common.model_uri(spec, region)
         self.hostname = regional_hostname(spec, compute.child_name)
+        self.app = serve.name
         budget = shutdown_budget(cloud.value)
         sched, resources = common.gpu_resources(pool, cloud, 1)
         app = serve.name
@@ -127,30 +183,40 @@ class ServingService(pulumi.ComponentResource):
             }
             dep = k8s.apps.v1.Deployment(
                 f"{name}-{track}",
-                metadata={"name": deploy_name, "namespace": NAMESPACE, "labels": lbl,
-                          "annotations": {"pulumi.com/timeoutSeconds": "1800"}},  # GPU nodes may scale from zero
+                metadata={"name": deploy_name, "namespace": NAMESPACE, "labels": lbl, "annotations": dict(NO_AWAIT)},
                 # no replicas for the autoscaled stable track: the HPA / KEDA own that field
                 spec={**({"replicas": replicas} if replicas is not None else {}), "selector": {"matchLabels": sel},
+                      "progressDeadlineSeconds": PROGRESS_DEADLINE_S,
                       "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
                       "template": {"metadata": {"labels": lbl}, "spec": pod}},
                 opts=common.k8s_opts(self, prov, [self.service_account]))
-            svc_meta: dict[str, Any] = {"name": deploy_name, "namespace": NAMESPACE, "labels": lbl}
+            svc_meta: dict[str, Any] = {"name": deploy_name, "namespace": NAMESPACE, "labels": lbl,
+                                        "annotations": dict(NO_AWAIT)}
             if serve.global_routing == "gcp-global-lb" and cloud is Cloud.gcp:
-                svc_meta["annotations"] = {"cloud.google.com/neg":
-                                           f'{{"exposed_ports": {{"{PORT}": {{"name": "{neg_name(spec, track)}"}}}}}}'}
+                # the Service is created once GKE's NEG controller has created its NEGs (it then writes
+                # neg-status): the global load balancer's backends name them (global_routing.py)
+                svc_meta["annotations"] = {
+                    "cloud.google.com/neg": f'{{"exposed_ports": {{"{PORT}": {{"name": "{neg_name(spec, track)}"}}}}}}',
+                    "pulumi.com/waitFor": WAIT_FOR_NEGS}
             svc = k8s.core.v1.Service(
                 f"{name}-{track}-svc", metadata=svc_meta,
                 spec={"type": "ClusterIP", "selector": sel,
                       "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}]},
                 opts=common.k8s_opts(self, prov, after_ns))
+            self.services[track] = svc
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-{track}-pdb", metadata={"name": deploy_name, "namespace": NAMESPACE, "labels": lbl},
                 spec={"maxUnavailable": 1, "selector": {"matchLabels": sel}},
                 opts=common.k8s_opts(self, prov, after_ns))
+            if gateway is not None and cloud is Cloud.gcp:
+                gke_health_check(f"{name}-{track}-health", deploy_name, common.k8s_opts(self, prov, after_ns))
             return dep, svc
 
+        self.services: dict[str, k8s.core.v1.Service] = {}
         self.deployment, self.service = deployment("stable", serve.image, None)
         crds = [*after_ns, *(cluster_services or [])]
+        self.readiness = readiness_rule(spec, self.model_uri, f"{name}-readiness",
+                                        common.k8s_opts(self, prov, crds))
         # every track's /metrics, labelled with the app name the KEDA query selects on
         pod_monitor(f"{name}-metrics", app, NAMESPACE, {"app.kubernetes.io/name": app}, "http",
                     ["app.kubernetes.io/name", "aiplatform.io/track"], common.k8s_opts(self, prov, crds))

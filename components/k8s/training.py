@@ -16,6 +16,7 @@ from blueprint.spec import GpuPool, PlatformSpec
 from components.compute import RegionalCompute
 from components.k8s import common
 from components.k8s.cluster_services import pod_monitor
+from components.k8s.kueue import Kueue
 
 NAMESPACE = "training"
 RDZV_PORT = 29400
@@ -74,11 +75,13 @@ class TrainingJob(pulumi.ComponentResource):
                  identity: pulumi.Input[str] | None = None, checkpoint_uri: str | None = None,
                  model_uri: str | None = None, cluster_services: list[pulumi.Resource] | None = None,
                  volumes: Callable[[k8s.core.v1.Namespace, tuple[int, int]], Any] | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
+                 kueue: Kueue | None = None, opts: pulumi.ResourceOptions | None = None):
         """``identity``: IRSA role ARN (AWS) or GCP service-account email that may write the checkpoint prefix.
         ``volumes(namespace, (uid, gid))``: declares the region's dataset claims for pods running as that user and
         returns an object with ``mounts`` (``ClaimMount``s), ``claims`` (resources) and ``data_dir``
-        (``components/storage/k8s_storage.py``); None: data is read through object URIs only."""
+        (``components/storage/k8s_storage.py``); None: data is read through object URIs only.
+        ``kueue``: the cluster's Kueue (``components/k8s/kueue.py``), required when the workload names a queue: the
+        job's LocalQueue is declared in its namespace and the Job waits for it."""
         train = spec.workloads.training
         assert train is not None, "TrainingJob needs spec.workloads.training"
         region = compute.region
@@ -131,8 +134,11 @@ class TrainingJob(pulumi.ComponentResource):
             opts=common.k8s_opts(self, prov, after_ns))
 
         job_labels = dict(pod_labels)
+        self.queue = None
         if train.kueue_queue:
+            assert kueue is not None, "a queued workload needs the cluster's Kueue (deploy_workloads declares it)"
             job_labels["kueue.x-k8s.io/queue-name"] = train.kueue_queue
+            self.queue = kueue.local_queue(train.kueue_queue, pool, ns, NAMESPACE)
         container = {
             "name": CONTAINER, "image": train.image, "imagePullPolicy": "IfNotPresent",
             "command": torchrun_command(job_name, svc_name, train.nodes, gpus, budget.launcher_timeout_s),
@@ -168,7 +174,8 @@ class TrainingJob(pulumi.ComponentResource):
                   **({"suspend": True} if train.kueue_queue else {}),
                   "template": {"metadata": pod_meta, "spec": pod_spec}},
             opts=common.k8s_opts(self, prov, [self.service, self.service_account,
-                                              *(self.volumes.claims if self.volumes is not None else [])]).merge(
+                                              *(self.volumes.claims if self.volumes is not None else []),
+                                              *([self.queue] if self.queue is not None else [])]).merge(
                 # Kueue owns spec.suspend once it admits the job: a later `pulumi up` must not suspend it again
                 pulumi.ResourceOptions(ignore_changes=["spec.suspend"] if train.kueue_queue else None)))
         # train_* series from local rank 0 of every node (the trainer's --metrics-port)

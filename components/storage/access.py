@@ -16,7 +16,7 @@ import pulumi_gcp as gcp
 
 from blueprint.spec import Cloud, PlatformSpec, Region
 from components.aws.iam import irsa_role
-from components.compute import RegionalCompute
+from components.compute import RegionalCompute, after
 from components.storage.names import SERVING_NAMESPACE, TRAINING_NAMESPACE, bucket_name, s3_arn
 
 READ = ["s3:GetObject", "s3:GetObjectVersion"]
@@ -76,24 +76,29 @@ class WorkloadIdentity(pulumi.ComponentResource):
         if compute.region.cloud is Cloud.aws:
             role = irsa_role(name, spec, compute.oidc_provider_arn, compute.oidc_issuer, namespace, workload, child)
             s3 = training_s3_policy(spec, storage_region, workload) if training else serving_s3_policy(spec, storage_region)
-            aws.iam.RolePolicy(f"{name}-s3", role=role.id, policy=json.dumps(s3), opts=child)
-            aws.iam.RolePolicy(f"{name}-kms", role=role.id, policy=kms_policy(storage_key, training), opts=child)
-            self.annotation = ("eks.amazonaws.com/role-arn", role.arn)
+            policies = [aws.iam.RolePolicy(f"{name}-s3", role=role.id, policy=json.dumps(s3), opts=child),
+                        aws.iam.RolePolicy(f"{name}-kms", role=role.id, policy=kms_policy(storage_key, training),
+                                           opts=child)]
+            # the pod's service account names the role once its policies are attached
+            self.annotation = ("eks.amazonaws.com/role-arn", after(role.arn, policies))
         else:
             account = gcp.serviceaccount.Account(name, account_id=f"{workload}-{compute.region.region}"[:30].rstrip("-"),
                                                  display_name=f"{workload} in {compute.region.key}", opts=child)
+            grants: list[pulumi.Resource] = []
             for data_class, role, prefix in self._gcs_grants(training, workload):
                 bucket = bucket_name(spec, storage_region, data_class)
                 condition = None if prefix is None else {"title": f"only {prefix}",
                                                          "expression": prefix_condition(bucket, prefix)}
-                gcp.storage.BucketIAMMember(f"{name}-{data_class}-{role.split('.')[-1]}",
+                grants += [gcp.storage.BucketIAMMember(f"{name}-{data_class}-{role.split('.')[-1]}",
                                             bucket=bucket, role=role,
-                                            member=account.member, condition=condition, opts=child)
-            gcp.serviceaccount.IAMMember(f"{name}-workload-identity", service_account_id=account.name,
-                                         role="roles/iam.workloadIdentityUser",
-                                         member=f"serviceAccount:{compute.workload_identity_pool}[{namespace}/{workload}]",
-                                         opts=child)
-            self.annotation = ("iam.gke.io/gcp-service-account", account.email)
+                                            member=account.member, condition=condition, opts=child)]
+            grants.append(gcp.serviceaccount.IAMMember(
+                f"{name}-workload-identity", service_account_id=account.name, role="roles/iam.workloadIdentityUser",
+                member=pulumi.Output.concat("serviceAccount:", compute.workload_identity_pool,
+                                            f"[{namespace}/{workload}]"),
+                opts=child))
+            # the pod's service account names the identity once it may act as it and reach its buckets
+            self.annotation = ("iam.gke.io/gcp-service-account", after(account.email, grants))
         self.register_outputs({"identity": self.annotation[1]})
 
     @staticmethod

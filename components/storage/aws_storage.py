@@ -16,6 +16,7 @@ from components.storage.lifecycle import rules_for, s3_rules
 from components.storage.names import DATA_CLASSES, bucket_name
 
 LUSTRE_PORTS = [(988, 988), (1018, 1023)]
+REPOSITORY = "datasets"  # the bucket the file system links (data repository association)
 
 
 def s3_bucket(name: str, spec: PlatformSpec, region: Region, data_class: str, key: aws.kms.Key,
@@ -53,13 +54,15 @@ class AwsStorage(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions):
         super().__init__("aiplatform:storage:AwsStorage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=compute.cloud_provider)
-        self.key = rotating_key(f"{name}-key", spec, region.region, "object storage and file systems", child)
+        hot = region.storage.hot if region.storage else None
+        lustre = hot is not None and hot.kind == "fsx-lustre"
+        self.key = rotating_key(f"{name}-key", spec, region.region, "object storage and file systems", child,
+                                fsx_buckets=[bucket_name(spec, region, REPOSITORY)] if lustre else None)
         made = {c: s3_bucket(f"{name}-{c}", spec, region, c, self.key, child) for c in DATA_CLASSES}
         self.buckets = {c: bucket for c, (bucket, _) in made.items()}
         self.versioning = {c: versioning for c, (_, versioning) in made.items()}
         self.lustre = None
-        hot = region.storage.hot if region.storage else None
-        if hot is not None and hot.kind == "fsx-lustre":
+        if lustre:
             self.lustre = self._lustre(name, spec, region, compute, child)
         self.register_outputs({"buckets": {c: b.bucket for c, b in self.buckets.items()},
                                "fileSystemId": self.lustre.id if self.lustre else None})
@@ -83,7 +86,7 @@ class AwsStorage(pulumi.ComponentResource):
             tags=spec.aws_tags(), opts=child)
         aws.fsx.DataRepositoryAssociation(
             f"{name}-datasets", file_system_id=fs.id, file_system_path="/datasets",
-            data_repository_path=self.buckets["datasets"].bucket.apply(lambda b: f"s3://{b}/"),
+            data_repository_path=self.buckets[REPOSITORY].bucket.apply(lambda b: f"s3://{b}/"),
             batch_import_meta_data_on_create=True,
             s3={"auto_import_policy": {"events": ["NEW", "CHANGED", "DELETED"]},
                 "auto_export_policy": {"events": ["NEW", "CHANGED", "DELETED"]}},

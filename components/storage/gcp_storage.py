@@ -11,7 +11,7 @@ import pulumi_gcp as gcp
 
 from blueprint.spec import PlatformSpec, Region
 from components.compute import RegionalCompute
-from components.gcp.kms import key_ring, rotating_key, service_agent
+from components.gcp.kms import key_ring, rotating_key
 from components.storage.lifecycle import gcs_rules, rules_for
 from blueprint.catalog.gcs import dual_region_location, dual_region_partner
 from components.storage.names import DATA_CLASSES, bucket_name
@@ -40,13 +40,13 @@ class GcpStorage(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=compute.cloud_provider)
         storage = region.storage
         assert storage is not None
-        project_number = getattr(compute, "project_number", None)
+        project = compute.project  # type: ignore[attr-defined]  # GcpRegion's project bootstrap
         hot = storage.hot
         filestore = hot is not None and hot.kind == "filestore"
         # The same key encrypts the buckets (GCS service agent) and the Filestore instance (Filestore's agent).
-        agents = [service_agent(project_number, "gs-project-accounts")]
+        agents = [project.agents["storage.googleapis.com"]]
         if filestore:
-            agents.append(service_agent(project_number, "cloud-filer"))
+            agents.append(project.agents["file.googleapis.com"])
         ring = key_ring(f"{name}-keys", spec, f"{region.region}-storage", child)
         self.key, self.key_grants = rotating_key(f"{name}-gcs", ring, spec, agents, child)
         keyed = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(self.key_grants)))

@@ -16,6 +16,7 @@ import pulumi_aws as aws
 import pulumi_gcp as gcp
 
 from blueprint.spec import PlatformSpec, Region
+from components.gcp.project import GcpProject
 from components.storage.names import bucket_name, s3_arn
 
 REPEAT_INTERVAL = "3600s"  # the shortest interval Storage Transfer Service accepts: a new model arrives within an hour
@@ -60,14 +61,16 @@ class ModelTransferToGcs(pulumi.ComponentResource):
 
     def __init__(self, spec: PlatformSpec, source: Region, source_key_arn: pulumi.Input[str],
                  aws_provider: pulumi.ProviderResource, destination: Region, destination_bucket: gcp.storage.Bucket,
-                 gcp_provider: pulumi.ProviderResource, prefix: str, opts: pulumi.ResourceOptions | None = None):
+                 gcp_provider: pulumi.ProviderResource, gcp_project: GcpProject, prefix: str,
+                 opts: pulumi.ResourceOptions | None = None):
+        """``gcp_project``: the project bootstrap, whose Storage Transfer agent the job runs as."""
         assert prefix.endswith("/") and not prefix.startswith("/"), prefix
         name = f"aws-{source.region}-models-to-gcp-{destination.region}"
         super().__init__("aiplatform:storage:ModelTransferToGcs", name, None, opts)
         on_aws = pulumi.ResourceOptions(parent=self, provider=aws_provider)
         on_gcp = pulumi.ResourceOptions(parent=self, provider=gcp_provider)
-        agent = gcp.storage.get_transfer_project_service_account_output(
-            project=spec.gcp_project, opts=pulumi.InvokeOutputOptions(parent=self, provider=gcp_provider))
+        # the lookup creates the agent, once the API is on; the sink grants name it only after that
+        transfer_agent, agent = gcp_project.transfer_agent()
         src = bucket_name(spec, source, "models")
 
         role = aws.iam.Role(name, description=f"Storage Transfer Service reads s3://{src}/{prefix}",
@@ -79,7 +82,9 @@ class ModelTransferToGcs(pulumi.ComponentResource):
                                  policy=pulumi.Output.from_input(source_key_arn).apply(transfer_kms_policy),
                                  opts=on_aws)
         sink = [gcp.storage.BucketIAMMember(f"{name}-{role_name.split('.')[-1]}", bucket=destination_bucket.name,
-                                            role=role_name, member=agent.member, opts=on_gcp)
+                                            role=role_name, member=transfer_agent.member,
+                                            opts=pulumi.ResourceOptions.merge(on_gcp, pulumi.ResourceOptions(
+                                                depends_on=transfer_agent.after)))
                 for role_name in SINK_ROLES]
 
         self.job = gcp.storage.TransferJob(

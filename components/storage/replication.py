@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from blueprint.spec import PlatformSpec, Region
+from components.compute import after
 from components.storage.aws_storage import AwsStorage
 from components.storage.names import bucket_name, s3_arn
 
@@ -29,7 +30,7 @@ class ModelReplication(pulumi.ComponentResource):
         role = aws.iam.Role(name, assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
             tags=spec.aws_tags(), opts=child)
-        aws.iam.RolePolicy(f"{name}-s3", role=role.id, policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        s3 = aws.iam.RolePolicy(f"{name}-s3", role=role.id, policy=json.dumps({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
              "Resource": [s3_arn(src)]},
             {"Effect": "Allow", "Action": ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl",
@@ -38,13 +39,13 @@ class ModelReplication(pulumi.ComponentResource):
              "Resource": [s3_arn(b, "*") for b in dests.values()]},
         ]}), opts=child)
         keys = [source_storage.key.arn] + [s.key.arn for _, s in destinations.values()]
-        aws.iam.RolePolicy(f"{name}-kms", role=role.id, policy=pulumi.Output.all(*keys).apply(lambda arns: json.dumps({
+        kms = aws.iam.RolePolicy(f"{name}-kms", role=role.id, policy=pulumi.Output.all(*keys).apply(lambda arns: json.dumps({
             "Version": "2012-10-17", "Statement": [
                 {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [arns[0]]},
                 {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:GenerateDataKey"], "Resource": list(arns[1:])}]})),
             opts=child)
         aws.s3.BucketReplicationConfig(
-            name, bucket=source_storage.buckets["models"].id, role=role.arn,
+            name, bucket=source_storage.buckets["models"].id, role=after(role.arn, [s3, kms]),
             rules=[{"id": f"to-{key.replace('/', '-')}", "status": "Enabled", "priority": i, "filter": {"prefix": ""},
                     "delete_marker_replication": {"status": "Enabled"},
                     "source_selection_criteria": {"sse_kms_encrypted_objects": {"status": "Enabled"}},

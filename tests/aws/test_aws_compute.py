@@ -30,7 +30,8 @@ def test_prod_network_per_region(prod_plan, region):
     assert len({s.inputs["availabilityZone"] for s in private}) == 3, "three AZs in prod"
     assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in private + public)
     assert all(s.inputs["tags"]["kubernetes.io/role/internal-elb"] == "1" for s in private)
-    assert len(_in_region(prod_plan, "aws:ec2/natGateway:NatGateway", region)) == 3, "a NAT per AZ in prod"
+    nats = [n for n in _in_region(prod_plan, "aws:ec2/natGateway:NatGateway", region) if "aws:Network$" in n.urn]
+    assert len(nats) == 3, "a NAT per AZ in prod (the deployer runner's own NAT aside)"
     endpoints = {e.inputs["serviceName"].rsplit(".", 1)[-1] if "ecr" not in e.inputs["serviceName"]
                  else e.inputs["serviceName"].split(f"{region}.")[1]: e.inputs["vpcEndpointType"]
                  for e in _in_region(prod_plan, "aws:ec2/vpcEndpoint:VpcEndpoint", region)}
@@ -43,7 +44,7 @@ def test_prod_network_per_region(prod_plan, region):
 def test_dev_has_two_azs_and_one_nat(dev_plan):
     private = [s for s in dev_plan.of_type("aws:ec2/subnet:Subnet") if "-private-" in s.name]
     assert len(private) == 2
-    assert len(dev_plan.of_type("aws:ec2/natGateway:NatGateway")) == 1
+    assert len([n for n in dev_plan.of_type("aws:ec2/natGateway:NatGateway") if "aws:Network$" in n.urn]) == 1
 
 
 def test_cluster_is_private_encrypted_logged_and_pinned(prod_plan):
@@ -58,10 +59,13 @@ def test_cluster_is_private_encrypted_logged_and_pinned(prod_plan):
     assert len(prod_plan.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")) == 2
 
 
-def test_dev_public_endpoint_only_for_its_allow_list(dev_plan):
+def test_dev_public_endpoint_only_for_the_deployer_runners_nat_address(dev_plan):
+    """Development's public-allowlist endpoint admits one address: the Elastic IP of the runner subnet's NAT."""
     (cluster,) = dev_plan.of_type("aws:eks/cluster:Cluster")
     vpc = cluster.inputs["vpcConfig"]
-    assert vpc["endpointPublicAccess"] is True and vpc["publicAccessCidrs"] == ["203.0.113.0/24"]
+    assert vpc["endpointPublicAccess"] is True and vpc["endpointPrivateAccess"] is True
+    (eip,) = [e for e in dev_plan.of_type("aws:ec2/eip:Eip") if "access:DeployerRunner$" in e.urn]
+    assert len(vpc["publicAccessCidrs"]) == 1 and eip.urn in cluster.property_dependencies["vpcConfig"]
 
 
 def test_secrets_key_rotates(prod_plan):
@@ -141,11 +145,12 @@ def test_addons_tolerate_the_pool_taint(prod_plan):
 
 
 def test_every_child_uses_its_regions_provider(prod_plan):
-    providers = {p.inputs["region"]: p.urn for p in prod_plan.of_type("pulumi:providers:aws")}
+    account = "aiplatform:aws:Account"  # IAM is global: the account-wide roles have their own provider
+    providers = {p.inputs["region"]: p.urn for p in prod_plan.of_type("pulumi:providers:aws") if account not in p.urn}
     for r in prod_plan:
         # Route 53 is global: the serving zone's records and global routing use the first AWS region's provider
-        if r.type.startswith("aws:") and not any(f"aiplatform:workloads:{c}" in r.urn
-                                                 for c in ("GlobalRouting", "ServingZone")):
+        if r.type.startswith("aws:") and not any(f"aiplatform:{c}" in r.urn for c in (
+                "workloads:GlobalRouting", "workloads:ServingZone", "aws:Account")):
             region = next(reg for reg in providers if f"aws-{reg}" in r.urn)
             assert r.provider_urn == providers[region], r.urn
 

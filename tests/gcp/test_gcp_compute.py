@@ -125,6 +125,7 @@ def _gcp_only() -> dict:
           "gpuPools": [{**gcp["gpuPools"][1], "instanceType": "g2-standard-8"}]}
     cfg["regions"] = [gcp, eu]
     cfg["workloads"] = {}
+    cfg.pop("access")  # no AWS region for a runner subnet; GKE's DNS endpoint needs no deployer network
     return cfg
 
 
@@ -218,7 +219,9 @@ def _gcp_only_with_workloads() -> dict:
     train = {**cfg["workloads"]["training"], "region": "gcp/us-central1", "nodes": 2}
     serve = {**cfg["workloads"]["serving"], "regions": ["gcp/us-central1", "gcp/us-east4"],
              "globalRouting": "gcp-global-lb"}
+    serve.pop("dns", None)  # the Route 53 zone needs an AWS account; a GCP-only stack keeps its names elsewhere
     cfg["workloads"] = {"training": train, "serving": serve}
+    cfg.pop("access")  # no AWS region for a runner subnet; GKE's DNS endpoint needs no deployer network
     return cfg
 
 

@@ -36,6 +36,15 @@ def deps(r, prop: str) -> set[str]:
     return set(r.property_dependencies.get(prop, []))
 
 
+def in_serving_zone(plan, spec):
+    """A predicate: is a record written in the serving zone (the declared zone, or the existing one looked up)?"""
+    dns = spec.workloads.serving.dns
+    if dns.existing_zone is not None:
+        return lambda r: r.get("zoneId") == f"ZOFFLINE-{dns.existing_zone}"  # the offline look-up's answer
+    zone = plan.one(ZONE, f"{spec.workloads.serving.name}-zone")
+    return lambda r: deps(r, "zoneId") == {zone.urn}
+
+
 def regional(spec, cluster: str) -> str:
     serve = spec.workloads.serving
     return f"{serve.name}.{cluster}.{serve.domain}"
@@ -53,7 +62,7 @@ def aws_serving(spec) -> list[str]:
 def test_eks_nlb_listener_certificate_and_targets_are_wired(stack):
     spec, plan = spec_of(stack), workload_plan(stack)
     serve = spec.workloads.serving
-    zone = plan.one(ZONE, f"{spec.workloads.serving.name}-zone")
+    in_zone = in_serving_zone(plan, spec)
     for cluster in aws_serving(spec):
         (lb,) = mine(plan, LB, cluster)
         assert lb.get("loadBalancerType") == "network" and lb.get("internal") is False
@@ -75,7 +84,8 @@ def test_eks_nlb_listener_certificate_and_targets_are_wired(stack):
         assert cert.get("validationMethod") == "DNS" and deps(validation, "certificateArn") == {cert.urn}
         # every name's validation record is in the serving zone (the global name's is shared across regions)
         records = [r for r in plan.of_type(RECORD) if r.urn in deps(validation, "validationRecordFqdns")]
-        assert len(records) == len(names) and all(deps(r, "zoneId") == {zone.urn} for r in records)
+        assert len(records) == len(names) and all(in_zone(r) for r in records)
+        assert all(r.get("allowOverwrite") is True for r in records), "another stack may hold the same record"
         # the system node group's autoscaling group holds the targets (Envoy runs on system nodes)
         (attach,) = mine(plan, ATTACH, cluster)
         (system,) = [n for n in plan.of_type("aws:eks/nodeGroup:NodeGroup")
@@ -117,6 +127,15 @@ def test_gke_gateway_claims_the_reserved_address_and_the_certificate_map():
     assert (listener["protocol"], listener["port"]) == ("HTTPS", 443) and "tls" not in listener
     route = one_in(plan, ROUTE, cluster)
     assert route.get("spec.parentRefs")[0]["sectionName"] == listener["name"]
+    # the load balancer probes each backend Service on /readyz: the GKE Gateway's default would be "/" (a 404)
+    policies = {p.get("spec.targetRef.name"): p for p in in_cluster(
+        plan, "kubernetes:networking.gke.io/v1:HealthCheckPolicy", cluster)}
+    backends = {b["name"] for rule in route.get("spec.rules") for b in rule["backendRefs"]}
+    assert set(policies) == backends
+    for p in policies.values():
+        assert p.get("spec.default.config.httpHealthCheck") == {"portSpecification": "USE_SERVING_PORT",
+                                                                "requestPath": "/readyz"}
+        assert p.get("metadata.namespace") == route.get("metadata.namespace")
     (cert,) = mine(plan, GCP_CERT, cluster)
     hosts = [f"{serve.name}.{serve.domain}", regional(spec, cluster)]
     assert cert.get("managed.domains") == hosts
@@ -126,9 +145,9 @@ def test_gke_gateway_claims_the_reserved_address_and_the_certificate_map():
     # each domain's DNS authorization is on the certificate and its CNAME is written in the serving zone
     auths = [a for a in plan.of_type(AUTHZ) if a.urn in deps(cert, "managed")]
     assert sorted(a.get("domain") for a in auths) == sorted(hosts)
-    zone = plan.one(ZONE, f"{spec.workloads.serving.name}-zone")
+    in_zone = in_serving_zone(plan, spec)
     for auth in auths:
-        assert [r for r in plan.of_type(RECORD) if deps(r, "name") == {auth.urn} and deps(r, "zoneId") == {zone.urn}
+        assert [r for r in plan.of_type(RECORD) if deps(r, "name") == {auth.urn} and in_zone(r)
                 and r.get("type") == "CNAME"]
 
 

@@ -1,7 +1,7 @@
 """``blueprint render``: every manifest of every stack is a valid object for its cluster's Kubernetes version.
 
 Built-in kinds are validated strictly with kubernetes-validate (unknown fields fail). CRD instances (KEDA
-ScaledObject, Gateway API Gateway / GatewayClass / HTTPRoute, EnvoyProxy) have no schema in that package, so they are checked structurally here:
+ScaledObject, Gateway API Gateway / GatewayClass / HTTPRoute, EnvoyProxy, Kueue, PrometheusRule, GKE HealthCheckPolicy) have no schema in that package, so they are checked structurally here:
 identity fields, and references that must resolve to objects rendered for the same cluster.
 """
 from __future__ import annotations
@@ -12,6 +12,7 @@ import yaml
 
 from blueprint.commands.render import write
 from blueprint.render import api_version, manifests, schema_version
+from tests.k8s import kueue_shapes
 from tests.k8s.conftest import spec_of, workload_plan
 
 
@@ -31,7 +32,8 @@ def test_rendered_manifests_validate_against_the_clusters_kubernetes_version(sta
                 kubernetes_validate.validate(m.obj, version, strict=True)
                 continue
             assert set(m.obj) == {"apiVersion", "kind", "metadata", "spec"}
-            assert bool(m.namespace) == (m.kind != "GatewayClass"), f"{m.kind} {m.name}: wrong scope"
+            cluster_scoped = ("GatewayClass", "ResourceFlavor", "ClusterQueue")
+            assert bool(m.namespace) == (m.kind not in cluster_scoped), f"{m.kind} {m.name}: wrong scope"
             if m.kind == "ScaledObject":
                 assert m.obj["apiVersion"] == "keda.sh/v1alpha1"
                 assert ("Deployment", m.namespace, m.obj["spec"]["scaleTargetRef"]["name"]) in names
@@ -68,6 +70,23 @@ def test_rendered_manifests_validate_against_the_clusters_kubernetes_version(sta
                         assert m.obj["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
                         named = {p["name"] for c in pod["spec"]["containers"] for p in c.get("ports", [])}
                         assert ports <= named, f"{m.name} scrapes a port the pods do not name"
+            elif m.obj["apiVersion"].startswith("kueue.x-k8s.io/"):
+                assert kueue_shapes.problems(m.obj) == [], f"{m.kind} {m.name}"
+                if m.kind == "LocalQueue":
+                    assert ("ClusterQueue", None, m.obj["spec"]["clusterQueue"]) in names
+                elif m.kind == "ClusterQueue":
+                    flavors = {f["name"] for g in m.obj["spec"]["resourceGroups"] for f in g["flavors"]}
+                    assert all(("ResourceFlavor", None, f) in names for f in flavors)
+            elif m.kind == "HealthCheckPolicy":
+                assert m.obj["apiVersion"] == "networking.gke.io/v1" and cluster.startswith("gcp-")
+                ref = m.obj["spec"]["targetRef"]
+                assert (ref["group"], ref["kind"]) == ("", "Service") and ("Service", m.namespace, ref["name"]) in names
+                check = m.obj["spec"]["default"]["config"]
+                assert check["type"] == "HTTP" and check["httpHealthCheck"]["requestPath"].startswith("/")
+            elif m.kind == "PrometheusRule":
+                assert m.obj["apiVersion"] == "monitoring.coreos.com/v1"
+                rules = [r for g in m.obj["spec"]["groups"] for r in g["rules"]]
+                assert rules and all(r["alert"] and r["expr"] and r["for"] for r in rules)
             else:
                 pytest.fail(f"no structural check for custom kind {m.kind}")
 

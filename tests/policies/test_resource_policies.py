@@ -44,17 +44,18 @@ def gcs_bucket(cmek=True, pap="enforced", versioning=True, lifecycle=True, data_
         lifecycle_rules=[{"action": {"type": "Delete"}, "condition": {"age": 30}}] if lifecycle else None)
 
 
-def eks(public=False, secrets=True, cidrs=None):
+def eks(public=False, secrets=True, cidrs=None, private=True):
     return lambda: aws.eks.Cluster(
         "eks", role_arn="arn:aws:iam::123456789012:role/eks",
-        vpc_config={"subnet_ids": SUBNETS, "endpoint_public_access": public, "endpoint_private_access": True,
+        vpc_config={"subnet_ids": SUBNETS, "endpoint_public_access": public, "endpoint_private_access": private,
                     "public_access_cidrs": cidrs},
         encryption_config={"resources": ["secrets"], "provider": {"key_arn": KEY}} if secrets else None)
 
 
-def gke(private=True, shielded=True, wi=True, etcd=True, private_nodes=True, authorized="10.0.0.0/8"):
+def gke(private=True, shielded=True, wi=True, etcd=True, private_nodes=True, authorized="10.0.0.0/8", dns=True):
     return lambda: container.Cluster(
         "gke", location="us-central1", enable_shielded_nodes=shielded, initial_node_count=1,
+        control_plane_endpoints_config={"dns_endpoint_config": {"allow_external_traffic": dns}},
         private_cluster_config={"enable_private_nodes": private_nodes, "enable_private_endpoint": private,
                                 "master_ipv4_cidr_block": "10.0.0.0/28"},
         master_authorized_networks_config={"cidr_blocks": [{"cidr_block": authorized}]},
@@ -192,12 +193,19 @@ CASES = {
          "enableKeyRotation", None),
         (lambda: gkms.CryptoKey("k", key_ring="r", rotation_period="63072000s"),
          lambda: gkms.CryptoKey("k", key_ring="r", rotation_period="7776000s"), "365 days", None)],
+    # The documented modes (access.deployer): EKS private, or public-allowlist beside the private endpoint; GKE IP
+    # endpoints private, with (dns-endpoint) or without (private) the DNS endpoint open to IAM-authorized callers.
     "k8s-api-endpoint-private": [
-        (eks(public=True, cidrs=["203.0.113.0/24"]), eks(), "public in a production", None),
-        (eks(public=True, cidrs=["0.0.0.0/0"]), eks(public=True, cidrs=["203.0.113.0/24"]), "0.0.0.0/0",
+        (eks(public=True, cidrs=["203.0.113.0/24"]), eks(public=True, cidrs=["52.94.0.0/24"]), "documentation range",
+         None),
+        (eks(public=True, cidrs=["0.0.0.0/0"]), eks(public=True, cidrs=["52.94.0.0/24"]), "0.0.0.0/0",
          spec_for("dev")),
+        (eks(public=True, cidrs=None), eks(), "0.0.0.0/0", None),
+        (eks(public=True, cidrs=["52.94.0.0/24"], private=False), eks(public=True, cidrs=["52.94.0.0/24"]),
+         "without the private one", None),
         (gke(private=False), gke(), "enablePrivateEndpoint", None),
-        (gke(private=False, authorized="0.0.0.0/0"), gke(private=False), "0.0.0.0/0", spec_for("dev"))],
+        (gke(private=False, dns=True), gke(private=True, dns=False), "public IP endpoint", spec_for("dev")),
+        (gke(authorized="0.0.0.0/0"), gke(), "0.0.0.0/0", spec_for("dev"))],
     "nodes-no-public-ip": [(launch_template(public="true"), launch_template(), "public IP", None),
                            (gke(private_nodes=False), gke(), "enablePrivateNodes", None),
                            (gke_pool(private=False), gke_pool(private=True), "enablePrivateNodes=false", None)],

@@ -104,6 +104,27 @@ def node_subnet_stack(public: bool):
     return program
 
 
+def private_api_stack(*, eks_rule: bool = True, gke_export: bool = True, dns: bool = False):
+    """A private-only EKS cluster and a GKE cluster (DNS endpoint open or not), with or without the deployer's way
+    in: a 443 rule on the EKS cluster security group, the route export on the GKE control plane's peering."""
+    def program():
+        from pulumi_gcp import compute, container
+        eks = aws.eks.Cluster("eks", role_arn="arn:aws:iam::123456789012:role/eks", vpc_config={
+            "subnet_ids": ["subnet-0a"], "endpoint_private_access": True, "endpoint_public_access": False})
+        if eks_rule:
+            aws.vpc.SecurityGroupIngressRule("api", security_group_id=eks.vpc_config.cluster_security_group_id,
+                                             cidr_ipv4="10.64.160.0/22", ip_protocol="tcp", from_port=443, to_port=443)
+        gke = container.Cluster("gke", location="us-central1", initial_node_count=1, network="n",
+                                private_cluster_config={"enable_private_nodes": True, "enable_private_endpoint": True,
+                                                        "master_ipv4_cidr_block": "10.96.96.0/28"},
+                                control_plane_endpoints_config={"dns_endpoint_config": {"allow_external_traffic": dns}})
+        if gke_export:
+            compute.NetworkPeeringRoutesConfig("export", network="n", export_custom_routes=True,
+                                               import_custom_routes=False,
+                                               peering=gke.private_cluster_config.apply(lambda c: c.peering_name))
+    return program
+
+
 def _in(key, *values, op="In"):
     return {"key": key, "operator": op, "values": list(values)}
 
@@ -140,6 +161,9 @@ CASES = {
     # prod's tier default is 128 GPUs per stack (its spec has no policy section)
     "gpu-max-per-stack": [(gpu_pools_stack(max_size=17), gpu_pools_stack(max_size=16), "limit is 128")],
     "stack-within-budget": [(gpu_pools_stack(desired=100), gpu_pools_stack(), "exceeds the budget")],
+    "k8s-api-deploy-path": [(private_api_stack(eks_rule=False), private_api_stack(), "admits TCP 443"),
+                            (private_api_stack(gke_export=False), private_api_stack(gke_export=False, dns=True),
+                             "gets no custom routes")],
 }
 # Covered by their own tests below (they vary the spec, not the program).
 COVERED_ELSEWHERE = {"policy-exemptions-valid": "test_exemptions_expired_and_unknown_policies_fail"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 from blueprint.plan import run_plan
+from blueprint.plan.order import Graph
+from blueprint.plan.order_rules import agent_api
 from blueprint.catalog.gcs import dual_region_location, dual_region_partner
 from tests.conftest import platform_config
 
@@ -40,15 +42,18 @@ def test_a_european_prod_model_bucket_is_an_eu_dual_region():
 
 
 def _members(plan, key_name: str) -> dict[str, str]:
-    """member -> URN of the grants on one key."""
-    return {m.inputs["member"]: m.urn for m in plan.of_type(KEY_MEMBER) if m.name.startswith(f"{key_name}-agent-")}
+    """The API whose service agent is granted -> URN of the grant, for the grants on one key. Agents come from
+    their generated identity (member unknown until applied) or their lookup (the GCS agent), never hand-built."""
+    graph = Graph(plan)
+    return {agent_api(graph, m): m.urn for m in plan.of_type(KEY_MEMBER) if m.name.startswith(f"{key_name}-agent-")}
 
 
 def test_the_storage_key_is_usable_by_filestore_and_gcs_and_both_wait_for_it(prod_plan):
     grants = _members(prod_plan, "gcp-us-central1-gcs")
-    gcs = "serviceAccount:service-123456789012@gs-project-accounts.iam.gserviceaccount.com"
-    filer = "serviceAccount:service-123456789012@cloud-filer.iam.gserviceaccount.com"
+    gcs, filer = "storage.googleapis.com", "file.googleapis.com"
     assert set(grants) == {gcs, filer}
+    assert prod_plan.by_urn(grants[gcs]).inputs["member"] == (
+        "serviceAccount:service-123456789012@gs-project-accounts.iam.gserviceaccount.com")  # the mocks' lookup
     assert all(m.inputs["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter" for m in prod_plan.of_type(KEY_MEMBER))
     filestore = prod_plan.one(FILESTORE)
     assert grants[filer] in filestore.dependencies, "Filestore is created only once its agent may use the key"
@@ -62,8 +67,7 @@ def test_without_filestore_the_key_grants_only_gcs():
     del gcp_region["storage"]["hot"]
     plan = run_plan("prod", platform=cfg)
     assert not plan.of_type(FILESTORE)
-    assert list(_members(plan, "gcp-us-central1-gcs")) == [
-        "serviceAccount:service-123456789012@gs-project-accounts.iam.gserviceaccount.com"]
+    assert list(_members(plan, "gcp-us-central1-gcs")) == ["storage.googleapis.com"]
 
 
 def test_the_gke_cluster_waits_for_its_etcd_key_grant(prod_plan):
