@@ -3,11 +3,11 @@
 Importable on their own (``PolicyPack(...)`` never returns, so only ``__main__`` constructs it) so that the offline
 evaluator (``blueprint policy``) and tests run the very same policy objects.
 """
-from policies import access, compute, kubernetes, network, stack, storage, tags
+from policies import access, clusters, compute, identity, kubernetes, network, stack, storage, tags, workloads
 from policies._framework import PACK_NAME, pack_enforcement_level
 
-ALL_POLICIES = [*storage.POLICIES, *compute.POLICIES, *network.POLICIES, *kubernetes.POLICIES, *tags.POLICIES,
-                *stack.POLICIES, *access.POLICIES]
+ALL_POLICIES = [*storage.POLICIES, *compute.POLICIES, *clusters.POLICIES, *network.POLICIES, *identity.POLICIES,
+                *kubernetes.POLICIES, *workloads.POLICIES, *tags.POLICIES, *stack.POLICIES, *access.POLICIES]
 POLICY_NAMES = frozenset(p.name for p in ALL_POLICIES)
 assert len(POLICY_NAMES) == len(ALL_POLICIES), "policy names must be unique"
 

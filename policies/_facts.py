@@ -1,18 +1,23 @@
 """Facts read off resources that several policies need: where a resource lives and what a node pool holds."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from blueprint import catalog
-from policies._framework import as_mapping, at, is_unknown, items, peek, truthy
+from policies._pods import (  # noqa: F401 - re-exported for the policy modules
+    GPU_RESOURCE, WORKLOAD_TYPES, containers, pod_spec_path, requests_gpus,
+)
+from policies._props import as_mapping, at, is_unknown, items, peek, truthy
 
 EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 GKE_NODE_POOL = "gcp:container/nodePool:NodePool"
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
 GKE_CLUSTER = "gcp:container/cluster:Cluster"
-GPU_RESOURCE = "nvidia.com/gpu"
+# GPU families by name, for types the catalog does not list (p3, g4dn, a4...): still GPUs, never "not a GPU".
+_GPU_NAMES = {"aws": re.compile(r"^(p\d|g\d|gr\d)"), "gcp": re.compile(r"^(a\d|g\d)-")}
 
 # GCS multi-regions and predefined dual-regions, by residency class.
 _GCS_LOCATIONS = {"US": "us", "NAM4": "us", "EU": "eu", "EUR4": "eu", "EUR5": "eu", "EUR7": "eu", "EUR8": "eu",
@@ -64,6 +69,20 @@ def gpu_facts(cloud: str, instance_type: str) -> catalog.InstanceFacts | None:
     return catalog.instance(cloud, instance_type) if isinstance(instance_type, str) else None
 
 
+def gpu_type(cloud: str, instance_type: Any) -> bool:
+    """A GPU instance or machine type: in the catalog with GPUs, or named like a GPU family it does not list."""
+    if not isinstance(instance_type, str) or is_unknown(instance_type) or cloud not in _GPU_NAMES:
+        return False
+    facts = gpu_facts(cloud, instance_type)
+    return bool(facts and facts.gpus) or bool(_GPU_NAMES[cloud].match(instance_type))
+
+
+def gpus_per_instance(cloud: str, instance_type: Any) -> int:
+    """GPUs of one instance; a GPU type the catalog does not list counts as 1 (at least one GPU)."""
+    facts = gpu_facts(cloud, instance_type) if isinstance(instance_type, str) else None
+    return facts.gpus if facts else int(gpu_type(cloud, instance_type))
+
+
 @dataclass
 class Pool:
     """A node pool as declared: instance type, GPU count per node, max nodes, labels, taints."""
@@ -76,6 +95,7 @@ class Pool:
     taints: list[tuple[str, str, str]]  # (key, value, effect) with Kubernetes effect names
     spot: bool
     is_gpu: bool
+    where: str = ""  # "" for a pool resource; "nodePools[1]" for a pool declared inside a GKE cluster
 
     @property
     def max_gpus(self) -> int:
@@ -94,60 +114,68 @@ def _taints(raw: Any) -> list[tuple[str, str, str]]:
     return out
 
 
-def pool_of(resource_type: str, props: Mapping) -> Pool | None:
-    """Read an EKS node group or a GKE node pool; None for other types."""
+def _gke_pool(node: Mapping, scaling: Mapping, zones: int, counts: tuple, where: str) -> Pool:
+    machine = peek(node, "machineType")
+    facts = gpu_facts("gcp", machine)
+    accels = items(peek(node, "guestAccelerators"))
+    gpus = facts.gpus if facts else sum(int(peek(a, "count") or 0) for a in accels)
+    max_nodes = int(peek(scaling, "totalMaxNodeCount") or 0) or int(peek(scaling, "maxNodeCount") or 0) * zones \
+        or int(next((c for c in counts if c), 0) or 0) * zones
+    return Pool("gcp", machine if isinstance(machine, str) else None, gpus or int(gpu_type("gcp", machine)),
+                max_nodes, dict(as_mapping(peek(node, "labels"))), _taints(peek(node, "taints")),
+                truthy(peek(node, "spot")) or truthy(peek(node, "preemptible")),
+                bool(facts) or bool(accels) or gpu_type("gcp", machine), where)
+
+
+def _zones(props: Mapping, default: int = 1) -> int:
+    return len(items(peek(props, "nodeLocations"))) or default
+
+
+def pools_of(resource_type: str, props: Mapping) -> list[Pool]:
+    """The node pools a resource declares: an EKS node group, a GKE node pool, or the pools inside a GKE cluster
+    (``nodePools`` and, unless removed, the default pool of ``nodeConfig``)."""
     if resource_type == EKS_NODE_GROUP:
         types = [t for t in items(peek(props, "instanceTypes")) if isinstance(t, str)]
-        facts = next((f for f in (gpu_facts("aws", t) for t in types) if f), None)
+        gpu = next((t for t in types if gpu_type("aws", t)), None)
         ami = str(peek(props, "amiType") or "")
         max_nodes = int(peek(as_mapping(peek(props, "scalingConfig")), "maxSize") or 0)
-        return Pool("aws", types[0] if types else None, facts.gpus if facts else 0, max_nodes,
-                    dict(as_mapping(peek(props, "labels"))), _taints(peek(props, "taints")),
-                    str(peek(props, "capacityType") or "") == "SPOT", bool(facts) or "NVIDIA" in ami or "GPU" in ami)
+        return [Pool("aws", gpu or (types[0] if types else None), gpus_per_instance("aws", gpu), max_nodes,
+                     dict(as_mapping(peek(props, "labels"))), _taints(peek(props, "taints")),
+                     str(peek(props, "capacityType") or "") == "SPOT", bool(gpu) or "NVIDIA" in ami or "GPU" in ami)]
     if resource_type == GKE_NODE_POOL:
-        node = as_mapping(peek(props, "nodeConfig"))
-        machine = peek(node, "machineType")
-        facts = gpu_facts("gcp", machine)
-        accels = items(peek(node, "guestAccelerators"))
-        gpus = facts.gpus if facts else sum(int(peek(a, "count") or 0) for a in accels)
-        scaling = as_mapping(peek(props, "autoscaling"))
-        zones = max(1, len(items(peek(props, "nodeLocations"))))
-        max_nodes = int(peek(scaling, "totalMaxNodeCount") or 0) or int(peek(scaling, "maxNodeCount") or 0) * zones \
-            or int(peek(props, "nodeCount") or peek(props, "initialNodeCount") or 0) * zones
-        return Pool("gcp", machine if isinstance(machine, str) else None, gpus, max_nodes,
-                    dict(as_mapping(peek(node, "labels"))), _taints(peek(node, "taints")),
-                    truthy(peek(node, "spot")) or truthy(peek(node, "preemptible")), bool(facts) or bool(accels))
-    return None
+        return [_gke_pool(as_mapping(peek(props, "nodeConfig")), as_mapping(peek(props, "autoscaling")),
+                          _zones(props), (peek(props, "nodeCount"), peek(props, "initialNodeCount")), "")]
+    if resource_type == GKE_CLUSTER:
+        zones = _zones(props)
+        inline = items(peek(props, "nodePools"))
+        out = [_gke_pool(as_mapping(peek(p, "nodeConfig")), as_mapping(peek(p, "autoscaling")), _zones(p, zones),
+                         (peek(p, "nodeCount"), peek(p, "initialNodeCount")), f"nodePools[{i}]")
+               for i, p in enumerate(inline)]
+        if not inline and not truthy(peek(props, "removeDefaultNodePool")) \
+                and not truthy(peek(props, "enableAutopilot")):
+            out.append(_gke_pool(as_mapping(peek(props, "nodeConfig")), {}, zones,
+                                 (peek(props, "initialNodeCount"),), "nodeConfig"))
+        return out
+    return []
 
 
-def pod_spec_path(kind_type: str) -> str | None:
-    """Where a workload keeps its pod spec."""
-    kind = kind_type.rsplit(":", 1)[-1]
-    if kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
-        return "spec.template.spec"
-    if kind == "CronJob":
-        return "spec.jobTemplate.spec.template.spec"
-    if kind == "Pod":
-        return "spec"
-    return None
+def pool_of(resource_type: str, props: Mapping) -> Pool | None:
+    """The one pool of an EKS node group or GKE node pool; None for other types."""
+    pools = pools_of(resource_type, props) if resource_type in (EKS_NODE_GROUP, GKE_NODE_POOL) else []
+    return pools[0] if pools else None
 
 
-WORKLOAD_TYPES = tuple(f"kubernetes:{g}:{k}" for g, k in (
-    ("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("apps/v1", "DaemonSet"), ("apps/v1", "ReplicaSet"),
-    ("batch/v1", "Job"), ("batch/v1", "CronJob"), ("core/v1", "Pod")))
-
-
-def containers(pod: Mapping) -> list:
-    return items(at(pod, "containers", [])) + items(at(pod, "initContainers", []))
-
-
-def requests_gpus(pod: Mapping) -> bool:
-    for c in containers(pod):
-        res = as_mapping(peek(c, "resources"))
-        for part in ("limits", "requests"):
-            if peek(as_mapping(peek(res, part)), GPU_RESOURCE) is not None:
-                return True
-    return False
+def gke_node_configs(resource_type: str, props: Mapping) -> list[tuple[str, Any]]:
+    """(where, nodeConfig) of a GKE node pool, or of the pools a GKE cluster declares (inline ``nodePools``, else
+    the default pool's ``nodeConfig`` unless it is removed or the cluster is Autopilot). Read through the proxy."""
+    if resource_type == GKE_NODE_POOL:
+        return [("nodeConfig", at(props, "nodeConfig", {}))]
+    pools = items(at(props, "nodePools", []))
+    if pools:
+        return [(f"nodePools[{i}].nodeConfig", at(pool, "nodeConfig", {})) for i, pool in enumerate(pools)]
+    if peek(props, "removeDefaultNodePool") is True or peek(props, "enableAutopilot") is True:
+        return []
+    return [("nodeConfig", at(props, "nodeConfig", {}))]
 
 
 def tolerates(tolerations: list, taint: tuple[str, str, str]) -> bool:

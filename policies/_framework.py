@@ -1,23 +1,13 @@
-"""What every guardrail shares: its settings (from the stack's spec), exemptions, and how it reads properties.
-
-Settings come from the one typed spec, never from a second list. Where they come from at run time:
-
-- ``pulumi preview --policy-pack policies``: the CLI hands a policy pack the stack's config in ``PULUMI_CONFIG``
-  (the Python SDK loads it before each analysis; see pulumi/pulumi#3612 and #20570), so the pack reads
-  ``aiplatform:platform`` exactly as the program does. If it is absent (an older CLI), the pack reads
-  ``stacks/Pulumi.<PULUMI_STACK>.yaml``. Without either (``pulumi policy publish``) the strictest defaults apply.
-- ``blueprint policy`` (offline): the evaluator activates a ``Context`` built from the same spec.
-
-Exemptions live in the stack config (``policy.exemptions``) and are applied inside each policy, so the CLI and
-the offline evaluator treat them identically: a matching unexpired exemption turns a violation into an
-exempted note; an expired one no longer exempts and is itself a failure (policy ``policy-exemptions-valid``).
-"""
+"""What every guardrail shares: its settings (from the stack's spec, in ``pulumi preview`` through PULUMI_CONFIG), the
+exemptions and reviewed system components applied inside each policy, hard limits, aliases, and how a policy is built.
+policies/README.md explains where settings come from and what a policy looks at."""
 from __future__ import annotations
 
+import copy
 import datetime as dt
-import fnmatch
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -28,10 +18,15 @@ from pulumi_policy import (
     EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity,
     StackValidationArgs, StackValidationPolicy,
 )
-from pulumi_policy.proxy import _DictProxy, _is_unknown
 
-from blueprint.spec.model import Exemption, PlatformSpec, PolicyConfig, Tier
+from blueprint.spec.model import Exemption, PlatformSpec, PolicyConfig, SystemComponent, Tier
+from policies._aliases import canonical, family
 from policies._limits import TIER_LIMITS
+from policies._props import (  # noqa: F401 - re-exported: policies read properties through the framework
+    as_mapping, at, falsy, is_unknown, items, peek, plain, present, truthy,
+)
+from policies._refs import Cis, Equivalents
+from policies._system import reviewed_component
 
 PACK_NAME = "aiplatform-guardrails"
 FULL_KEY = "aiplatform:platform"
@@ -58,6 +53,7 @@ class PolicySettings:
     explicit_training_storage: bool  # the spec moves training data to another region on purpose
     # Where each GPU limit came from, for messages: "policy.maxGpusPerPool" or "the development tier default".
     limit_sources: Mapping[str, str]
+    system_components: tuple[SystemComponent, ...] = ()
     unpriced_threshold_usd: float = 0.0  # budget.unpricedThresholdUsd (the budget gate's tolerance, issue 19)
 
     def source_of(self, key: str) -> str:
@@ -87,7 +83,8 @@ class PolicySettings:
             exemptions=tuple(p.exemptions), aws_tags={k: aws[k] for k in REQUIRED_TAGS},
             gcp_labels={k: gcp[k] for k in REQUIRED_TAGS}, budget_usd=spec.budget.monthly_usd,
             explicit_training_storage=bool(train and train.storage_region and train.storage_region != train.region),
-            limit_sources=_limit_sources(p, spec.tier), unpriced_threshold_usd=spec.budget.unpriced_threshold_usd)
+            limit_sources=_limit_sources(p, spec.tier), system_components=p.reviewed_system_components,
+            unpriced_threshold_usd=spec.budget.unpriced_threshold_usd)
 
     @classmethod
     def strict(cls, stack: str = "") -> "PolicySettings":
@@ -97,7 +94,8 @@ class PolicySettings:
                    max_gpus_per_pool=prod.max_gpus_per_pool, max_gpus_per_stack=prod.max_gpus_per_stack,
                    exemptions=(), aws_tags=any_value, gcp_labels=any_value, budget_usd=None,
                    explicit_training_storage=False,
-                   limit_sources=_limit_sources(PolicyConfig(), Tier.production))
+                   limit_sources=_limit_sources(PolicyConfig(), Tier.production),
+                   system_components=PolicyConfig().reviewed_system_components)
 
 
 def _limit_sources(p: PolicyConfig, tier: Tier) -> dict[str, str]:
@@ -112,7 +110,7 @@ class ExemptedNote:
     policy: str
     resource: str
     message: str
-    exemption: Exemption
+    justification: str  # "exempted until 2027-01-31: <reason>; owner ..., approved by ..." or the reviewed component
 
 
 @dataclass
@@ -124,20 +122,28 @@ class Context:
     exempted: list[ExemptedNote] = field(default_factory=list)
 
     def exemption_for(self, policy: str, urn: str) -> Exemption | None:
-        for ex in self.settings.exemptions:
-            if fnmatch.fnmatchcase(policy, ex.policy) and (urn == ex.resource or fnmatch.fnmatchcase(urn, ex.resource)):
-                return ex
-        return None
+        """The exemption naming exactly this policy and this resource (its URN, or its name: the URN's last part)."""
+        name = urn.rsplit("::", 1)[-1]
+        return next((ex for ex in self.settings.exemptions if ex.policy == policy and ex.resource in (urn, name)),
+                    None)
 
     def expired(self, ex: Exemption) -> bool:
         return ex.expires < self.today
 
-    def reporter(self, policy: str, report: ReportViolation, default_urn: str | None) -> ReportViolation:
+    def reporter(self, policy: str, report: ReportViolation, default_urn: str | None, *, hard: bool = False,
+                 component: SystemComponent | None = None) -> ReportViolation:
         def _report(message: str, urn: str | None = None) -> None:
             target = urn or default_urn or ""
-            ex = self.exemption_for(policy, target)
+            if component is not None and target == default_urn:
+                self.exempted.append(ExemptedNote(policy, target, message, (
+                    f"reviewed system component {component.kind} {component.namespace}/{component.name}: "
+                    f"{component.reason}; reviewed by {component.reviewed_by}")))
+                return
+            ex = None if hard else self.exemption_for(policy, target)
             if ex is not None and not self.expired(ex):
-                self.exempted.append(ExemptedNote(policy, target, message, ex))
+                self.exempted.append(ExemptedNote(policy, target, message, (
+                    f"exempted until {ex.expires.isoformat()}: {ex.reason}; owner {ex.owner}, approved by "
+                    f"{ex.approved_by}")))
                 return
             if ex is not None:
                 message += f" (exemption approved by {ex.approved_by} expired on {ex.expires.isoformat()})"
@@ -200,84 +206,76 @@ def pack_enforcement_level() -> EnforcementLevel:
 # ---- building policies -------------------------------------------------------------------------------------
 
 Check = Callable[[Any, ReportViolation, PolicySettings], None]
+HARD_TAG = "hard-limit"
+
+
+def _describe(description: str, refs: Equivalents, hard: bool) -> str:
+    level = " Hard limit: mandatory at every tier, no exemptions." if hard else ""
+    return f"{description}{level} [{refs.text()}]"
+
+
+def _metadata(policy, *, concern: str, refs: Equivalents, hard: bool, types: frozenset[str] = frozenset(),
+              applies_to: Callable[[str], bool] | None = None, matching: re.Pattern | None = None):
+    policy.resource_types = types  # type: ignore[attr-defined] - reports, docs and tests read these
+    policy.applies_to = applies_to  # type: ignore[attr-defined] - None: stack policy
+    policy.matching = matching  # type: ignore[attr-defined]
+    policy.equivalents = refs  # type: ignore[attr-defined]
+    policy.hard = hard  # type: ignore[attr-defined]
+    policy.concern = concern  # type: ignore[attr-defined]
+    return policy
 
 
 def resource_policy(name: str, *, description: str, types: Sequence[str], severity: Severity, remediation: str,
-                    url: str, concern: str) -> Callable[[Check], ResourceValidationPolicy]:
-    """Turn ``check(args, report, settings)`` into a ``ResourceValidationPolicy`` for ``types`` (empty: every type)."""
-    wanted = frozenset(types)
+                    url: str, concern: str, checkov: Sequence[str] = (), cis: Sequence[Cis] = (),
+                    hard: bool = False,
+                    matching: re.Pattern | None = None) -> Callable[[Check], ResourceValidationPolicy]:
+    """Turn ``check(args, report, settings)`` into a ``ResourceValidationPolicy`` for ``types`` (empty and no
+    ``matching``: every type) and the types ``matching`` matches (a family the SDK spreads over many services).
+
+    The check sees ``args.resource_type`` as the current type it names even when the program declared an alias
+    (``aws.s3.BucketV2``, ``apps/v1beta2``). ``checkov`` and ``cis`` name the equivalent checks (description, tags,
+    Pulumi's compliance framework field, SARIF).
+    """
+    wanted = frozenset(t for base in types for t in family(base))
+    refs = Equivalents(tuple(checkov), tuple(cis))
+
+    def applies_to(resource_type: str) -> bool:
+        if not wanted and matching is None:
+            return True
+        return resource_type in wanted or bool(matching and matching.match(canonical(resource_type)))
 
     def wrap(check: Check) -> ResourceValidationPolicy:
         def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-            if wanted and args.resource_type not in wanted:
+            if not applies_to(args.resource_type):
                 return
             ctx = current()
-            check(args, ctx.reporter(name, report_violation, args.urn), ctx.settings)
-        policy = ResourceValidationPolicy(name=name, description=description, validate=validate, severity=severity,
-                                          remediation_steps=remediation, url=url, tags=[concern])
-        policy.resource_types = wanted  # type: ignore[attr-defined] - lets reports and tests list coverage
-        return policy
+            view = copy.copy(args)
+            view.resource_type = canonical(args.resource_type)
+            component = None if hard else reviewed_component(name, view.resource_type, args.props,
+                                                             ctx.settings.system_components)
+            check(view, ctx.reporter(name, report_violation, args.urn, hard=hard, component=component),
+                  ctx.settings)
+        policy = ResourceValidationPolicy(
+            name=name, description=_describe(description, refs, hard), validate=validate, severity=severity,
+            remediation_steps=remediation, url=url, tags=[concern, *refs.tags(), *([HARD_TAG] if hard else [])],
+            framework=refs.framework(), enforcement_level=EnforcementLevel.MANDATORY if hard else None)
+        return _metadata(policy, concern=concern, refs=refs, hard=hard, types=wanted, applies_to=applies_to,
+                         matching=matching)
     return wrap
 
 
-def stack_policy(name: str, *, description: str, severity: Severity, remediation: str, url: str,
-                 concern: str) -> Callable[[Check], StackValidationPolicy]:
+def stack_policy(name: str, *, description: str, severity: Severity, remediation: str, url: str, concern: str,
+                 checkov: Sequence[str] = (), cis: Sequence[Cis] = (),
+                 hard: bool = False) -> Callable[[Check], StackValidationPolicy]:
+    refs = Equivalents(tuple(checkov), tuple(cis))
+
     def wrap(check: Check) -> StackValidationPolicy:
         def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
             ctx = current()
-            check(args, ctx.reporter(name, report_violation, None), ctx.settings)
-        return StackValidationPolicy(name=name, description=description, validate=validate, severity=severity,
-                                     remediation_steps=remediation, url=url, tags=[concern])
+            check(args, ctx.reporter(name, report_violation, None, hard=hard), ctx.settings)
+        policy = StackValidationPolicy(
+            name=name, description=_describe(description, refs, hard), validate=validate, severity=severity,
+            remediation_steps=remediation, url=url, tags=[concern, *refs.tags(), *([HARD_TAG] if hard else [])],
+            framework=refs.framework(), enforcement_level=EnforcementLevel.MANDATORY if hard else None)
+        return _metadata(policy, concern=concern, refs=refs, hard=hard)
     return wrap
-
-
-# ---- reading properties the way the CLI hands them over (proxies that raise on unknown values) -----------
-
-def peek(m: Any, key: str) -> Any:
-    """A value without the unknown check: for "is it set at all" questions, where unknown still means set."""
-    if isinstance(m, _DictProxy):
-        return m["__target"].get(key)
-    return m.get(key) if isinstance(m, Mapping) else None
-
-
-def present(m: Any, path: str) -> bool:
-    """The input is set (known or known only after apply)."""
-    parent, _, leaf = path.rpartition(".")
-    holder = at(m, parent) if parent else m
-    return peek(holder, leaf) is not None
-
-
-def at(m: Any, path: str, default: Any = None) -> Any:
-    """Read ``a.b[0].c``; missing is ``default``, unknown raises ``UnknownValueError`` as in ``pulumi preview``."""
-    value = m
-    for part in path.replace("]", "").replace("[", ".").split("."):
-        if isinstance(value, Mapping) and peek(value, part) is not None:
-            value = value[part]
-        elif isinstance(value, Sequence) and not isinstance(value, str) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return default
-    return value
-
-
-def items(value: Any) -> list:
-    return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else []
-
-
-def truthy(value: Any) -> bool:
-    """Booleans some SDK fields carry as strings ("true")."""
-    return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
-def is_unknown(value: Any) -> bool:
-    return _is_unknown(value)
-
-
-def as_mapping(value: Any) -> Mapping:
-    """Provider settings arrive JSON-encoded (``defaultTags``); objects pass through."""
-    if isinstance(value, str) and not _is_unknown(value):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return {}
-    return value if isinstance(value, Mapping) else {}

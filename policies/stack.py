@@ -1,21 +1,20 @@
-"""Cross-resource guardrails (stack policies): what no single resource can show.
-
-GPU workloads land on a pool that exists, S3 buckets have their separate companion resources, checkpoints stay
-next to the GPUs, serving has disruption budgets, namespaces default-deny, EKS has IRSA, the stack stays under its
-GPU and cost limits, and exemptions are current.
-"""
+"""Cross-resource guardrails (stack policies): GPU pods that can schedule, S3 companion resources, checkpoints next to
+the GPUs, disruption budgets, default-deny namespaces, IRSA, private node subnets, GPU ceilings over every launcher,
+the budget, and valid exemptions."""
 from __future__ import annotations
 
-import fnmatch
 from collections import defaultdict
 
 from pulumi_policy import Severity
 
+from policies._capacity import capacity
 from policies._facts import (
-    EKS_CLUSTER, EKS_NODE_GROUP, GKE_CLUSTER, GKE_NODE_POOL, WORKLOAD_TYPES, pod_spec_path, pool_of, region_of,
-    requests_gpus, selector_matches, selects_everything, tolerates,
+    EKS_CLUSTER, EKS_NODE_GROUP, WORKLOAD_TYPES, pod_spec_path, requests_gpus, selector_matches, selects_everything,
+    tolerates,
 )
 from policies._framework import as_mapping, at, current, items, peek, stack_policy
+from policies._refs import AWS, EKS, GKE, K8S
+from policies._stack import Stack
 from policies.storage import VERSIONED_CLASSES
 
 S3_BUCKET = "aws:s3/bucket:Bucket"
@@ -26,45 +25,6 @@ S3_COMPANIONS = {
     "aws:s3/bucketVersioning:BucketVersioning": "versioning",
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "lifecycle rules",
 }
-
-
-class Stack:
-    """Indexes over ``args.resources`` that several stack policies use."""
-
-    def __init__(self, resources):
-        self.resources = list(resources)
-        self.by_urn = {r.urn: r for r in self.resources}
-
-    def of(self, *types):
-        return [r for r in self.resources if r.resource_type in types]
-
-    def region(self, r) -> str | None:
-        return region_of(r.resource_type, r.props, r.provider.props if r.provider is not None else None)
-
-    def cluster_of(self, r):
-        """The EKS/GKE cluster a Kubernetes object is deployed to, through its provider's kubeconfig."""
-        if r.provider is None or r.provider.urn not in self.by_urn:
-            return None
-        prov = self.by_urn[r.provider.urn]
-        for dep in prov.property_dependencies.get("kubeconfig", []) + prov.dependencies:
-            if dep.resource_type in (EKS_CLUSTER, GKE_CLUSTER):
-                return dep
-        return None
-
-    def pools_of(self, cluster):
-        """Node pools of a cluster: EKS by clusterName, GKE through the pool's cluster dependency."""
-        out = []
-        name = peek(cluster.props, "name")
-        for r in self.of(EKS_NODE_GROUP, GKE_NODE_POOL):
-            if r.resource_type == EKS_NODE_GROUP and peek(r.props, "clusterName") == name and \
-                    r.provider and cluster.provider and r.provider.urn == cluster.provider.urn:
-                out.append((r, pool_of(r.resource_type, r.props)))
-            elif cluster in r.property_dependencies.get("cluster", []):
-                out.append((r, pool_of(r.resource_type, r.props)))
-        return out
-
-    def dependents(self, target, prop: str, resource_type: str):
-        return [r for r in self.of(resource_type) if target in r.property_dependencies.get(prop, [])]
 
 
 def _pod(r):
@@ -118,7 +78,8 @@ def gpu_workload_schedulable(args, report, settings):
     severity=Severity.HIGH, concern="storage",
     remediation="Declare BucketServerSideEncryptionConfiguration, BucketPublicAccessBlock, "
                 "BucketLifecycleConfiguration and (checkpoints/models) BucketVersioning for the bucket.",
-    url="https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html")
+    url="https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html",
+    checkov=("CKV2_AWS_6", "CKV_AWS_145", "CKV_AWS_21", "CKV2_AWS_61"), cis=AWS("2.1.4"))
 def s3_bucket_companions(args, report, settings):
     stack = Stack(args.resources)
     for bucket in stack.of(S3_BUCKET):
@@ -163,7 +124,7 @@ def checkpoints_near_training(args, report, settings):
     stack = Stack(args.resources)
     buckets = {}
     for b in stack.of(S3_BUCKET, GCS_BUCKET):
-        name = peek(b.props, "bucket" if b.resource_type == S3_BUCKET else "name")
+        name = peek(b.props, "bucket" if stack.type_of(b) == S3_BUCKET else "name")
         if isinstance(name, str):
             buckets[name] = b
     for job in stack.of(*WORKLOAD_TYPES):
@@ -214,7 +175,8 @@ def _default_deny(np) -> bool:
     severity=Severity.MEDIUM, concern="kubernetes",
     remediation="Add a NetworkPolicy with podSelector: {} and policyTypes [Ingress, Egress] and no rules; allow "
                 "traffic with narrower policies next to it.",
-    url="https://kubernetes.io/docs/concepts/services-networking/network-policies/#default-policies")
+    url="https://kubernetes.io/docs/concepts/services-networking/network-policies/#default-policies",
+    checkov=("CKV2_K8S_6",), cis=(*EKS("4.3.2"), *GKE("4.3.2"), *K8S("5.3.2")))
 def namespace_default_deny(args, report, settings):
     stack = Stack(args.resources)
     namespaces = defaultdict(list)  # (provider urn, namespace) -> resources living there
@@ -236,7 +198,7 @@ def namespace_default_deny(args, report, settings):
     severity=Severity.HIGH, concern="compute",
     remediation="Declare aws.iam.OpenIdConnectProvider for the cluster's issuer (or the eks-pod-identity-agent "
                 "add-on).",
-    url="https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html")
+    url="https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html", cis=EKS("5.2.1"))
 def eks_irsa_enabled(args, report, settings):
     stack = Stack(args.resources)
     for cluster in stack.of(EKS_CLUSTER):
@@ -253,30 +215,48 @@ def eks_irsa_enabled(args, report, settings):
     severity=Severity.HIGH, concern="network",
     remediation="Put node groups in the region's private subnets (mapPublicIpOnLaunch false); public subnets are "
                 "for NAT gateways and load balancers only.",
-    url="https://docs.aws.amazon.com/eks/latest/best-practices/subnets.html")
+    url="https://docs.aws.amazon.com/eks/latest/best-practices/subnets.html", checkov=("CKV_AWS_130",),
+    cis=EKS("5.4.3"))
 def node_subnets_private(args, report, settings):
     # nodes-no-public-ip sees launch template interfaces; a node without one takes its subnet's setting
     stack = Stack(args.resources)
     for group in stack.of(EKS_NODE_GROUP):
         for subnet in group.property_dependencies.get("subnetIds", []):
-            if subnet.resource_type == "aws:ec2/subnet:Subnet" and peek(subnet.props, "mapPublicIpOnLaunch") is True:
+            if stack.type_of(subnet) == "aws:ec2/subnet:Subnet" and peek(subnet.props, "mapPublicIpOnLaunch") is True:
                 report(f"node group {group.name} launches into subnet {subnet.name}, which maps public IPs on "
                        "launch", group.urn)
 
 
 @stack_policy(
+    "gpu-max-per-pool",
+    description="No GPU launcher can scale past the environment's maximum GPUs per pool (policy.maxGpusPerPool; "
+                "default: the tier's): node groups and pools (their launch template's type included), Auto Scaling "
+                "groups, EC2 instances and fleets, managed instance groups, node auto-provisioning, Karpenter.",
+    severity=Severity.HIGH, concern="compute", hard=True,
+    remediation="Lower the pool's maximum size, or raise policy.maxGpusPerPool through review; give Karpenter node "
+                "pools a spec.limits of nvidia.com/gpu.",
+    url="https://www.finops.org/framework/capabilities/governance-policy-risk/")
+def gpu_max_per_pool(args, report, settings):
+    limit = settings.max_gpus_per_pool
+    for c in capacity(Stack(args.resources)):
+        if c.max_gpus > limit:
+            report(f"{c.describe()}; the limit is {limit} ({settings.source_of('maxGpusPerPool')})", c.urn)
+
+
+@stack_policy(
     "gpu-max-per-stack",
-    description="All GPU pools together cannot scale past policy.maxGpusPerStack (default: the tier's).",
-    severity=Severity.HIGH, concern="compute",
+    description="All GPU launchers together cannot scale past policy.maxGpusPerStack (default: the tier's).",
+    severity=Severity.HIGH, concern="compute", hard=True,
     remediation="Lower pool maxima, or raise policy.maxGpusPerStack through review.",
     url="https://www.finops.org/framework/capabilities/governance-policy-risk/")
 def gpu_max_per_stack(args, report, settings):
     limit = settings.max_gpus_per_stack
-    pools = [pool_of(r.resource_type, r.props) for r in Stack(args.resources).of(EKS_NODE_GROUP, GKE_NODE_POOL)]
-    total = sum(p.max_gpus for p in pools if p.is_gpu)
+    launchers = capacity(Stack(args.resources))
+    total = sum(c.max_gpus for c in launchers)
     if total > limit:
-        report(f"GPU pools scale to {total} GPUs in total; the limit is {limit} "
-               f"({settings.source_of('maxGpusPerStack')})")
+        unbounded = [c.label for c in launchers if c.max_units is None]
+        amount = f"without bound ({', '.join(unbounded)})" if unbounded else f"to {total:g} GPUs in total"
+        report(f"GPU launchers scale {amount}; the limit is {limit} ({settings.source_of('maxGpusPerStack')})")
 
 
 @stack_policy(
@@ -305,21 +285,33 @@ def stack_within_budget(args, report, settings):
 
 @stack_policy(
     "policy-exemptions-valid",
-    description="Every policy exemption in the stack config names a real policy and has not expired.",
-    severity=Severity.HIGH, concern="governance",
-    remediation="Renew the exemption with a new expiry date and approver, fix the resource, or remove it.",
+    description="Every exemption and reviewed system component names a real policy that is not a hard limit, and "
+                "no exemption has expired.",
+    severity=Severity.HIGH, concern="governance", hard=True,
+    remediation="Fix the resource, or renew the exemption through review (at most 90 days); hard limits change "
+                "through their settings (policy.maxGpusPerStack...), never through exemptions.",
     url="https://www.pulumi.com/docs/iac/using-pulumi/crossguard/")
 def policy_exemptions_valid(args, report, settings):
-    from policies import POLICY_NAMES
+    from policies import ALL_POLICIES
+    known = {p.name: p for p in ALL_POLICIES}
     ctx = current()
     for ex in settings.exemptions:
-        if not any(fnmatch.fnmatchcase(n, ex.policy) for n in POLICY_NAMES):
+        if ex.policy not in known:
             report(f"exemption for unknown policy '{ex.policy}' ({ex.resource})")
+        elif known[ex.policy].hard:
+            report(f"exemption of hard limit '{ex.policy}' for {ex.resource} is refused: hard limits take no "
+                   "exemptions")
         if ctx.expired(ex):
-            report(f"exemption of '{ex.policy}' for {ex.resource} (approved by {ex.approved_by}: {ex.reason}) "
-                   f"expired on {ex.expires.isoformat()}")
+            report(f"exemption of '{ex.policy}' for {ex.resource} (owner {ex.owner}, approved by {ex.approved_by}: "
+                   f"{ex.reason}) expired on {ex.expires.isoformat()}")
+    for c in settings.system_components:
+        for name in c.policies:
+            if name not in known:
+                report(f"system component {c.kind} {c.namespace}/{c.name} names unknown policy '{name}'")
+            elif known[name].hard:
+                report(f"system component {c.kind} {c.namespace}/{c.name} may not break hard limit '{name}'")
 
 
 POLICIES = [gpu_workload_schedulable, s3_bucket_companions, checkpoints_near_training, serving_has_pdb,
-            namespace_default_deny, eks_irsa_enabled, node_subnets_private, gpu_max_per_stack, stack_within_budget,
-            policy_exemptions_valid]
+            namespace_default_deny, eks_irsa_enabled, node_subnets_private, gpu_max_per_pool, gpu_max_per_stack,
+            stack_within_budget, policy_exemptions_valid]

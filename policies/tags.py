@@ -59,7 +59,8 @@ def _defaults(args, cloud: str) -> dict:
                 "stack's values.",
     types=(), severity=Severity.MEDIUM, concern="tags",
     remediation="Tag through spec.aws_tags()/gcp_labels() or the provider's defaultTags/defaultLabels.",
-    url="https://docs.aws.amazon.com/whitepapers/latest/tagging-best-practices/tagging-best-practices.html")
+    url="https://docs.aws.amazon.com/whitepapers/latest/tagging-best-practices/tagging-best-practices.html",
+    checkov=("CKV_GCP_21",))
 def required_tags(args, report, settings):
     field = tag_field(args.resource_type)
     if field is None:

@@ -13,6 +13,7 @@ _EXACT = {
     "aws:ec2/route:Route": "routes carry no charge",
     "aws:ec2/internetGateway:InternetGateway": "internet gateways carry no charge (egress is billed as transfer)",
     "aws:ec2/securityGroup:SecurityGroup": "security groups carry no charge",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "security groups carry no charge",
     "aws:ec2/securityGroupRule:SecurityGroupRule": "security group rules carry no charge",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "security group rules carry no charge",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "security group rules carry no charge",

@@ -172,9 +172,9 @@ def evaluate_plan(plan: Plan, spec: PlatformSpec | None = None, *, policies: lis
                     report.not_applicable.append(Note(policy.name, urn, e.reason or "", "not-applicable"))
 
             if isinstance(policy, ResourceValidationPolicy):
-                wanted = getattr(policy, "resource_types", None)
+                applies = getattr(policy, "applies_to", None)
                 for r in resources:
-                    if wanted and r.type not in wanted:
+                    if applies is not None and not applies(r.type):
                         continue
                     args = ResourceValidationArgs(r.type, _props(r), r.urn, r.name, _opts(r), provider_of(r),
                                                   config, {})
@@ -183,9 +183,8 @@ def evaluate_plan(plan: Plan, spec: PlatformSpec | None = None, *, policies: lis
                 linked = _policy_resources(plan, provider_of)
                 args = StackValidationArgs(linked, config, {})
                 attempt(lambda: policy.validate(args, sink(None)), stack_urn(plan))
-    report.exempted = [Note(n.policy, n.resource or stack_urn(plan),
-                            f"{n.message} [exempted until {n.exemption.expires}: {n.exemption.reason}, approved by "
-                            f"{n.exemption.approved_by}]", "exempted") for n in ctx.exempted]
+    report.exempted = [Note(n.policy, n.resource or stack_urn(plan), f"{n.message} [{n.justification}]", "exempted")
+                       for n in ctx.exempted]
     return report
 
 

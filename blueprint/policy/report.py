@@ -81,6 +81,26 @@ def _platform_line(artifact: str) -> int:
     return next((i for i, line in enumerate(lines, 1) if line.strip().startswith("aiplatform:platform:")), 1)
 
 
+def _sarif_rule(p, enforcement: str) -> dict[str, Any]:
+    """A rule reviewers who know Checkov and CIS recognise: the equivalents are in its tags, properties and help."""
+    sev = p.severity.value if p.severity else "medium"
+    refs = getattr(p, "equivalents", None)
+    checkov = list(refs.checkov) if refs else []
+    cis = [str(c) for c in refs.cis] if refs else []
+    same_as = refs.text() if refs else "no Checkov or CIS equivalent"
+    help_md = f"{p.remediation_steps or p.description}\n\nEquivalent checks: {same_as}."
+    if checkov:
+        help_md += f" Checkov's descriptions: [policy index]({refs.checkov_index})."
+    return {
+        "id": p.name, "name": p.name, "shortDescription": {"text": p.description.rsplit(" [", 1)[0]},
+        "fullDescription": {"text": p.description}, "helpUri": p.url or "",
+        "help": {"text": f"{p.remediation_steps or p.description} Equivalent checks: {same_as}.",
+                 "markdown": help_md},
+        "defaultConfiguration": {"level": _SARIF_LEVEL.get(enforcement, "warning")},
+        "properties": {"tags": list(p.tags or []), "security-severity": _SECURITY.get(sev, "5.5"),
+                       "equivalents": {"checkov": checkov, "cis": cis}, "hardLimit": bool(getattr(p, "hard", False))}}
+
+
 def to_sarif(report: Report, artifact: str | None = None) -> dict[str, Any]:
     """One SARIF run; results point at the stack file (``artifact``) and name the resource URN."""
     artifact = artifact or f"stacks/Pulumi.{report.stack}.yaml"
@@ -88,13 +108,7 @@ def to_sarif(report: Report, artifact: str | None = None) -> dict[str, Any]:
     rules, index = [], {}
     for p in report.policies:
         index[p.name] = len(rules)
-        sev = p.severity.value if p.severity else "medium"
-        rules.append({
-            "id": p.name, "name": p.name, "shortDescription": {"text": p.description},
-            "fullDescription": {"text": p.description}, "helpUri": p.url or "",
-            "help": {"text": p.remediation_steps or p.description},
-            "defaultConfiguration": {"level": _SARIF_LEVEL.get(report.enforcement.get(p.name, ""), "warning")},
-            "properties": {"tags": list(p.tags or []), "security-severity": _SECURITY.get(sev, "5.5")}})
+        rules.append(_sarif_rule(p, report.enforcement.get(p.name, "")))
     results = []
     for v in report.violations:
         results.append({

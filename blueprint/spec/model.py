@@ -339,20 +339,81 @@ class Budget(_Model):
 
 
 class Exemption(_Model):
-    policy: str
-    resource: str  # URN or glob over URNs
+    """One reviewed exception: exactly one policy on exactly one resource, with a reason, an owner and an expiry at
+    most 90 days out (``blueprint/spec/exemptions.py`` checks names, wildcards and dates). Hard limits (GPU ceilings,
+    public exposure) cannot be exempted; the pack says so."""
+
+    policy: str  # a policy's name, exactly (no wildcards)
+    resource: str  # a resource's URN or its name (the URN's last part), exactly (no wildcards)
     reason: str = Field(min_length=10)
-    approved_by: str
+    owner: str = Field(min_length=1)  # who fixes the resource before the exemption expires
+    approved_by: str = Field(min_length=1)
     expires: dt.date
 
 
+class SystemComponent(_Model):
+    """A cluster component reviewed to do what workloads may not (the NVIDIA device plugin's hostPath, DCGM's
+    SYS_ADMIN, the EFA plugin's host network). It matches by kind, namespace and name AND by where its code comes
+    from: every container image from ``images`` (workloads) or the release's ``chart`` (Helm releases), so a
+    look-alike name alone gets nothing. ``policies`` lists exactly what it may break."""
+
+    kind: Literal["DaemonSet", "Deployment", "StatefulSet", "Release"]
+    namespace: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    images: list[str] = []  # image repositories without tag or digest, e.g. nvcr.io/nvidia/k8s-device-plugin
+    chart: str | None = None  # Release only: "<repository URL>/<chart>" or "oci://<registry>/<chart>"
+    policies: list[str] = Field(min_length=1)
+    reason: str = Field(min_length=10)
+    reviewed_by: str = Field(min_length=1)
+
+
+# Reviewed by the platform team (ml-platform) against the upstream manifests they ship:
+# NVIDIA/k8s-device-plugin deployments/static/nvidia-device-plugin.yml and the Helm chart's
+# templates/daemonset-device-plugin.yml; NVIDIA/dcgm-exporter deployment/examples/dcgm-exporter.yaml;
+# aws/eks-charts stable/aws-efa-k8s-device-plugin (templates/daemonset.yaml, values.yaml). Names are those the
+# charts render for the releases components/aws/addons.py installs. A stack replaces the list with
+# policy.systemComponents (through review).
+REVIEWED_SYSTEM_COMPONENTS: tuple[SystemComponent, ...] = (
+    SystemComponent(
+        kind="DaemonSet", namespace="kube-system", name="nvidia-device-plugin",
+        images=["nvcr.io/nvidia/k8s-device-plugin"],
+        policies=["k8s-no-host-path", "k8s-non-root", "k8s-read-only-root-fs", "k8s-seccomp-profile",
+                  "k8s-resources-set"],
+        reason="registers GPUs with the kubelet through /var/lib/kubelet/device-plugins (hostPath) as root; the "
+               "chart sets no resources, seccomp profile or read-only root",
+        reviewed_by="ml-platform"),
+    SystemComponent(
+        kind="DaemonSet", namespace="monitoring", name="dcgm-exporter",
+        images=["nvcr.io/nvidia/k8s/dcgm-exporter"],
+        policies=["k8s-no-host-path", "k8s-non-root", "k8s-capabilities-restricted", "k8s-read-only-root-fs",
+                  "k8s-seccomp-profile"],
+        reason="reads per-pod GPU usage from /var/lib/kubelet/pod-resources (hostPath) and needs SYS_ADMIN as root "
+               "for the DCGM profiling metrics",
+        reviewed_by="ml-platform"),
+    SystemComponent(
+        kind="DaemonSet", namespace="kube-system", name="aws-efa-k8s-device-plugin",
+        images=["602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efa-k8s-device-plugin"],
+        policies=["k8s-no-host-namespaces", "k8s-no-host-path", "k8s-non-root", "k8s-read-only-root-fs",
+                  "k8s-seccomp-profile", "k8s-resources-set"],
+        reason="advertises EFA devices: host network, /dev/infiniband and the device-plugin socket (hostPath) as "
+               "root; the chart requests resources without a memory limit",
+        reviewed_by="ml-platform"),
+)
+
+
 class PolicyConfig(_Model):
-    enforcement: Enforcement | None = None  # None: advisory in development, mandatory otherwise
+    enforcement: Enforcement | None = None  # None: advisory in development, mandatory otherwise (hard limits: always)
     # None: the tier's default (policies/_limits.py: GPU families and maxima per development/staging/production)
     allowed_instance_types: list[str] | None = None
     max_gpus_per_pool: int | None = None
     max_gpus_per_stack: int | None = None
     exemptions: list[Exemption] = []
+    # None: REVIEWED_SYSTEM_COMPONENTS; a list replaces it
+    system_components: list[SystemComponent] | None = None
+
+    @property
+    def reviewed_system_components(self) -> tuple[SystemComponent, ...]:
+        return REVIEWED_SYSTEM_COMPONENTS if self.system_components is None else tuple(self.system_components)
 
 
 class PlatformSpec(_Model):

@@ -11,6 +11,7 @@ from blueprint import catalog
 from blueprint.catalog import gcs
 from blueprint.spec.addressing import AddressError, RegionRequest, plan_addresses
 from blueprint.spec.dns import dns_issues
+from blueprint.spec.exemptions import policy_issues
 from blueprint.spec.issues import SpecIssue
 from blueprint.spec.model import CapacityType, Cloud, GpuPool, PlatformSpec, Purpose, Region, Scaling, Topology
 
@@ -436,7 +437,8 @@ def price_issues(spec: PlatformSpec, prices=None) -> list[SpecIssue]:
 def validate(spec: PlatformSpec) -> list[SpecIssue]:
     """All issues of a parsed spec, in config order."""
     return (_project_issues(spec) + _region_issues(spec) + _network_issues(spec) + _workload_issues(spec)
-            + access_issues(spec) + price_issues(spec))
+            + access_issues(spec) + [SpecIssue(path, message) for path, message in policy_issues(spec)]
+            + price_issues(spec))
 
 
 # At the end: access.py builds its issues with SpecIssue from this module.

@@ -35,6 +35,9 @@ class AwsNetwork(pulumi.ComponentResource):
         self.vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=str(addresses.block), enable_dns_hostnames=True,
                                enable_dns_support=True, tags=tags(Name=f"{spec.environment}-{region.region}"),
                                opts=child)
+        # The VPC's default security group, adopted with no rules: nothing may use it (policy vpc-default-sg-closed)
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=self.vpc.id,
+                                     tags=tags(Name=f"{name}-default-unused"), opts=child)
         self.igw = igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self.vpc.id, tags=tags(), opts=child)
         public_rt = aws.ec2.RouteTable(f"{name}-public", vpc_id=self.vpc.id,
                                        routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}],

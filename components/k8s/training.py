@@ -147,8 +147,11 @@ class TrainingJob(pulumi.ComponentResource):
             "env": [{"name": "NCCL_DEBUG", "value": "WARN"}, {"name": "PYTHONUNBUFFERED", "value": "1"}],
             "resources": resources,
             "volumeMounts": [{"name": "dshm", "mountPath": "/dev/shm"},
-                             *({"name": m.claim, "mountPath": m.path, "readOnly": m.read_only} for m in mounts)],
-            "securityContext": {"allowPrivilegeEscalation": False},
+                             *({"name": m.claim, "mountPath": m.path, "readOnly": m.read_only} for m in mounts),
+                             {"name": "tmp", "mountPath": "/tmp"}],  # HOME and TMPDIR (train/Dockerfile)
+            # read-only root, no capabilities (policies k8s-read-only-root-fs, k8s-capabilities-restricted)
+            "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                "capabilities": {"drop": ["ALL"]}},
         }
         pod_spec = {
             "serviceAccountName": train.name, "subdomain": svc_name, "restartPolicy": "Never",
@@ -158,7 +161,8 @@ class TrainingJob(pulumi.ComponentResource):
             "containers": [container],
             "volumes": [common.shm_volume(pool, cloud, gpus / sched.gpus_per_node),
                         *({"name": m.claim, "persistentVolumeClaim": {"claimName": m.claim, "readOnly": m.read_only}}
-                          for m in mounts)],
+                          for m in mounts),
+                        {"name": "tmp", "emptyDir": {"sizeLimit": "10Gi"}}],
         }
         pod_meta: dict[str, Any] = {"labels": pod_labels}
         if any(m.gcs_fuse for m in mounts):  # GKE injects the GCS FUSE sidecar into pods that ask for it

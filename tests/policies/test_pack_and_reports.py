@@ -1,8 +1,10 @@
 """Shipped stacks, a broken stack config, enforcement per environment, unknown values, reports and the pack."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import re
 import runpy
 from pathlib import Path
 
@@ -27,13 +29,16 @@ def test_shipped_stacks_have_no_violation(stack):
     assert report.violations == [] and report.unknown == []
 
 
+# Guards against resources the platform never declares (its images live in GHCR; no principal has a key): their
+# passing cases are the fixed twins in test_hardening_policies.py.
+GUARDS = {"container-registry-hardened", "iam-no-long-lived-keys"}
+
+
 def test_every_policy_sees_something_in_the_shipped_stacks():
     """A pass only means something if the policy met resources it checks (its 'good' case is the real program)."""
-    from pulumi_policy import ResourceValidationPolicy
     types = set().union(*(shipped_plan(s).counts_by_type() for s in STACKS))
-    for p in ALL_POLICIES:
-        if isinstance(p, ResourceValidationPolicy) and p.resource_types:
-            assert p.resource_types & types, p.name
+    blind = {p.name for p in ALL_POLICIES if p.applies_to is not None and not any(p.applies_to(t) for t in types)}
+    assert blind == GUARDS
 
 
 def broken_prod() -> dict:
@@ -45,10 +50,14 @@ def broken_prod() -> dict:
     cfg["budget"]["monthlyUsd"] = 1000
     cfg["policy"] = {"allowedInstanceTypes": ["p5.48xlarge", "g6.2xlarge", "a3-highgpu-8g", "g2-standard-8"],
                      "maxGpusPerPool": 32, "maxGpusPerStack": 64,
-                     "exemptions": [{"policy": "data-residency", "resource": "*eu-west-1*",
-                                     "reason": "temporary EU experiment, PLAT-7", "approvedBy": "cto@example.com",
-                                     "expires": "2026-01-01"}]}
+                     # a hard limit takes no exemption: policy-exemptions-valid refuses it, the pool still fails
+                     "exemptions": [exemption("gpu-max-per-pool", "aws-eu-west-1-train-a100")]}
     return cfg
+
+
+def exemption(policy: str, resource: str, days: int = 30) -> dict:
+    return {"policy": policy, "resource": resource, "reason": "temporary EU experiment, PLAT-7", "owner": "ml-platform",
+            "approvedBy": "cto@example.com", "expires": str(dt.date.today() + dt.timedelta(days=days))}
 
 
 def test_broken_stack_fails_with_the_expected_policies():
@@ -59,7 +68,12 @@ def test_broken_stack_fails_with_the_expected_policies():
     assert {"data-residency", "gpu-instance-allowlist", "gpu-max-per-pool", "gpu-max-per-stack",
             "stack-within-budget", "policy-exemptions-valid"} <= names, names
     residency = [v for v in report.violations if v.policy == "data-residency"]
-    assert residency and all("eu-west-1" in v.message and "expired" in v.message for v in residency)
+    assert residency and all("eu-west-1" in v.message for v in residency)
+    refused = [v.message for v in report.violations if v.policy == "policy-exemptions-valid"]
+    assert refused == ["exemption of hard limit 'gpu-max-per-pool' for aws-eu-west-1-train-a100 is refused: hard "
+                       "limits take no exemptions"]
+    assert any(v.resource.endswith("::aws-eu-west-1-train-a100") for v in report.violations
+               if v.policy == "gpu-max-per-pool") and not report.exempted
 
 
 def test_enforcement_is_advisory_in_dev_and_mandatory_in_prod():
@@ -103,9 +117,12 @@ def test_sarif_results_have_a_line_and_exempted_ones_are_suppressed_failures():
     """GitHub places a result only with region.startLine; an exempted finding is a suppressed 'fail' (SARIF
     §3.27.10: level other than 'none' needs kind 'fail') with the fingerprint the violation would have."""
     cfg = broken_prod()
-    cfg["policy"]["exemptions"][0]["expires"] = "2027-01-01"  # current: data-residency findings are exempted
+    cfg["policy"]["exemptions"] = [exemption("data-residency", "aws-eu-west-1-checkpoints")]  # one resource only
     report = evaluate(run_plan("prod", platform=cfg), None)
-    assert report.exempted and "data-residency" not in {v.policy for v in report.violations}
+    assert [(n.policy, n.resource.rsplit("::", 1)[-1]) for n in report.exempted] == [
+        ("data-residency", "aws-eu-west-1-checkpoints")]
+    assert "aws-eu-west-1-checkpoints" not in {v.resource.rsplit("::", 1)[-1] for v in report.violations
+                                               if v.policy == "data-residency"}
     doc = to_sarif(report)
     jsonschema.validate(doc, SCHEMA)
     lines = (REPO / "stacks" / "Pulumi.prod.yaml").read_text().splitlines()
@@ -195,3 +212,49 @@ def test_every_policy_links_to_the_reason_and_the_readme_lists_it():
         assert url.path not in ("", "/") and "README" not in url.path and "example" not in p.url, (p.name, p.url)
         section = readme.split(f"### {p.name}\n", 1)[1].split("\n### ", 1)[0]
         assert f"<{p.url}>" in section, p.name
+
+
+def test_readme_policy_section_is_generated_from_the_pack():
+    """The README's per-policy sections (level, Checkov/CIS equivalents, judged types) come from the policy objects:
+    `python -m policies._docs` rewrites them, so they cannot drift."""
+    from policies import _docs
+    text = (REPO / "policies" / "README.md").read_text()
+    assert _docs.updated(text) == text, "stale: run `python -m policies._docs`"
+    for p in ALL_POLICIES:
+        section = text.split(f"### {p.name}\n", 1)[1].split("\n### ", 1)[0]
+        assert all(ref in section for ref in p.equivalents.checkov), p.name
+        assert all(str(c) in section for c in p.equivalents.cis), p.name
+        assert ("hard limit" in section) == p.hard, p.name
+
+
+def test_readme_names_the_hard_limits_and_what_is_deliberately_not_covered():
+    text = (REPO / "policies" / "README.md").read_text()
+    levels = text.split("## Levels", 1)[1].split("\n## ", 1)[0]
+    hard_paragraph = levels.split("**Every other policy**", 1)[0]
+    assert {p.name for p in ALL_POLICIES if p.hard} == {p.name for p in ALL_POLICIES if f"`{p.name}`" in
+                                                         hard_paragraph}
+    uncovered = text.split("## Checkov and CIS items this pack deliberately does not cover", 1)[1].split("\n## ")[0]
+    areas = {line.split("|")[1].strip() for line in uncovered.splitlines() if line.startswith("| ")} - {"area", "---"}
+    assert {"EKS", "GKE", "S3", "GCS", "KMS", "IAM", "VPC", "Pods"} <= areas, areas
+    covered = {ref for p in ALL_POLICIES for ref in p.equivalents.checkov}
+    listed = set(re.findall(r"CKV2?_[A-Z0-9]+_\d+", uncovered))
+    assert not covered & listed, covered & listed  # an item is either covered or explained, never both
+
+
+def test_sarif_rules_carry_the_checkov_and_cis_equivalents(tmp_path):
+    from blueprint import cli
+    out = tmp_path / "prod.sarif"
+    assert cli.main(["policy", "--stack", "prod", "--format", "sarif", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    jsonschema.validate(doc, SCHEMA)
+    rules = {r["id"]: r for r in doc["runs"][0]["tool"]["driver"]["rules"]}
+    assert set(rules) == {p.name for p in ALL_POLICIES}
+    ports = rules["network-no-public-admin-ports"]
+    assert {"CKV_AWS_24", "CKV_AWS_25", "CKV_GCP_2", "CIS AWS 5.0.0 5.3", "CIS GCP 4.0.0 3.6", "hard-limit"} <= \
+        set(ports["properties"]["tags"])
+    assert ports["properties"]["equivalents"]["checkov"][:2] == ["CKV_AWS_24", "CKV_AWS_25"]
+    assert ports["properties"]["hardLimit"] is True and ports["helpUri"].startswith("https://docs.aws.amazon.com/")
+    assert "CKV_AWS_24" in ports["help"]["markdown"] and "checkov.io" in ports["help"]["markdown"]
+    pods = rules["k8s-no-host-namespaces"]["properties"]
+    assert {"CKV_K8S_17", "CIS EKS 1.8.0 4.2.2", "CIS Kubernetes 1.12 5.2.4"} <= set(pods["tags"])
+    assert rules["gpu-pool-tainted"]["properties"]["equivalents"] == {"checkov": [], "cis": []}

@@ -177,12 +177,11 @@ CASES = {
     ],
     "storage-versioning-gcs": [(gcs_bucket(versioning=False), gcs_bucket(), "versioning", None)],
     "storage-lifecycle-gcs": [(gcs_bucket(lifecycle=False), gcs_bucket(), "lifecycle", None)],
-    "launch-template-imdsv2": [(launch_template(tokens="optional"), launch_template(), "httpTokens", None)],
+    "ec2-imdsv2": [(launch_template(tokens="optional"), launch_template(), "httpTokens", None)],
     "gpu-pool-tainted": [(node_group(taints=None), node_group(), "taint", None)],
     "gpu-instance-allowlist": [(node_group("p4d.24xlarge"), node_group("p5.48xlarge"), "p4d.24xlarge",
                                 spec_for(allowedInstanceTypes=["p5.48xlarge", "g6.2xlarge", "a3-highgpu-8g",
                                                                "g2-standard-8"]))],
-    "gpu-max-per-pool": [(node_group(max_size=5), node_group(max_size=4), "40 GPUs", spec_for(maxGpusPerPool=32))],
     "training-spot-outside-prod": [(node_group(capacity="ON_DEMAND"), node_group(), "not spot", spec_for("staging"))],
     "gke-shielded-nodes": [(gke(shielded=False), gke(), "enableShieldedNodes", None),
                            (gke_pool(secure_boot=False), gke_pool(), "enableSecureBoot", None)],
@@ -215,9 +214,9 @@ CASES = {
          "autoAcceptSharedAttachments", None)],
     "k8s-no-privileged": [
         (deployment(privileged=True), deployment(), "privileged", None),
-        # a privileged DaemonSet passes only under one of the named system DaemonSets' names
-        (deployment(privileged=True, kind="DaemonSet", where=("kube-system", "node-agent")),
-         deployment(privileged=True, kind="DaemonSet", where=("kube-system", "nvidia-device-plugin-daemonset")),
+        # no name is a pass: a privileged DaemonSet called like the device plugin is still privileged
+        (deployment(privileged=True, kind="DaemonSet", where=("kube-system", "nvidia-device-plugin-daemonset")),
+         deployment(kind="DaemonSet", where=("kube-system", "nvidia-device-plugin-daemonset")),
          "privileged", None)],
     "k8s-non-root": [(deployment(user=0), deployment(), "uid 0", None)],
     "k8s-resources-set": [
@@ -264,8 +263,10 @@ def test_policy_fails_bad_and_passes_good(name, bad, good, words, spec):
 def test_every_resource_policy_has_a_case():
     from policies import ALL_POLICIES
     from pulumi_policy import ResourceValidationPolicy
+    from tests.policies.test_hardening_policies import CASES as HARDENING, MORE
     names = {p.name for p in ALL_POLICIES if isinstance(p, ResourceValidationPolicy)}
-    assert names == set(CASES)
+    assert names == set(CASES) | set(HARDENING), names ^ (set(CASES) | set(HARDENING))
+    assert set(MORE) <= names
 
 
 def test_an_eu_stack_of_the_real_program_keeps_storage_and_gpus_in_the_eu():

@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from tests.conftest import shipped_plan
+from tests.policies import programs as P
 from tests.policies.helpers import TODAY, check, evaluate, spec_for
 
 GPU_TOL = [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}]
@@ -104,6 +105,18 @@ def node_subnet_stack(public: bool):
     return program
 
 
+def ec2_fleet(capacity):
+    """An EC2 Fleet of p5.48xlarge through a launch template override."""
+    def program():
+        lt = aws.ec2.LaunchTemplate("lt", metadata_options={"http_tokens": "required"})
+        aws.ec2.Fleet("fleet", launch_template_configs=[{
+            "launch_template_specification": {"launch_template_id": lt.id, "version": "$Latest"},
+            "overrides": [{"instance_type": "p5.48xlarge"}]}],
+            target_capacity_specification={"default_target_capacity_type": "on-demand",
+                                           "total_target_capacity": capacity})
+    return program
+
+
 def private_api_stack(*, eks_rule: bool = True, gke_export: bool = True, dns: bool = False):
     """A private-only EKS cluster and a GKE cluster (DNS endpoint open or not), with or without the deployer's way
     in: a 443 rule on the EKS cluster security group, the route export on the GKE control plane's peering."""
@@ -158,15 +171,30 @@ CASES = {
                                 cluster_stack(deny_selector={"matchLabels": {}}), "default-deny")],
     "eks-irsa-enabled": [(cluster_stack(oidc=False), cluster_stack(), "OIDC")],
     "node-subnets-private": [(node_subnet_stack(public=True), node_subnet_stack(public=False), "maps public IPs")],
-    # prod's tier default is 128 GPUs per stack (its spec has no policy section)
-    "gpu-max-per-stack": [(gpu_pools_stack(max_size=17), gpu_pools_stack(max_size=16), "limit is 128")],
+    # prod's tier defaults: 64 GPUs per pool, 128 per stack (its spec has no policy section)
+    "gpu-max-per-stack": [(gpu_pools_stack(max_size=17), gpu_pools_stack(max_size=16), "limit is 128"),
+                          (P.karpenter_pool(), P.karpenter_pool(gpu_limit=64), "without bound"),
+                          (P.gke_autoprovisioning(4000), P.gke_autoprovisioning(64), "4000 GPUs")],
+    "gpu-max-per-pool": [(gpu_pools_stack(max_size=9), gpu_pools_stack(max_size=8), "72 GPUs"),
+                         # the launch template's instance type counts for the groups that use it
+                         (P.asg_with_template(max_size=500), P.asg_with_template(max_size=8),
+                          "Auto Scaling group asg scales to 4000 GPUs"),
+                         (P.node_group_with_template(max_size=100), P.node_group_with_template(max_size=8),
+                          "EKS node group ng scales to 800 GPUs"),
+                         (P.gke_inline_gpu_pools(100), P.gke_inline_gpu_pools(8), "nodePools[0] scales to 800"),
+                         (ec2_fleet(500), ec2_fleet(8), "EC2 fleet fleet scales to 4000 GPUs")],
+    "vpc-default-sg-closed": [(P.vpc(default_sg=False), P.vpc(), "default security group unmanaged"),
+                              (P.vpc(default_sg_rules=True), P.vpc(), "has ingress rules")],
+    "vpc-flow-logs": [(P.vpc(flow_logs=False), P.vpc(), "no flow log"),
+                      (P.subnetwork(logs=False), P.subnetwork(), "no logConfig"),
+                      (P.subnetwork(auto_subnets=True), P.subnetwork(), "creates subnets automatically")],
     "stack-within-budget": [(gpu_pools_stack(desired=100), gpu_pools_stack(), "exceeds the budget")],
     "k8s-api-deploy-path": [(private_api_stack(eks_rule=False), private_api_stack(), "admits TCP 443"),
                             (private_api_stack(gke_export=False), private_api_stack(gke_export=False, dns=True),
                              "gets no custom routes")],
 }
 # Covered by their own tests below (they vary the spec, not the program).
-COVERED_ELSEWHERE = {"policy-exemptions-valid": "test_exemptions_expired_and_unknown_policies_fail"}
+COVERED_ELSEWHERE = {"policy-exemptions-valid": "test_exemptions_of_unknown_policies_hard_limits_and_expired_ones_fail"}
 
 
 @pytest.mark.parametrize("name,bad,good,words", [pytest.param(n, *c, id=f"{n}-{i}") for n, cs in CASES.items()
@@ -233,26 +261,38 @@ def test_budget_policy_rebuilds_the_plan_for_the_estimator(monkeypatch):
     assert seen["types"] == plan.counts_by_type()
 
 
-def test_exemptions_expired_and_unknown_policies_fail():
-    ok = {"policy": "k8s-image-pinned", "resource": "*", "reason": "vendor image, tracked in PLAT-1",
-          "approvedBy": "security@example.com", "expires": "2026-12-31"}
-    expired = {**ok, "expires": "2026-01-31"}
-    typo = {**ok, "policy": "k8s-image-pined"}
+def _exemption(**kw):
+    return {"policy": "k8s-image-pinned", "resource": "d", "reason": "vendor image, tracked in PLAT-1",
+            "owner": "ml-platform", "approvedBy": "security@example.com",
+            "expires": str(TODAY + dt.timedelta(days=30)), **kw}
+
+
+def test_exemptions_of_unknown_policies_hard_limits_and_expired_ones_fail():
     plan = shipped_plan("dev")
-    assert evaluate(plan, spec_for(exemptions=[ok]), ["policy-exemptions-valid"]).violations == []
-    bad = evaluate(plan, spec_for(exemptions=[expired, typo]), ["policy-exemptions-valid"])
+    assert evaluate(plan, spec_for(exemptions=[_exemption()]), ["policy-exemptions-valid"]).violations == []
+    typo, hard = _exemption(policy="k8s-image-pined"), _exemption(policy="storage-no-public-access")
+    bad = evaluate(plan, spec_for(exemptions=[typo, hard]), ["policy-exemptions-valid"])
     messages = [v.message for v in bad.violations]
-    assert any("expired on 2026-01-31" in m for m in messages) and any("unknown policy" in m for m in messages)
+    assert any("unknown policy 'k8s-image-pined'" in m for m in messages)
+    assert any("hard limit 'storage-no-public-access'" in m and "refused" in m for m in messages)
+    assert all(v.blocking for v in bad.violations)
+    # judged on a later day (the spec loader refuses an exemption that has already expired)
+    later = evaluate(plan, spec_for(exemptions=[_exemption()]), ["policy-exemptions-valid"],
+                     today=TODAY + dt.timedelta(days=31))
+    assert [v.policy for v in later.violations] == ["policy-exemptions-valid"]
+    assert f"expired on {TODAY + dt.timedelta(days=30)}" in later.violations[0].message
 
 
 def test_exemption_turns_a_violation_into_a_note_until_it_expires():
     from tests.policies.test_resource_policies import deployment
     from blueprint.plan.engine import run_program
     plan = run_program(deployment(image="ghcr.io/a/serve:latest"))
-    ex = {"policy": "k8s-image-pinned", "resource": "*::d", "reason": "vendor image, tracked in PLAT-1",
-          "approvedBy": "security@example.com", "expires": "2026-12-31"}
-    exempt = evaluate(plan, spec_for(exemptions=[ex]), ["k8s-image-pinned"])
+    exempt = evaluate(plan, spec_for(exemptions=[_exemption()]), ["k8s-image-pinned"])
     assert exempt.violations == [] and [n.policy for n in exempt.exempted] == ["k8s-image-pinned"]
-    lapsed = evaluate(plan, spec_for(exemptions=[{**ex, "expires": str(TODAY - dt.timedelta(days=1))}]),
-                      ["k8s-image-pinned"])
+    assert "owner ml-platform" in exempt.exempted[0].message
+    lapsed = evaluate(plan, spec_for(exemptions=[_exemption()]), ["k8s-image-pinned"],
+                      today=TODAY + dt.timedelta(days=31))
     assert [v.blocking for v in lapsed.violations] == [True] and "expired" in lapsed.violations[0].message
+    # the exemption names one resource: another resource with the same problem is still a violation
+    other = evaluate(plan, spec_for(exemptions=[_exemption(resource="another-deployment")]), ["k8s-image-pinned"])
+    assert [v.policy for v in other.violations] == ["k8s-image-pinned"] and other.exempted == []
