@@ -54,6 +54,7 @@ class PolicySettings:
     # Where each GPU limit came from, for messages: "policy.maxGpusPerPool" or "the development tier default".
     limit_sources: Mapping[str, str]
     system_components: tuple[SystemComponent, ...] = ()
+    unpriced_threshold_usd: float = 0.0  # budget.unpricedThresholdUsd (the budget gate's tolerance, issue 19)
 
     def source_of(self, key: str) -> str:
         return self.limit_sources[key]
@@ -82,7 +83,8 @@ class PolicySettings:
             exemptions=tuple(p.exemptions), aws_tags={k: aws[k] for k in REQUIRED_TAGS},
             gcp_labels={k: gcp[k] for k in REQUIRED_TAGS}, budget_usd=spec.budget.monthly_usd,
             explicit_training_storage=bool(train and train.storage_region and train.storage_region != train.region),
-            limit_sources=_limit_sources(p, spec.tier), system_components=p.reviewed_system_components)
+            limit_sources=_limit_sources(p, spec.tier), system_components=p.reviewed_system_components,
+            unpriced_threshold_usd=spec.budget.unpriced_threshold_usd)
 
     @classmethod
     def strict(cls, stack: str = "") -> "PolicySettings":

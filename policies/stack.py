@@ -261,20 +261,26 @@ def gpu_max_per_stack(args, report, settings):
 
 @stack_policy(
     "stack-within-budget",
-    description="The stack's estimated monthly cost is within its budget (budget.monthlyUsd).",
+    description="The stack's estimated monthly cost is within its budget (budget.monthlyUsd), and known: an "
+                "unpriced GPU pool, or unpriced resources beyond budget.unpricedThresholdUsd, fail closed.",
     severity=Severity.HIGH, concern="cost",
-    remediation="Shrink pools, use spot, or raise budget.monthlyUsd through review; see `blueprint cost`.",
+    remediation="Shrink pools, use spot, or raise budget.monthlyUsd through review; price what is unpriced "
+                "(blueprint/cost/prices.yaml, or a pricer for a new resource type); see `blueprint cost`.",
     url="https://www.finops.org/framework/capabilities/budgeting/")
 def stack_within_budget(args, report, settings):
     if settings.budget_usd is None:
         args.not_applicable("no budget in the stack's spec")
     # Imported here (the estimator is heavy) but never guarded: a broken estimator must fail the check loudly,
     # not turn the budget guardrail into "not applicable".
-    from blueprint.cost import estimate_monthly_total
+    from blueprint.cost import budget_verdict
+    from blueprint.cost.model import OVER, UNKNOWN
     from policies._plan import plan_from_resources
-    total = estimate_monthly_total(plan_from_resources(args.resources, settings.stack))
-    if total > settings.budget_usd:
-        report(f"estimated ${total:,.0f}/month exceeds the budget of ${settings.budget_usd:,.0f}/month")
+    verdict = budget_verdict(plan_from_resources(args.resources, settings.stack), budget_usd=settings.budget_usd,
+                             threshold_usd=settings.unpriced_threshold_usd, tier=settings.tier.value)
+    if verdict.state == OVER:
+        report(f"estimated {verdict.reason()}")
+    elif verdict.state == UNKNOWN:
+        report(verdict.reason())
 
 
 @stack_policy(

@@ -31,6 +31,7 @@ class InstanceFacts:
     gke_accelerator: str | None = None  # GCP: the guest accelerator type GKE expects for this machine (per machine,
     # not per GPU: A3 High and A3 Mega both carry H100s but GKE names them differently)
     boot_disk: str | None = None  # GCP: the node boot disk type (pd-ssd unless the machine needs Hyperdisk)
+    local_ssd_gib: int = 0  # GCP: local SSD that comes with the machine and is billed with it
 
     @property
     def efa(self) -> bool:

@@ -1,7 +1,9 @@
 """``blueprint cost``: monthly cost of stacks from their plans, and ``cost diff``: the cost of a change.
 
 ``blueprint cost --stack prod`` prints a breakdown by region, component and resource with min / expected / max
-and exits 1 when the expected total is over the stack's budget (``budget.monthlyUsd`` in the spec).
+and exits 1 when the budget verdict blocks: the expected total is over the stack's budget (``budget.monthlyUsd``),
+or, in staging and production, the verdict is unknown because something the gate needs is unpriced (a warning in
+development).
 ``blueprint cost diff --base REF|plan.json --stack prod`` compares the stack at a git ref (or a saved plan) with
 the working tree; ``--preview preview.json`` prices a real ``pulumi preview --json`` of the change instead.
 """
@@ -13,6 +15,7 @@ import sys
 from pathlib import Path
 
 from blueprint.commands.common import add_stack_arg, stacks_from, warn_placeholders
+from blueprint.cost.model import OVER, UNKNOWN
 
 HELP = "monthly cost estimate per stack (breakdown, budget gate); 'cost diff' for the cost of a change"
 
@@ -62,11 +65,18 @@ def run(args: argparse.Namespace) -> int:
         text = ("\n\n" if args.format == "table" else "\n").join(render(r) for r in results)
     _emit(args, text)
     warn_placeholders(plans)
-    over = [r for r in results if r.over_budget]
-    for r in over:
-        print(f"cost: stack {r.stack} is over budget: expected ${r.total.expected:,.0f} per month, budget "
-              f"${r.budget_usd:,.0f} (budget.monthlyUsd)", file=sys.stderr)
-    return 1 if over else 0
+    return 1 if _report_verdicts([(r.stack, r.verdict()) for r in results]) else 0
+
+
+def _report_verdicts(verdicts) -> bool:
+    """Say on stderr why each stack's budget gate blocks or warns; True when one blocks."""
+    blocked = False
+    for stack, v in verdicts:
+        if v.state in (OVER, UNKNOWN):
+            kind = "fails its budget gate" if v.blocks else "budget warning (development)"
+            print(f"cost: stack {stack} {kind}: {v.reason()}", file=sys.stderr)
+        blocked = blocked or v.blocks
+    return blocked
 
 
 def _load_json(path: Path) -> dict:
@@ -107,9 +117,5 @@ def run_diff(args: argparse.Namespace) -> int:
     else:
         text = render_diff_table(diff, base_name)
     _emit(args, text)
-    budget = diff.after_estimate.budget_usd if diff.after_estimate else None
-    if budget is not None and diff.after.expected > budget:
-        print(f"cost: stack {stack} is over budget after the change: expected ${diff.after.expected:,.0f} per "
-              f"month, budget ${budget:,.0f}", file=sys.stderr)
-        return 1
-    return 0
+    after = diff.after_estimate
+    return 1 if after is not None and _report_verdicts([(stack, after.verdict())]) else 0

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from blueprint.commands.common import add_stack_arg, stack_placeholders, stacks_from
+from blueprint.cost.model import UNKNOWN
 from blueprint.plan import Plan
 from blueprint.plan.diff import PlanDiff, diff_plans
 
 if TYPE_CHECKING:
-    from blueprint.cost import CostDiff
+    from blueprint.cost import BudgetVerdict, CostDiff, CostEstimate
 
 HELP = "plan, policy and cost for every stack in one report; with --base REF, the change against REF"
 MARKER = "<!-- blueprint-review -->"
@@ -30,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--base", metavar="REF", help="git ref to compare against (e.g. origin/main)")
     p.add_argument("--format", choices=["markdown", "table"], default="table", help="output format (default table)")
     p.add_argument("--out", type=Path, metavar="FILE", help="write the markdown report to FILE as well")
-    p.add_argument("--strict", action="store_true", help="exit 1 when a mandatory policy fails or a budget is exceeded")
+    p.add_argument("--strict", action="store_true", help="exit 1 when a mandatory policy fails, a budget is exceeded, "
+                                                         "or a budget verdict is unknown in staging or production")
     p.set_defaults(run=run)
 
 
@@ -46,6 +48,15 @@ class StackReview:
     head_cost: float = 0.0  # without a base ref: the head's expected monthly cost (with one, cost_diff has it)
     # documentation placeholders `pulumi up` refuses (blueprint/spec/placeholders.py): (config key, why)
     placeholders: list[tuple[str, str]] | None = None
+    head_estimate: "CostEstimate | None" = None  # the head's estimate: its budget verdict and unpriced resources
+
+    @property
+    def verdict(self) -> "BudgetVerdict":
+        return self.head_estimate.verdict()  # type: ignore[union-attr] - set by review_stack
+
+    @property
+    def unpriced(self) -> list:
+        return self.head_estimate.unpriced if self.head_estimate is not None else []
 
     @property
     def cost_before(self) -> float | None:
@@ -73,7 +84,7 @@ class PolicyOutcome:
 
 
 def review_stack(stack: str, base_ref: str | None) -> StackReview:
-    from blueprint.cost import diff_plans_cost, estimate_monthly_total
+    from blueprint.cost import diff_plans_cost, estimate
     from blueprint.plan import run_plan
     from blueprint.plan.git import plan_at_ref
     from blueprint.policy import evaluate_plan
@@ -90,8 +101,12 @@ def review_stack(stack: str, base_ref: str | None) -> StackReview:
     common = dict(stack=stack, head=head, policy=outcome, budget=spec.budget.monthly_usd,
                   placeholders=[(i.path, i.message) for i in found.issues] if found else None)
     if base_ref:  # base is None for a stack new at REF: everything is created and its "before" cost is zero
-        return StackReview(**common, diff=diff_plans(base, head), cost_diff=diff_plans_cost(base, head))
-    return StackReview(**common, diff=diff_plans(head, head), head_cost=estimate_monthly_total(head))
+        cost_diff = diff_plans_cost(base, head)
+        return StackReview(**common, diff=diff_plans(base, head), cost_diff=cost_diff,
+                           head_estimate=cost_diff.after_estimate)
+    head_estimate = estimate(head)
+    return StackReview(**common, diff=diff_plans(head, head), head_cost=head_estimate.total.expected,
+                       head_estimate=head_estimate)
 
 
 def _platform(plan: Plan) -> dict:
@@ -112,15 +127,17 @@ def _delta(x: float | None) -> str:
 def render_markdown(reviews: list[StackReview], base_ref: str | None) -> str:
     # `blueprint cost diff --format markdown`'s text, a heading level below the stack's, without its own hidden
     # marker (the comment's marker is the review's).
-    from blueprint.cost.format import render_diff_markdown
+    from blueprint.cost.format import unpriced_markdown, render_diff_markdown
     title = f"against `{base_ref}`" if base_ref else "of the stacks as they are"
     lines = [MARKER, f"## Platform review {title}", "",
-             "| stack | created | updated | deleted | mandatory policy failures | advisory | monthly cost | delta | budget |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| stack | created | updated | deleted | mandatory policy failures | advisory | monthly cost | delta "
+             "| budget | budget verdict | unpriced |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
     for r in reviews:
         s = r.diff.summary()
         lines.append(f"| {r.stack} | {s['create']} | {s['update']} | {s['delete']} | {len(r.policy.mandatory_failures)} "
-                     f"| {len(r.policy.advisory)} | {_money(r.cost_after)} | {_delta(r.cost_delta)} | {_money(r.budget)} |")
+                     f"| {len(r.policy.advisory)} | {_money(r.cost_after)} | {_delta(r.cost_delta)} "
+                     f"| {_money(r.budget)} | {r.verdict.state} | {len(r.unpriced)} |")
     for r in reviews:
         lines += ["", f"### {r.stack}", ""]
         if base_ref:
@@ -143,25 +160,33 @@ def render_markdown(reviews: list[StackReview], base_ref: str | None) -> str:
         lines.append("")
         over = " **over budget**" if r.cost_after > r.budget else ""
         lines.append(f"Expected monthly cost {_money(r.cost_after)} (before: {_money(r.cost_before)}), "
-                     f"budget {_money(r.budget)}{over}.")
-        if r.cost_diff is not None:  # set only with a base ref
+                     f"budget {_money(r.budget)}{over}. Budget verdict: **{r.verdict.state}**"
+                     f"{' (blocks)' if r.verdict.blocks else ''}: {r.verdict.reason()}.")
+        if r.cost_diff is not None:  # set only with a base ref; its section lists the unpriced resources
             lines += ["", render_diff_markdown(r.cost_diff, base_ref, marker=False, level=4)]
+        elif r.unpriced:
+            lines += ["", *unpriced_markdown(r.unpriced)]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def render_table(reviews: list[StackReview]) -> str:
     out = [f"{'stack':<10} {'resources':>9} {'+':>5} {'~':>5} {'-':>5} {'mandatory':>9} {'advisory':>8} "
-           f"{'monthly $':>12} {'delta $':>12} {'budget $':>12}"]
+           f"{'monthly $':>12} {'delta $':>12} {'budget $':>12} {'verdict':>13} {'unpriced':>8}"]
     for r in reviews:
         s = r.diff.summary()
         out.append(f"{r.stack:<10} {len(r.head):>9} {s['create']:>5} {s['update']:>5} {s['delete']:>5} "
                    f"{len(r.policy.mandatory_failures):>9} {len(r.policy.advisory):>8} {r.cost_after:>12,.0f} "
-                   f"{'n/a' if r.cost_delta is None else format(r.cost_delta, '+,.0f'):>12} {r.budget:>12,.0f}")
+                   f"{'n/a' if r.cost_delta is None else format(r.cost_delta, '+,.0f'):>12} {r.budget:>12,.0f} "
+                   f"{r.verdict.state:>13} {len(r.unpriced):>8}")
     for r in reviews:
         for p, res, m in r.policy.mandatory_failures:
             out.append(f"  {r.stack}: MANDATORY {p}: {res.rsplit('::', 1)[-1]}: {m}")
         for path, why in r.placeholders or []:
             out.append(f"  {r.stack}: must be replaced before deploying: {path}: {why}")
+        if r.verdict.state == UNKNOWN:
+            out.append(f"  {r.stack}: {'BUDGET GATE' if r.verdict.blocks else 'budget warning'}: {r.verdict.reason()}")
+        for u in r.unpriced:
+            out.append(f"  {r.stack}: UNPRICED {'GPU pool ' if u.gpu else ''}{u.type} {u.name}: {u.reason}")
     return "\n".join(out)
 
 
@@ -171,7 +196,8 @@ def run(args: argparse.Namespace) -> int:
     print(markdown if args.format == "markdown" else render_table(reviews))
     if args.out:
         args.out.write_text(markdown)
-    failed = any(r.policy.failed or r.cost_after > r.budget for r in reviews)
+    failed = any(r.policy.failed or r.cost_after > r.budget or r.verdict.blocks for r in reviews)
     if failed:
-        print("review: a mandatory policy failed or a budget is exceeded", file=sys.stderr)
+        print("review: a mandatory policy failed, a budget is exceeded, or a budget verdict is unknown in staging or "
+              "production", file=sys.stderr)
     return 1 if failed and args.strict else 0

@@ -5,7 +5,7 @@ from blueprint import catalog
 from blueprint.cost.context import Ctx, Free, Unpriced, known, pricer
 from blueprint.cost.model import CostComponent
 from blueprint.cost.pools import (CAPACITY_BLOCK, ON_DEMAND, RESERVED, SPOT, PoolShape, instance_component,
-                                  node_hours, per_node_volume, pick_rate)
+                                  interruption_overhead, node_hours, per_node_volume, pick_rate)
 from blueprint.plan.model import PlannedResource
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -48,9 +48,8 @@ def node_group(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
     rate, on_demand = pick_rate(ctx, shape, "ec2", instance_type)
     hours = node_hours(shape, ctx)
     label = "Capacity reservation" if shape.capacity == RESERVED else "Instance usage"
-    out = [instance_component(label, f"Linux, {instance_type}", shape, ctx, rate, on_demand, hours)]
-    out += _root_volume(r, lt, ctx, hours)
-    return out
+    compute = instance_component(label, f"Linux, {instance_type}", shape, ctx, rate, on_demand, hours)
+    return [compute, *interruption_overhead(shape, ctx, compute), *_root_volume(r, lt, ctx, hours)]
 
 
 def _root_volume(r: PlannedResource, lt: PlannedResource | None, ctx: Ctx, hours) -> list[CostComponent]:
@@ -92,7 +91,9 @@ def eks_cluster(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
     extended = support == "EXTENDED" and version and version not in catalog.kubernetes_versions("aws")
     sku = "cluster-extended" if extended else "cluster-standard"
     what = "extended support" if extended else "standard support"
-    return [ctx.hourly(f"EKS cluster ({what}, Kubernetes {version or 'default'})", ctx.price("eks", sku))]
+    return [ctx.hourly(f"EKS cluster ({what}, Kubernetes {version or 'default'})", ctx.price("eks", sku)),
+            ctx.metered("Cross-AZ traffic (GB crossing zones, billed out of one and into the other)",
+                        ctx.price("data-transfer", "intra-region"), "monthly_cross_az_gb", 2)]
 
 
 @pricer("aws:ec2/natGateway:NatGateway")
@@ -182,12 +183,18 @@ def hosted_zone(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
 
 @pricer("aws:route53/healthCheck:HealthCheck")
 def health_check(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
+    """Endpoints outside AWS (usage ``endpoint: non-aws``, e.g. a GCP serving region) bill at the non-AWS rates."""
     kind = str(r.inputs.get("type", "HTTP"))
     features = sum([kind.startswith("HTTPS"), kind.endswith("STR_MATCH"),
                     float(r.inputs.get("requestInterval") or 30) <= 10, bool(r.inputs.get("measureLatency"))])
-    out = [ctx.flat("Health check", ctx.price("route53", "health-check", "global"), 1, "check-month")]
+    endpoint = str(ctx.usage.get("endpoint", "aws"))
+    if endpoint not in ("aws", "non-aws"):
+        raise Unpriced(f"usage endpoint must be 'aws' or 'non-aws', got {endpoint!r}")
+    suffix = "-non-aws" if endpoint == "non-aws" else ""
+    out = [ctx.flat(f"Health check ({endpoint} endpoint)", ctx.price("route53", f"health-check{suffix}", "global"),
+                    1, "check-month")]
     if features:
-        out.append(ctx.flat(f"Optional features ({features})", ctx.price("route53", "health-check-feature",
+        out.append(ctx.flat(f"Optional features ({features})", ctx.price("route53", f"health-check-feature{suffix}",
                                                                          "global"), features, "feature-month"))
     return out
 
@@ -226,6 +233,8 @@ def load_balancer(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
     if not r.inputs.get("internal"):  # one public IPv4 address per subnet (zone) it serves
         zones = len(r.inputs.get("subnets") or r.inputs.get("subnetMappings") or []) or 1
         out.append(ctx.hourly(f"Public IPv4 addresses ({zones})", ctx.price("vpc", "public-ipv4-hour"), zones))
+        out.append(ctx.metered("Internet egress (responses to clients)", ctx.price("data-transfer", "internet-egress"),
+                               "monthly_internet_egress_gb"))
     return out
 
 

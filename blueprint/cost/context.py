@@ -83,7 +83,11 @@ class Ctx:
     cloud: str
     region: str
     label: str | None = None  # the region to report when it differs from the lookup region (GCS locations)
+    where: str | None = None  # "cloud/region" to report for a resource of another provider (a GKE Gateway)
     unpriced_parts: list[str] = field(default_factory=list)  # listed as unpriced beside the resource's line item
+    # Reference mode, for a resource that cannot be priced: a price missing in its region is taken at the highest
+    # rate the catalog lists for the same SKU in any other region (an estimate for the budget gate, never a total).
+    reference: bool = False
 
     @property
     def hours(self) -> float:
@@ -97,7 +101,13 @@ class Ctx:
 
     def find_price(self, service: str, sku: str, region: str | None = None, cloud: str | None = None) -> Price | None:
         """``cloud`` defaults to the resource's; a GCP transfer job bills its S3 source at an AWS price."""
-        return self.prices.get(cloud or self.cloud, service, region or self.region, sku)
+        cloud = cloud or self.cloud
+        found = self.prices.get(cloud, service, region or self.region, sku)
+        if found is not None or not self.reference:
+            return found
+        elsewhere = [p for r in self.prices.regions_with(cloud, service, sku)
+                     if (p := self.prices.get(cloud, service, r, sku)) is not None]
+        return max(elsewhere, key=lambda p: p.usd, default=None)
 
     def unpriced_part(self, part: str, reason: str) -> None:
         """One part of a resource the catalog cannot price: listed as unpriced, the other parts stay priced

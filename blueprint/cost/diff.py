@@ -64,9 +64,13 @@ class CostDiff:
         return [c for c in self.changes if c.op == op]
 
     def as_dict(self) -> dict[str, Any]:
+        after = self.after_estimate
         return {"stack": self.stack, "currency": "USD", "before": self.before.as_dict(),
                 "after": self.after.as_dict(), "delta": self.delta.as_dict(),
-                "budget_usd": self.after_estimate.budget_usd if self.after_estimate else None,
+                "budget_usd": after.budget_usd if after else None,
+                "budget_verdict": after.verdict().as_dict() if after else None,
+                "unpriced": [u.as_dict() for u in after.unpriced] if after else [],
+                "derived_prices": after.derived_prices_dict() if after else [],
                 "changes": [{"urn": c.urn, "type": c.type, "op": c.op, "region": c.region, "component": c.component,
                              "before": c.before.as_dict(), "after": c.after.as_dict(), "delta": c.delta.as_dict()}
                             for c in self.changed()]}

@@ -6,7 +6,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from blueprint.cost.diff import CostDiff
-from blueprint.cost.model import CostComponent, CostEstimate, LineItem, Range
+from blueprint.cost.model import OVER, UNKNOWN, BudgetVerdict, Classified, CostComponent, CostEstimate, LineItem, Range
+from blueprint.cost.prices import Price
 
 MARKER = "<!-- blueprint-cost -->"
 DIFF_MARKER = "<!-- blueprint-cost-diff -->"
@@ -20,12 +21,30 @@ def money(x: float, sign: bool = False) -> str:
     return ("-" if x < 0 else "") + text
 
 
-def _qty(c: CostComponent) -> str:
+DERIVED = "[derived]"  # marks a unit price that is derived, not read (the formulas are listed below the estimate)
+
+
+def _unit_price(p: Price, mark: bool = True) -> str:
+    return f"${p.usd:,.6g}" + (f" {DERIVED}" if p.derived and mark else "")
+
+
+def _qty(c: CostComponent, mark: bool = True) -> str:
+    """Quantity x unit price; ``mark``: tag derived prices here (the table tags the whole line instead)."""
     q = c.quantity
     if q is None:
-        return c.describe_unknown()
+        return c.describe_unknown() + (f" {DERIVED}" if c.price.derived and mark else "")
     amount = f"{q.expected:,.0f}" if q.min == q.max else f"{q.expected:,.0f} ({q.min:,.0f}-{q.max:,.0f})"
-    return f"{amount} {c.unit} x ${c.unit_price:,.6g}"
+    top = f"; max at {_unit_price(c.max_price, mark)}" if c.max_price is not None else ""
+    return f"{amount} {c.unit} x {_unit_price(c.price, mark)}{top}"
+
+
+def _derived_lines(est: CostEstimate) -> list[str]:
+    return [f"  {p.ref}: ${p.usd:,.6g} per {p.unit} = {p.describe()}" for p in est.derived_prices()]
+
+
+def _unpriced_line(u: Classified) -> str:
+    return f"  {'GPU ' if u.gpu else ''}{u.type}  {u.name}: {u.reason}" + (
+        f" (reference ${u.reference_usd:,.0f}/month at other regions' rates)" if u.reference_usd is not None else "")
 
 
 def _row(label: str, r: Range, indent: int = 0) -> str:
@@ -35,11 +54,12 @@ def _row(label: str, r: Range, indent: int = 0) -> str:
     return f"{label:<{W}} {money(r.min):>12} {money(r.expected):>12} {money(r.max):>12}"
 
 
-def _budget_line(est: CostEstimate) -> str:
-    if est.budget_usd is None:
+def _budget_line(v: BudgetVerdict) -> str:
+    if v.budget is None:
         return "no budget in the spec"
-    state = "OVER BUDGET" if est.over_budget else "within budget"
-    return f"budget {money(est.budget_usd)}: expected {money(est.total.expected)} is {state}"
+    head = {OVER: "OVER BUDGET", UNKNOWN: "BUDGET VERDICT UNKNOWN"}.get(v.state, "within budget")
+    gate = (" - fails the budget gate" if v.blocks else " - a warning in development") if v.state == UNKNOWN else ""
+    return f"budget {money(v.budget)}: {head}{gate}: {v.reason()}"
 
 
 def _grouped(est: CostEstimate) -> dict[str, dict[str, list[LineItem]]]:
@@ -65,19 +85,26 @@ def render_table(est: CostEstimate) -> str:
             for item in sorted(items, key=lambda i: (-i.monthly.expected, i.name)):
                 lines.append(_row(f"{item.name}  ({item.type})", item.monthly, 4))
                 for c in item.components:
+                    mark = f"{DERIVED} " if c.derived else ""  # first, so a truncated label keeps it
                     if c.usage_unknown:
-                        lines.append(" " * 6 + f"{c.name}: {c.describe_unknown()}")
+                        lines.append(" " * 6 + f"{mark}{c.name}: {c.describe_unknown()}")
                     else:
-                        lines.append(_row(f"{c.name}: {_qty(c)}", c.monthly, 6))
-    lines += ["", _row("TOTAL", est.total), _budget_line(est)]
+                        lines.append(_row(f"{mark}{c.name}: {_qty(c, mark=False)}", c.monthly, 6))
+    lines += ["", _row("TOTAL", est.total), _budget_line(est.verdict())]
     lines += ["", f"{len(est.free)} resources carry no charge of their own ({len(est.free_types())} types); "
               f"{len(est.usage_unknown())} cost components have unknown usage (listed above)."]
-    if est.unpriced:
-        lines.append(f"UNPRICED: {len(est.unpriced)} resources are not in the estimate:")
-        lines += [f"  {u.type}  {u.urn.rsplit('::', 1)[-1]}: {u.reason}" for u in est.unpriced]
-    else:
-        lines.append("Every resource is priced or classified free.")
+    lines += _unpriced_block(est.unpriced)
+    derived = _derived_lines(est)
+    if derived:
+        lines += [f"Derived prices ({len(derived)}, marked {DERIVED} above; every other price is a dated reading, "
+                  "see blueprint/cost/prices.yaml):", *derived]
     return "\n".join(lines)
+
+
+def _unpriced_block(unpriced: list[Classified]) -> list[str]:
+    if not unpriced:
+        return ["Every resource is priced or classified free."]
+    return [f"UNPRICED: {len(unpriced)} resources are not in the estimate:", *(_unpriced_line(u) for u in unpriced)]
 
 
 def _md_range(r: Range, sign: bool = False) -> str:
@@ -85,11 +112,8 @@ def _md_range(r: Range, sign: bool = False) -> str:
 
 
 def render_markdown(est: CostEstimate) -> str:
-    total = est.total
-    budget = ""
-    if est.budget_usd is not None:
-        budget = (f" · budget {money(est.budget_usd)}: **over budget**" if est.over_budget
-                  else f" · budget {money(est.budget_usd)}: within budget")
+    total, verdict = est.total, est.verdict()
+    budget = f" · {_md_verdict(verdict)}" if verdict.budget is not None else ""
     lines = [MARKER, f"### Cost estimate: `{est.stack}`", "",
              f"**{money(total.expected)} / month expected** (min {money(total.min)}, max {money(total.max)})"
              f"{budget}", "", "| Region | Min | Expected | Max |", "| --- | ---: | ---: | ---: |"]
@@ -103,6 +127,11 @@ def render_markdown(est: CostEstimate) -> str:
         for c in item.components:
             amount = "usage unknown" if c.usage_unknown else money(c.monthly.expected)
             lines.append(f"| `{item.name}` | {c.name} | {_qty(c)} | {amount} |")
+    derived = est.derived_prices()
+    if derived:
+        lines += ["", "</details>", "", f"<details><summary>Derived prices ({len(derived)}, marked {DERIVED})"
+                  "</summary>", "", "| Price | USD | Unit | Derived as |", "| --- | ---: | --- | --- |"]
+        lines += [f"| `{p.ref}` | {p.usd:,.6g} | {p.unit} | {p.describe()} |" for p in derived]
     lines += ["", "</details>", ""]
     unknown = est.usage_unknown()
     if unknown:
@@ -111,15 +140,28 @@ def render_markdown(est: CostEstimate) -> str:
         lines += [f"- `{i.name}` {c.name}: {c.describe_unknown()}" for i, c in unknown]
         lines += ["", "</details>", ""]
     if est.unpriced:
-        lines += [f"**Unpriced ({len(est.unpriced)}), not in the totals:**", "", "| Type | Resource | Why |",
-                  "| --- | --- | --- |"]
-        lines += [f"| `{u.type}` | `{u.urn.rsplit('::', 1)[-1]}` | {u.reason} |" for u in est.unpriced]
+        lines += unpriced_markdown(est.unpriced)
     else:
         lines.append("Every resource is priced or classified free of charge "
                      f"({len(est.free)} free resources of {len(est.free_types())} types).")
-    lines += ["", f"<sub>List prices as of {est.prices_as_of} (blueprint/cost/prices.yaml, each with its source); "
+    lines += ["", f"<sub>List prices as of {est.prices_as_of} (blueprint/cost/prices.yaml: each a dated reading or a "
+              f"derivation, marked {DERIVED}); "
               f"usage from {_usage_names(est)}.</sub>"]
     return "\n".join(lines) + "\n"
+
+
+def _md_verdict(v: BudgetVerdict) -> str:
+    if v.state == UNKNOWN:
+        gate = "fails the budget gate" if v.blocks else "a warning in development"
+        return f"budget {money(v.budget or 0)}: **budget verdict unknown** ({gate}): {v.reason()}"
+    return f"budget {money(v.budget or 0)}: " + ("**over budget**" if v.state == OVER else "within budget")
+
+
+def unpriced_markdown(unpriced: list[Classified]) -> list[str]:
+    rows = [f"| {'GPU pool' if u.gpu else 'resource'} | `{u.type}` | `{u.name}` | {u.reason} | "
+            f"{'n/a (unbounded)' if u.reference_usd is None else money(u.reference_usd)} |" for u in unpriced]
+    return [f"**Unpriced ({len(unpriced)}), not in the totals:**", "",
+            "| Kind | Type | Resource | Why | Reference /month |", "| --- | --- | --- | --- | ---: |", *rows]
 
 
 def render_diff_table(diff: CostDiff, base: str) -> str:
@@ -134,10 +176,12 @@ def render_diff_table(diff: CostDiff, base: str) -> str:
     for c in changed:
         lines.append(f"{c.op:<8} {c.name} ({c.type}, {c.region}): {money(c.before.expected)} -> "
                      f"{money(c.after.expected)} ({money(c.delta.expected, True)})")
-    budget = diff.after_estimate.budget_usd if diff.after_estimate else None
-    if budget is not None:
-        state = "OVER BUDGET" if diff.after.expected > budget else "within budget"
-        lines += ["", f"budget {money(budget)}: expected {money(diff.after.expected)} is {state}"]
+    after = diff.after_estimate
+    if after is not None:
+        lines += ["", _budget_line(after.verdict()), *_unpriced_block(after.unpriced)]
+        derived = _derived_lines(after)
+        if derived:
+            lines += [f"Derived prices in the new state ({len(derived)}):", *derived]
     return "\n".join(lines)
 
 
@@ -162,12 +206,15 @@ def render_diff_markdown(diff: CostDiff, base: str, *, marker: bool = True, leve
         lines.append("No resource changes cost.")
     after = diff.after_estimate
     if after is not None:
-        if after.budget_usd is not None:
-            over = diff.after.expected > after.budget_usd
-            lines += ["", f"Budget {money(after.budget_usd)}: " + ("**over budget**" if over else "within budget")]
+        verdict = after.verdict()
+        if verdict.budget is not None:
+            lines += ["", _md_verdict(verdict)]
         if after.unpriced:
-            lines += ["", f"{len(after.unpriced)} resources are unpriced: "
-                      + ", ".join(f"`{t}`" for t in after.unpriced_types())]
+            lines += ["", *unpriced_markdown(after.unpriced)]
+        derived = after.derived_prices()
+        if derived:
+            lines += ["", f"{len(derived)} derived prices in the new state: "
+                      + ", ".join(f"`{p.ref}` ({p.describe()})" for p in derived)]
     return "\n".join(lines) + "\n"
 
 

@@ -5,8 +5,8 @@ from blueprint import catalog
 from blueprint.cost.aws import storage_by_class
 from blueprint.cost.context import MULTI_REGIONS, Ctx, Free, Unpriced, known, pricer, region_of
 from blueprint.cost.model import CostComponent, Range
-from blueprint.cost.pools import ON_DEMAND, RESERVED, SPOT, PoolShape, instance_component, node_hours, \
-    per_node_volume, pick_rate
+from blueprint.cost.pools import ON_DEMAND, RESERVED, SPOT, PoolShape, instance_component, interruption_overhead, \
+    node_hours, per_node_volume, pick_rate
 from blueprint.plan.model import PlannedResource
 
 
@@ -34,19 +34,22 @@ def _shape(r: PlannedResource, ctx: Ctx, capacity: str) -> PoolShape:
     return PoolShape(fixed, fixed, fixed, capacity)
 
 
-def _accelerators(node_config: dict, machine_type: str) -> list[tuple[str, int]]:
-    listed = [(str(a.get("type")), int(a.get("count") or 0)) for a in node_config.get("guestAccelerators") or []
-              if known(a.get("type"))]
-    if listed:
-        return listed
-    facts = catalog.instance("gcp", machine_type)  # A2/A3/G2 attach their GPUs whether listed or not
-    return [(facts.gke_accelerator, facts.gpus)] if facts and facts.gke_accelerator else []
+def _accelerators(node_config: dict) -> list[tuple[str, int]]:
+    return [(str(a.get("type")), int(a.get("count") or 0)) for a in node_config.get("guestAccelerators") or []
+            if a.get("type")]
 
 
 @pricer("gcp:container/nodePool:NodePool")
 def node_pool(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
+    """One line per pool at the billing catalog's price of the whole machine: A2, A3 and G2 machines always carry
+    their GPUs (and A2 Ultra / A3 their local SSD), and the catalog's machine price includes them."""
     config = r.inputs.get("nodeConfig") or {}
     machine_type = str(config.get("machineType") or "e2-medium")
+    facts = catalog.instance("gcp", machine_type)
+    listed = _accelerators(config)
+    if listed and facts is None:
+        raise Unpriced(f"GPUs {listed} attached to {machine_type}: only machines whose price includes their GPUs "
+                       "(the GPU catalog's A2, A3 and G2 types) are priced")
     if config.get("spot") or config.get("preemptible"):
         capacity = SPOT
     elif (config.get("reservationAffinity") or {}).get("consumeReservationType") == "SPECIFIC_RESERVATION":
@@ -55,14 +58,12 @@ def node_pool(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
         capacity = ON_DEMAND
     shape = _shape(r, ctx, capacity)
     hours = node_hours(shape, ctx)
-    rate, on_demand = pick_rate(ctx, shape, "compute", machine_type)
-    out = [instance_component("Machine", f"{machine_type}, without GPUs", shape, ctx, rate, on_demand, hours)]
-    for gpu_type, count in _accelerators(config, machine_type):
-        gpu_rate, gpu_on_demand = pick_rate(ctx, shape, "gpu", gpu_type)
-        out.append(instance_component("GPU", f"{count} x {gpu_type} per node", shape, ctx, gpu_rate,
-                                      gpu_on_demand, hours * count))
-        out[-1].unit = "GPU-hours"
-    return out + _boot_disk(config, ctx, hours)
+    zones = tuple(str(z) for z in r.inputs.get("nodeLocations") or [] if known(z))
+    rate, on_demand = pick_rate(ctx, shape, "compute", machine_type, zones)
+    detail = (f"{machine_type}, incl. {facts.gpus} x {facts.gke_accelerator} and any bundled local SSD"
+              if facts is not None else machine_type)
+    compute = instance_component("Machine", detail, shape, ctx, rate, on_demand, hours)
+    return [compute, *interruption_overhead(shape, ctx, compute), *_boot_disk(config, ctx, hours)]
 
 
 def _boot_disk(config: dict, ctx: Ctx, hours: Range) -> list[CostComponent]:
@@ -88,7 +89,12 @@ def gke_cluster(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
     extended = channel == "EXTENDED" and version and version not in catalog.kubernetes_versions("gcp")
     sku = "cluster-extended" if extended else "cluster-standard"
     return [ctx.hourly(f"GKE cluster management ({'extended' if extended else 'standard'})",
-                       ctx.price("gke", sku, "global"))]
+                       ctx.price("gke", sku, "global")),
+            ctx.metered("Cross-zone traffic (GB crossing zones, billed out of one and into the other)",
+                        ctx.price("network", "inter-zone"), "monthly_cross_az_gb", 2),
+            ctx.metered("Cloud Logging ingestion (system and workload logs)", ctx.price("logging", "ingestion",
+                                                                                        "global"),
+                        "monthly_log_ingested_gib")]
 
 
 @pricer("gcp:compute/routerNat:RouterNat")
@@ -210,3 +216,35 @@ def transfer_job(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
     price = ctx.price("data-transfer", "internet-egress", region, cloud="aws")
     return [ctx.metered(f"AWS data transfer out of {region} (internet egress, S3 source)", price,
                         "monthly_transferred_gb")]
+
+
+def _gke_region(r: PlannedResource, ctx: Ctx) -> str | None:
+    """The region of the GKE cluster a Kubernetes object is deployed to (its provider's kubeconfig source)."""
+    provider = ctx.index.by_urn.get(r.provider_urn or "")
+    if provider is None:
+        return None
+    for urn in [*provider.property_dependencies.get("kubeconfig", []), *provider.dependencies]:
+        cluster = ctx.index.by_urn.get(urn)
+        if cluster is not None and cluster.type == "gcp:container/cluster:Cluster":
+            return region_of(cluster, ctx.index)
+    return None
+
+
+@pricer("kubernetes:gateway.networking.k8s.io/v1:Gateway")
+def gke_gateway(r: PlannedResource, ctx: Ctx) -> list[CostComponent]:
+    """A GKE Gateway (class ``gke-l7-*``) makes Google create an external Application Load Balancer outside the
+    stack: its forwarding rule, the data it processes and the responses it sends to the internet bill here. Other
+    gateway classes run on nodes behind a load balancer the stack declares (priced there)."""
+    gateway_class = str(r.get("spec.gatewayClassName") or "")
+    if not gateway_class.startswith("gke-l7-"):
+        raise Free(f"gateway class '{gateway_class}' runs on priced nodes behind a declared load balancer")
+    region = _gke_region(r, ctx)
+    if region is None:
+        raise Unpriced("GKE gateway whose cluster (and so egress region) is not in the plan")
+    ctx.where = f"gcp/{region}"
+    return [ctx.hourly("Forwarding rule (Google-managed load balancer)",
+                       ctx.price("lb", "forwarding-rule-hour", "global", cloud="gcp")),
+            ctx.metered("Data processed by the load balancer", ctx.price("lb", "data-processed", "global", cloud="gcp"),
+                        "monthly_data_processed_gb"),
+            ctx.metered(f"Internet egress from {region} (responses to clients)",
+                        ctx.price("network", "internet-egress", region, cloud="gcp"), "monthly_internet_egress_gb")]

@@ -6,10 +6,13 @@ maximum always on, ``expected`` the usage file's ``average_nodes`` x ``monthly_h
 (default: the desired size) x 730 h at the reservation's rate. An On-Demand Capacity Reservation (AWS ODCR, GCP
 specific reservation) bills at the on-demand rate; an AWS Capacity Block at its own effective hourly rate for
 ``monthly_hours``. Pools launched with ``capacity-reservations-only`` cannot grow past the reservation.
+Spot pools: ``max`` prices every node-hour at the on-demand rate (a spot pool that falls back, or a spot price that
+rises to on-demand); without a spot reading the expected column is at on-demand too, and says so. Re-run time after
+preemptions is its own line, ``spot_interruption_overhead`` x the pool's node-hours.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from blueprint.cost.context import Ctx, Unpriced
 from blueprint.cost.model import CostComponent, Range
@@ -41,24 +44,43 @@ def node_hours(shape: PoolShape, ctx: Ctx) -> Range:
 def instance_component(label: str, detail: str, shape: PoolShape, ctx: Ctx, rate: Price, on_demand: Price | None,
                        hours: Range) -> CostComponent:
     """The compute line: names the capacity type, and the spot discount against on-demand where both are known."""
-    if shape.capacity == SPOT and on_demand is not None and on_demand.usd > 0 and rate is not on_demand:
-        what = f"spot, {100 * (1 - rate.usd / on_demand.usd):.0f}% below on-demand ${on_demand.usd:,.4g}/h"
+    top = on_demand if shape.capacity == SPOT and on_demand is not None and on_demand is not rate else None
+    if top is not None and on_demand.usd > 0:
+        what = (f"spot, {100 * (1 - rate.usd / on_demand.usd):.0f}% below on-demand ${on_demand.usd:,.4g}/h; "
+                "max at on-demand")
     elif shape.capacity == SPOT:
-        what = "spot price not in catalog: priced at on-demand (upper bound)"
+        what = f"spot price not read for {ctx.region}: priced at on-demand (upper bound)"
     elif shape.capacity == RESERVED:
         what = "reserved: on-demand rate, billed whether used or not"
     elif shape.capacity == CAPACITY_BLOCK:
         what = "capacity block, effective hourly rate"
     else:
         what = "on-demand"
-    return CostComponent(f"{label} ({detail}, {what})", "hours", rate, hours)
+    return CostComponent(f"{label} ({detail}, {what})", "hours", rate, hours, max_price=top)
 
 
-def pick_rate(ctx: Ctx, shape: PoolShape, service_prefix: str, sku: str) -> tuple[Price, Price | None]:
-    """The hourly rate for the pool's capacity type and the on-demand rate (for the discount)."""
+def interruption_overhead(shape: PoolShape, ctx: Ctx, compute: CostComponent) -> list[CostComponent]:
+    """Spot pools: the node-hours re-run after preemptions (work since the last checkpoint, restart), at the same
+    rates as the pool's own hours (usage ``spot_interruption_overhead``, a fraction of them)."""
+    fraction = float(ctx.usage.get("spot_interruption_overhead", 0) or 0)
+    if shape.capacity != SPOT or fraction <= 0 or compute.quantity is None:
+        return []
+    return [CostComponent(f"Spot interruption overhead ({100 * fraction:g}% of node-hours re-run after "
+                          "preemptions)", "hours", compute.price, compute.quantity * fraction,
+                          max_price=compute.max_price)]
+
+
+def pick_rate(ctx: Ctx, shape: PoolShape, service_prefix: str, sku: str,
+              zones: tuple[str, ...] = ()) -> tuple[Price, Price | None]:
+    """The hourly rate for the pool's capacity type and the on-demand rate (spot's max column, and its discount).
+
+    A spot reading per zone prices a pool pinned to zones at its dearest zone; otherwise the region's value (the
+    refresh script writes the highest zone price there)."""
     on_demand = ctx.find_price(f"{service_prefix}-on-demand", sku)
     if shape.capacity == SPOT:
         spot = ctx.find_price(f"{service_prefix}-spot", sku)
+        if spot is not None and zones and all(spot.zone(z) is not None for z in zones):
+            spot = replace(spot, usd=max(spot.zone(z) for z in zones))  # type: ignore[type-var]
         rate = spot or on_demand
     elif shape.capacity == CAPACITY_BLOCK:
         rate = ctx.find_price("ec2-capacity-block", sku)

@@ -378,10 +378,67 @@ def _project_issues(spec: PlatformSpec) -> list[SpecIssue]:
     return out
 
 
+def _compute_service(cloud: Cloud, pool: GpuPool) -> tuple[str, str]:
+    """(price catalog service, what it prices) a GPU pool needs. Spot pools need the on-demand price (their max,
+    and their expected until a spot price is read); reserved pools bill at on-demand, Capacity Blocks at their own."""
+    if cloud is Cloud.aws:
+        if pool.capacity_type is CapacityType.reserved and pool.reservation_type == "capacity-block":
+            return "ec2-capacity-block", "Capacity Block"
+        return "ec2-on-demand", "on-demand"
+    return "compute-on-demand", "on-demand"
+
+
+def _priced_in(prices, cloud: str, service: str, sku: str) -> tuple[str, ...]:
+    return tuple(f"{cloud}/{r}" for r in prices.regions_with(cloud, service, sku))
+
+
+def price_issues(spec: PlatformSpec, prices=None) -> list[SpecIssue]:
+    """Every GPU pool, system pool and hot tier validation lets in is priced in its region, so the budget gate can
+    judge it; otherwise the issue lists the regions where the catalog prices that instance type (or tier)."""
+    # Imported here: the cost package imports the spec (budgets, plans), so a module-level import would be circular.
+    from blueprint.cost.prices import load_prices
+    prices = prices or load_prices()
+    out: list[SpecIssue] = []
+    for ri, region in enumerate(spec.regions):
+        cloud = region.cloud.value
+        rf = catalog.region(cloud, region.region)
+        if rf is None:
+            continue  # an unknown region is reported by _region_issues
+        for pi, pool in enumerate(region.gpu_pools):
+            facts = catalog.instance(cloud, pool.instance_type)
+            if facts is None or facts.accelerator != pool.accelerator or pool.accelerator not in rf.gpus:
+                continue  # reported by _pool_issues
+            service, what = _compute_service(region.cloud, pool)
+            if prices.get(cloud, service, region.region, pool.instance_type) is None:
+                out.append(SpecIssue(f"regions[{ri}].gpuPools[{pi}].instanceType",
+                                     f"{pool.instance_type} has no {what} price in {region.key} in the price catalog "
+                                     f"(as of {prices.as_of}); GPU pools go only where their cost is known: these "
+                                     "regions price it", _priced_in(prices, cloud, service, pool.instance_type)))
+        system = region.system_pool.instance_type
+        service = "ec2-on-demand" if region.cloud is Cloud.aws else "compute-on-demand"
+        if system in catalog.system_instance_types(cloud) and prices.get(cloud, service, region.region, system) is None:
+            out.append(SpecIssue(f"regions[{ri}].systemPool.instanceType",
+                                 f"{system} has no on-demand price in {region.key} in the price catalog (as of "
+                                 f"{prices.as_of}); these regions price it",
+                                 _priced_in(prices, cloud, service, system)))
+        hot = region.storage.hot if region.storage else None
+        if hot is not None and hot.kind == "fsx-lustre" and cloud == "aws":
+            sku = f"PERSISTENT_2-{hot.throughput_per_tib}"
+            if prices.get("aws", "fsx-lustre", region.region, sku) is None:
+                tiers = tuple(k.split("-", 1)[1] for k in ("PERSISTENT_2-125", "PERSISTENT_2-250", "PERSISTENT_2-500",
+                                                            "PERSISTENT_2-1000")
+                              if prices.get("aws", "fsx-lustre", region.region, k) is not None)
+                out.append(SpecIssue(f"regions[{ri}].storage.hot.throughputPerTib",
+                                     f"FSx for Lustre PERSISTENT_2 at {hot.throughput_per_tib} MB/s/TiB has no price "
+                                     f"in {region.key} in the price catalog; priced throughputs there", tiers))
+    return out
+
+
 def validate(spec: PlatformSpec) -> list[SpecIssue]:
     """All issues of a parsed spec, in config order."""
     return (_project_issues(spec) + _region_issues(spec) + _network_issues(spec) + _workload_issues(spec)
-            + access_issues(spec) + [SpecIssue(path, message) for path, message in policy_issues(spec)])
+            + access_issues(spec) + [SpecIssue(path, message) for path, message in policy_issues(spec)]
+            + price_issues(spec))
 
 
 # At the end: access.py builds its issues with SpecIssue from this module.

@@ -58,7 +58,8 @@ def test_s3_and_gcs_storage_per_class():
     assert est.item("gcp-data").monthly.expected == approx(20 + 5 + 1.2)
     models = est.item("gcp-models")
     assert models.region == "gcp/dual-region:us"
-    assert models.monthly.expected == approx(100 * 0.022 + 50 * 0.04)  # storage + turbo replication
+    # the dual-region Standard SKU is $0.044/GB-month (issue 19: the catalog had $0.022), + turbo replication
+    assert models.monthly.expected == approx(100 * 0.044 + 50 * 0.04)
 
 
 def test_a_storage_class_the_cloud_does_not_have_is_unpriced_not_dropped():
@@ -86,9 +87,59 @@ def test_fsx_filestore_and_ebs():
                            networks=[{"network": "n", "modes": ["MODE_IPV4"]}], opts=gcp_provider())
     est = priced(program, {"resource_usage": {"fsx": {"backup_gb": 1000}}})
     assert est.item("fsx").monthly.expected == approx(2400 * 0.21 + 1000 * 0.05)  # 504 + 50
+    assert est.item("fsx").components[0].price.kind == "reading"
     assert est.item("vol").monthly.expected == approx(100 * 0.08 + 1000 * 0.005 + 75 * 0.04)  # 8 + 5 + 3
     assert est.item("fs").monthly.expected == approx(2560 * 0.25)  # $640
     assert est.item("fs").region == "gcp/us-central1"
+
+
+def test_fsx_throughput_tiers_without_a_reading_are_unpriced_not_guessed():
+    """PERSISTENT_2 at 500 and 1000 MB/s/TiB: the old values were never read (issue 19 found them 19% and 35% low)."""
+    def program():
+        import pulumi_aws as aws
+        aws.fsx.LustreFileSystem("fsx", storage_capacity=2400, deployment_type="PERSISTENT_2",
+                                 per_unit_storage_throughput=1000, subnet_ids="subnet-1", opts=aws_provider())
+    est = priced(program)
+    assert not est.items
+    assert [u.reason for u in est.unpriced] == ["no aws/fsx-lustre price for 'PERSISTENT_2-1000' in us-east-1"]
+
+
+def test_serving_egress_and_health_checks_of_aws_and_non_aws_endpoints():
+    def program():
+        import pulumi_aws as aws
+        opts = aws_provider()
+        aws.lb.LoadBalancer("nlb", load_balancer_type="network", subnets=["s-1", "s-2"], opts=opts)
+        for name in ("aws-us-east-1-serve-health", "gcp-us-central1-serve-health"):
+            aws.route53.HealthCheck(name, type="HTTPS", fqdn="x.example.com", port=443, request_interval=10,
+                                    failure_threshold=3, measure_latency=True, opts=opts)
+    est = priced(program, {"resource_usage": {"nlb": {"monthly_internet_egress_gb": 1000},
+                                              "gcp-*-health": {"endpoint": "non-aws"}}})
+    assert component(est.item("nlb"), "Internet egress").monthly.expected == approx(1000 * 0.09)
+    # HTTPS + fast interval + latency = 3 optional features
+    assert est.item("aws-us-east-1-serve-health").monthly.expected == approx(0.50 + 3 * 1.00)
+    assert est.item("gcp-us-central1-serve-health").monthly.expected == approx(0.75 + 3 * 2.00)
+
+
+def test_gke_gateway_bills_its_google_managed_load_balancer_in_the_clusters_region():
+    def program():
+        import pulumi
+        import pulumi_gcp.container as container
+        import pulumi_kubernetes as k8s
+        cluster = container.Cluster("gke", location="europe-west4", initial_node_count=1,
+                                    opts=gcp_provider("europe-west4"))
+        kube = k8s.Provider("kube", kubeconfig=cluster.endpoint)
+        for name, cls in (("gke-gw", "gke-l7-global-external-managed"), ("envoy-gw", "envoy")):
+            k8s.apiextensions.CustomResource(
+                name, api_version="gateway.networking.k8s.io/v1", kind="Gateway",
+                metadata={"name": name}, spec={"gatewayClassName": cls, "listeners": []},
+                opts=pulumi.ResourceOptions(provider=kube))
+    est = priced(program, {"resource_usage": {"gke-gw": {"monthly_internet_egress_gb": 500,
+                                                         "monthly_data_processed_gb": 500}}})
+    gateway = est.item("gke-gw")
+    assert gateway.region == "gcp/europe-west4"
+    assert gateway.monthly.expected == approx(HOURS * 0.025 + 500 * 0.008 + 500 * 0.12)
+    assert [f.reason for f in est.free if f.urn.endswith("::envoy-gw")] == \
+        ["gateway class 'envoy' runs on priced nodes behind a declared load balancer"]
 
 
 def test_transit_gateway_vpn_and_tunnels():
@@ -160,19 +211,25 @@ def test_free_unpriced_and_missing_region_are_all_listed():
     def program():
         import pulumi_aws as aws
         import pulumi_kubernetes as k8s
-        opts = aws_provider("eu-west-1")
+        opts = aws_provider("me-central-1")
         aws.iam.Role("role", assume_role_policy="{}", opts=opts)
         aws.ec2.SecurityGroup("sg", vpc_id="vpc-1", opts=opts)
-        aws.ec2.NatGateway("nat", subnet_id="s", allocation_id="a", opts=opts)  # no eu-west-1 prices
+        aws.ec2.NatGateway("nat", subnet_id="s", allocation_id="a", opts=opts)  # a region the catalog does not price
         aws.rds.Instance("db", instance_class="db.t3.micro", engine="postgres", allocated_storage=20, opts=opts)
         k8s.core.v1.Namespace("ns")
         k8s.core.v1.Service("lb", spec={"type": "LoadBalancer", "ports": [{"port": 80}]})
     est = priced(program)
     assert not est.items
     unpriced = {u.type: u.reason for u in est.unpriced}
-    assert unpriced == {"aws:ec2/natGateway:NatGateway": "no aws/vpc price for 'nat-gateway-hour' in eu-west-1",
+    assert unpriced == {"aws:ec2/natGateway:NatGateway": "no aws/vpc price for 'nat-gateway-hour' in me-central-1",
                         "aws:rds/instance:Instance": "no pricer for this resource type",
                         "kubernetes:core/v1:Service": "no pricer for this resource type"}
+    # what the budget gate needs: none is a GPU pool; the NAT gateway has a reference price (the highest hourly
+    # rate of the same SKU in a priced region, data processed unknown), the other two none (unbounded)
+    refs = {u.type: u.reference_usd for u in est.unpriced}
+    assert refs["aws:ec2/natGateway:NatGateway"] == approx(HOURS * 0.045)
+    assert refs["aws:rds/instance:Instance"] is None and refs["kubernetes:core/v1:Service"] is None
+    assert not any(u.gpu for u in est.unpriced)
     free = est.free_types()
     assert free["aws:iam/role:Role"] == 1 and free["aws:ec2/securityGroup:SecurityGroup"] == 1
     assert free["kubernetes:core/v1:Namespace"] == 1

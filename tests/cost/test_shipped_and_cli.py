@@ -60,7 +60,8 @@ def test_cost_command_json_and_over_budget_exit(monkeypatch, capsys, tmp_path):
     captured = capsys.readouterr()
     doc = json.loads((tmp_path / "c.json").read_text())
     assert doc["over_budget"] is True and doc["budget_usd"] == 100 and doc["monthly"]["expected"] > 100
-    assert "over budget" in captured.err and "budget.monthlyUsd" in captured.err
+    assert doc["budget_verdict"]["state"] == "over budget" and doc["budget_verdict"]["blocks"] is True
+    assert "stack dev fails its budget gate" in captured.err and "exceeds the budget of $100/month" in captured.err
 
 
 def test_cost_diff_reads_a_real_preview(tmp_path, capsys):
@@ -97,10 +98,29 @@ def test_cost_diff_exits_1_when_the_change_leaves_the_stack_over_budget(monkeypa
     assert main(["cost", "diff", "--base", str(base), "--stack", "dev", "--format", "json"]) == 1
     captured = capsys.readouterr()
     assert json.loads(captured.out)["delta"]["expected"] == approx(0)  # no change, but over budget all the same
-    assert "over budget after the change" in captured.err
+    assert "stack dev fails its budget gate" in captured.err
     monkeypatch.setattr(plan_module, "run_plan", lambda stack: dev, raising=False)
     assert main(["cost", "diff", "--base", str(base), "--stack", "dev", "--format", "json"]) == 0
 
 
 def test_cost_diff_needs_one_stack(capsys):
     assert main(["cost", "diff", "--base", "HEAD", "--stack", "dev", "--stack", "prod"]) == 2
+
+
+def test_derived_prices_are_marked_derived_in_every_format(monkeypatch, capsys):
+    """prod's us-west-2 NAT gateway is priced by a derivation (us-east-1's reading): each format says so, with the
+    formula; the us-east-1 one is a reading with its source and date."""
+    from blueprint.cost.format import render_json, render_markdown, render_table
+    est = estimate(shipped_plan("prod"))
+    table, markdown, doc = render_table(est), render_markdown(est), json.loads(render_json(est))
+    assert "      [derived] NAT gateway: 730 hours x $0.045" in table
+    assert "  aws/vpc:us-west-2:nat-gateway-hour: $0.045 per hour = derived: us_east_1 (us_east_1 = " \
+           "aws/vpc:us-east-1:nat-gateway-hour)" in table
+    assert "| `aws-us-west-2-nat-us-west-2a` | NAT gateway | 730 hours x $0.045 [derived] |" in markdown
+    assert "| `aws/vpc:us-west-2:nat-gateway-hour` | 0.045 | hour | derived: us_east_1 (" in markdown
+    nat = {r["name"]: r["cost_components"][0] for r in doc["resources"] if r["type"] == "aws:ec2/natGateway:NatGateway"}
+    west, east = nat["aws-us-west-2-nat-us-west-2a"], nat["aws-us-east-1-nat-us-east-1a"]
+    assert west["price_kind"] == "derived" and west["price_formula"] == "us_east_1"
+    assert west["price_inputs"] == {"us_east_1": "aws/vpc:us-east-1:nat-gateway-hour"} and "price_read" not in west
+    assert east["price_kind"] == "reading" and east["price_source"] == "aws-vpc" and east["price_read"]
+    assert "aws/vpc:us-west-2:nat-gateway-hour" in {p["price"] for p in doc["derived_prices"]}

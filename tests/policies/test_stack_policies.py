@@ -249,11 +249,12 @@ def test_budget_policy_rebuilds_the_plan_for_the_estimator(monkeypatch):
     """The stack policy hands the estimator a Plan rebuilt from PolicyResources, as inside `pulumi preview`."""
     import blueprint.cost as cost
     seen = {}
+    real = cost.budget_verdict
 
-    def fake(plan):
+    def fake(plan, **settings):
         seen["types"] = plan.counts_by_type()
-        return 10_000_000.0
-    monkeypatch.setattr(cost, "estimate_monthly_total", fake)
+        return real(plan, **{**settings, "budget_usd": 1.0})
+    monkeypatch.setattr(cost, "budget_verdict", fake)
     plan = shipped_plan("dev")
     report = evaluate(plan, spec_for("dev"), ["stack-within-budget"])
     assert [v.policy for v in report.violations] == ["stack-within-budget"]
