@@ -62,10 +62,11 @@ def _identities(spec: PlatformSpec, computes: dict[str, RegionalCompute],
 
 def _replication(spec: PlatformSpec, computes: dict[str, RegionalCompute],
                  storages: dict[str, TieredStorage]) -> None:
-    """In production, models exported in an AWS training region replicate to every other AWS serving region (S3
-    replication) and reach every GCP serving region through a Storage Transfer Service job (S3 -> GCS)."""
+    """Models exported in an AWS training region replicate to every other AWS serving region (S3 replication) and
+    reach every GCP serving region through a Storage Transfer Service job (S3 -> GCS), in every tier: a serving
+    region reads only its own model bucket, which nothing else fills."""
     train, serve = spec.workloads.training, spec.workloads.serving
-    if not (spec.is_production and train and serve):
+    if not (train and serve):
         return
     source = spec.training_data_region()
     if source not in storages or storages[source].region.cloud is not Cloud.aws:

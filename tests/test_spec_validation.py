@@ -151,6 +151,7 @@ def test_pool_zone_must_be_one_the_network_builds(stack, region, zone, built):
 def test_training_pool_in_a_region_without_storage_must_say_where_its_data_lives():
     cfg = platform_config("staging")
     cfg["regions"][1]["storage"] = None
+    cfg["workloads"]["serving"]["regions"] = ["aws/us-east-1"]  # serving loads from its own region's bucket
     cfg["regions"][1]["gpuPools"].append({"name": "train-l4", "accelerator": "l4", "instanceType": "g6.12xlarge",
                                           "capacityType": "spot", "purpose": "training",
                                           "scaling": {"min": 0, "desired": 0, "max": 2}})

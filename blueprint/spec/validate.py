@@ -316,9 +316,36 @@ def _workload_issues(spec: PlatformSpec) -> list[SpecIssue]:
             out.append(SpecIssue("workloads.serving.canaryWeight", "a canary weight needs canaryImage"))
         out += _routing_issues(spec)
         out += dns_issues(spec)
+        out += _model_delivery_issues(spec)
     for at, image in _workload_images(spec):
         if "@sha256:" not in image and (":" not in image.rsplit("/", 1)[-1] or image.endswith(":latest")):
             out.append(SpecIssue(at, f"'{image}' is not immutable; pin a digest (@sha256:...) or a version tag"))
+    return out
+
+
+def _model_delivery_issues(spec: PlatformSpec) -> list[SpecIssue]:
+    """Serving loads the model from its own region's models bucket (unless modelUri says where): that bucket must
+    exist, and training's export must reach it. Replication runs from an AWS training region only (S3 replication
+    to AWS regions, Storage Transfer to GCS; components/platform.py), in every tier."""
+    train, serve = spec.workloads.training, spec.workloads.serving
+    if serve is None or serve.model_uri is not None:
+        return []
+    out: list[SpecIssue] = []
+    source = spec.region(spec.training_data_region() or "")
+    for i, key in enumerate(serve.regions):
+        region = spec.region(key)
+        if region is None:
+            continue  # reported as an unknown region already
+        if region.storage is None:
+            out.append(SpecIssue(f"regions[{spec.regions.index(region)}].storage",
+                                 f"serving in {key} loads its model from that region's models bucket, and the region "
+                                 "has no storage; give it storage or set workloads.serving.modelUri"))
+        elif train is not None and source is not None and key != source.key and source.cloud is not Cloud.aws:
+            out.append(SpecIssue(f"workloads.serving.regions[{i}]",
+                                 f"training exports its model to {source.key}, and nothing copies models from a "
+                                 f"{source.cloud.value} region to {key} (replication runs from AWS training regions); "
+                                 "serve where training stores its data, or set workloads.serving.modelUri",
+                                 (source.key,)))
     return out
 
 
