@@ -49,14 +49,15 @@ def _identities(spec: PlatformSpec, computes: dict[str, RegionalCompute],
         data = storages[spec.training_data_region()]
         out[(train.name, train.region)] = WorkloadIdentity(
             spec, computes[train.region], workload=train.name, training=True, storage_region=data.region,
-            storage_key=data.key_id)
+            storage_key=data.key_id, buckets=data.backend.buckets)
     serve = spec.workloads.serving
     if serve is not None:
         for key in serve.regions:
             if key in storages:
                 out[(serve.name, key)] = WorkloadIdentity(spec, computes[key], workload=serve.name, training=False,
                                                           storage_region=storages[key].region,
-                                                          storage_key=storages[key].key_id)
+                                                          storage_key=storages[key].key_id,
+                                                          buckets=storages[key].backend.buckets)
     return out
 
 

@@ -104,3 +104,68 @@ def test_a_shipped_hot_tier_is_read_by_the_stacks_training(stack):
     spec = load_spec(platform_config(stack), stack=stack)
     hot = [r.key for r in spec.regions if r.storage is not None and r.storage.hot is not None]
     assert all(key == spec.training_data_region() for key in hot), hot
+
+
+# --- Cloud KMS keys in the location of what they encrypt ----------------------------------------------------------
+KMS_MULTI_REGIONS = {"us", "eu", "asia", "global", "nam4", "eur4", "asia1"}  # cloud.google.com/kms/docs/locations
+GCP_CMEK = {"gcp:storage/bucket:Bucket": "encryption", "gcp:filestore/instance:Instance": "kmsKeyName",
+            "gcp:container/cluster:Cluster": "databaseEncryption"}
+
+
+def _key_location(plan: Plan, r) -> str:
+    (key_urn,) = [u for u in r.property_dependencies[GCP_CMEK[r.type]]
+                  if plan.by_urn(u).type == "gcp:kms/cryptoKey:CryptoKey"]
+    (ring_urn,) = plan.by_urn(key_urn).property_dependencies["keyRing"]
+    return plan.by_urn(ring_urn).inputs["location"]
+
+
+def _required_key_location(r) -> str:
+    """Cloud Storage: a regional bucket's key in its region; "for most dual-regions, you must create the Cloud KMS
+    key ring in the associated multi-region", and asia1/eur4/nam4 in that predefined dual-region (Cloud Storage
+    CMEK restrictions, cloud.google.com/docs/security/security-best-practices-genai, "Cloud Storage controls").
+    Filestore and GKE: the instance's or cluster's region."""
+    location = str(r.inputs["location"]).lower()
+    if r.type == "gcp:filestore/instance:Instance":
+        return location.rsplit("-", 1)[0] if location.count("-") == 2 else location  # a zone's region
+    return location  # a region, a multi-region (US), or the multi-region of a configurable dual-region
+
+
+def _gcp_plans() -> list[Plan]:
+    from blueprint.plan import run_plan
+    from tests.conftest import gcp_training_config
+    return [shipped_plan("prod"), run_plan("prod", platform=gcp_training_config())]
+
+
+def test_every_cmek_key_is_in_the_location_of_what_it_encrypts():
+    """The storage key ring was created in 'us-central1-storage' (no such location), and the dual-region models
+    bucket used a regional key GCS refuses for a bucket in US."""
+    checked = []
+    for plan in _gcp_plans():
+        for ring in plan.of_type("gcp:kms/keyRing:KeyRing"):
+            assert ring.inputs["location"] in KMS_MULTI_REGIONS | {"us-central1"}, ring.inputs
+        for r in (r for t in GCP_CMEK for r in plan.of_type(t)):
+            checked.append((r.type, _key_location(plan, r), _required_key_location(r)))
+    assert {t for t, _, _ in checked} == set(GCP_CMEK)
+    assert [c for c in checked if c[1] != c[2]] == []
+
+
+def test_the_dual_region_models_bucket_has_a_multi_region_key_the_gcs_agent_may_use(prod_plan):
+    from blueprint.plan.order import Graph
+    from blueprint.plan.order_rules import agent_api
+    models = prod_plan.one("gcp:storage/bucket:Bucket", "gcp-us-central1-models")
+    assert models.inputs["location"] == "US" and models.inputs["customPlacementConfig"]
+    (key_urn,) = models.property_dependencies["encryption"]
+    grants = [m for m in prod_plan.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
+              if key_urn in m.property_dependencies.get("cryptoKeyId", [])]
+    assert [agent_api(Graph(prod_plan), m) for m in grants] == ["storage.googleapis.com"]
+    assert all(m.urn in models.dependencies for m in grants), "the bucket is created once the agent may use the key"
+
+
+def test_filestore_names_its_network_by_name_and_is_protected_in_production():
+    """A path here differs from the bare name Filestore stores, so every later `up` would replace the instance
+    (hashicorp/terraform-provider-google#16548); production data is protected from deletion as well."""
+    (plan,) = _gcp_plans()[1:]
+    fs = plan.one("gcp:filestore/instance:Instance")
+    (network,) = fs.inputs["networks"]
+    assert network["network"] == "aiplat-prod" and "/" not in network["network"]
+    assert fs.inputs["deletionProtectionEnabled"] is True and fs.options.get("protect") is True
