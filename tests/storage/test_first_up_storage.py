@@ -169,3 +169,23 @@ def test_filestore_names_its_network_by_name_and_is_protected_in_production():
     (network,) = fs.inputs["networks"]
     assert network["network"] == "aiplat-prod" and "/" not in network["network"]
     assert fs.inputs["deletionProtectionEnabled"] is True and fs.options.get("protect") is True
+
+
+def test_operations_lists_every_kms_ring_and_key_a_destroy_leaves_behind(prod_plan):
+    """Cloud KMS never deletes rings and keys, so re-creating a stack adopts them by ID (docs/operations.md,
+    "Re-create a stack"); the table there is what the prod plan declares."""
+    import re
+    from pathlib import Path
+    project = "aiplat-prod-ml"
+    rows = []
+    ring_ids = {}
+    for ring in prod_plan.of_type("gcp:kms/keyRing:KeyRing"):
+        ring_ids[ring.urn] = f"projects/{project}/locations/{ring.inputs['location']}/keyRings/{ring.inputs['name']}"
+        rows.append(f"| gcp:kms/keyRing:KeyRing | {ring.name} | {ring_ids[ring.urn]} |")
+    for key in prod_plan.of_type("gcp:kms/cryptoKey:CryptoKey"):
+        (ring,) = key.property_dependencies["keyRing"]
+        rows.append(f"| gcp:kms/cryptoKey:CryptoKey | {key.name} | {ring_ids[ring]}/cryptoKeys/{key.inputs['name']} |")
+    doc = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
+    table = re.search(r"<!-- kms-import:start -->\n(.*?)<!-- kms-import:end -->", doc, re.S)
+    assert table, "docs/operations.md has no KMS import table"
+    assert table.group(1).splitlines()[2:] == rows
