@@ -25,6 +25,7 @@ def platform_config(stack: str) -> dict:
     return copy.deepcopy(read_stack_file(stack)[FULL_KEY])
 
 
+DEPLOYER_ROLE = "arn:aws:iam::123456789012:role/aiplatform-deployer"  # the shipped stacks' access.deployer.awsRoleArn
 GCP_HOT_TIER = {"kind": "filestore", "capacityGib": 2560, "filestoreTier": "ZONAL"}
 
 

@@ -15,7 +15,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from blueprint.plan import Plan, PlannedResource, run_plan
 from blueprint.plan.engine import run_program
 from blueprint.plan.order import Graph, unclassified, violations
-from tests.conftest import STACKS, platform_config, shipped_plan
+from tests.conftest import DEPLOYER_ROLE, STACKS, platform_config, shipped_plan
 
 _variants: dict[str, Plan] = {}
 
@@ -31,7 +31,7 @@ def variant(name: str) -> Plan:
                 "interconnectAttachmentUrls": [
                     "https://www.googleapis.com/compute/v1/projects/aiplat-prod-ml/global/interconnects/ic-a"]}
             if name == "peer":  # the deployer in a peer network: 443 rules for it, GKE's private endpoint
-                cfg["access"]["deployer"] = {"peerCidrs": ["172.20.0.0/24"], "gkeEndpoint": "private"}
+                cfg["access"]["deployer"] = {"awsRoleArn": DEPLOYER_ROLE, "peerCidrs": ["172.20.0.0/24"], "gkeEndpoint": "private"}
         else:
             cfg["workloads"]["serving"]["globalRouting"] = name
         _variants[name] = run_plan("prod", platform=cfg)
@@ -296,6 +296,10 @@ MUTATIONS = {
         lambda p: cut(p, typed("providers:kubernetes"),
                       lambda r: typed("SecurityGroupIngressRule")(r) and "DeployerPath$" in r.urn),
         "deployer-path-before-kubernetes", "pulumi:providers:kubernetes"),
+    "Kubernetes provider before the deployer is cluster admin": (
+        lambda p: cut(p, typed("providers:kubernetes"),
+                      lambda r: typed("AccessPolicyAssociation")(r) or typed("eks/accessEntry:AccessEntry")(r)),
+        "deployer-admin-before-kubernetes", "pulumi:providers:kubernetes"),
     "Kubernetes provider before the route export": (
         lambda p: cut(p, typed("providers:kubernetes"), typed("NetworkPeeringRoutesConfig")),
         "deployer-path-before-kubernetes", "pulumi:providers:kubernetes", "peer"),

@@ -246,6 +246,9 @@ class Deployer(_Model):
     runner_subnet: RunnerSubnet | None = None
     peer_cidrs: list[str] = []  # private ranges of a deployer network on the far side of network.dedicated
     egress_cidrs: list[str] = []  # public addresses the deployer's traffic leaves from (EKS public-allowlist)
+    # The IAM role `pulumi up` runs as (the workflows' vars.AWS_ROLE_ARN): cluster-admin on every EKS cluster through
+    # an access entry, whoever created the cluster. Required with an AWS region.
+    aws_role_arn: str | None = None
 
 
 class Access(_Model):

@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 
 from blueprint.plan import Plan, run_plan
-from blueprint.spec import FULL_KEY, SpecError
-from tests.conftest import platform_config, shipped_plan
+from blueprint.plan.order import Graph
+from blueprint.spec import FULL_KEY, SpecError, load_spec
+from tests.conftest import STACKS, platform_config, shipped_plan
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 
@@ -197,29 +198,32 @@ def test_invalid_combinations_are_clear_errors(change, key, expected):
     assert f"{FULL_KEY}.{key}: {expected}" in str(info.value)
 
 
-@pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_cluster_admin_role_gets_an_access_entry_and_the_cluster_admin_policy(stack):
-    """The API auth mode grants nothing by itself: the admin role needs an entry and a cluster-scoped policy."""
-    plan = shipped_plan(stack)
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_deployer_and_each_admin_role_get_an_access_entry_and_the_cluster_admin_policy(stack):
+    """The API auth mode grants nothing by itself: each role needs an entry and a cluster-scoped policy. EKS's
+    one-time grant to whoever created the cluster is off (terraform-aws-eks); the deployer's role is granted
+    explicitly, and the Kubernetes provider waits for that grant (first-up review round 1, aws 4)."""
+    plan, spec = shipped_plan(stack), load_spec(platform_config(stack), stack=stack)
+    roles = [spec.access.deployer.aws_role_arn, *spec.cluster_admin_role_arns]
     clusters = plan.of_type("aws:eks/cluster:Cluster")
     entries = plan.of_type("aws:eks/accessEntry:AccessEntry")
     associations = plan.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
-    assert len(clusters) == len(entries) == len(associations) == 2
-    admin = "arn:aws:iam::123456789012:role/platform-admins"
-    for entry in entries:
-        assert entry.inputs["principalArn"] == admin and entry.inputs["type"] == "STANDARD"
-    for assoc in associations:
-        assert assoc.inputs["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-        assert assoc.inputs["accessScope"] == {"type": "cluster"}
-        assert assoc.inputs["principalArn"] == admin
-    for cluster in clusters:  # one entry and one association per cluster, each naming that cluster
-        (entry,) = [e for e in entries if cluster.urn in e.dependencies]
-        (assoc,) = [a for a in associations if cluster.urn in a.dependencies]
-        assert entry.urn in assoc.dependencies
-
-
-def test_dev_grants_no_extra_admins(dev_plan):
-    assert not dev_plan.of_type("aws:eks/accessEntry:AccessEntry")
+    assert len(entries) == len(associations) == len(clusters) * len(roles)
+    graph = Graph(plan)
+    for cluster in clusters:
+        assert cluster.inputs["accessConfig"] == {"authenticationMode": "API",
+                                                  "bootstrapClusterCreatorAdminPermissions": False}
+        assert "accessConfig.bootstrapClusterCreatorAdminPermissions" in cluster.options["ignoreChanges"]
+        mine = [a for a in associations if cluster.urn in a.dependencies]
+        assert sorted(a.inputs["principalArn"] for a in mine) == sorted(roles)
+        for assoc in mine:
+            assert assoc.inputs["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+            assert assoc.inputs["accessScope"] == {"type": "cluster"}
+            (entry,) = [e for e in entries if e.urn in assoc.dependencies]
+            assert entry.inputs["principalArn"] == assoc.inputs["principalArn"] and entry.inputs["type"] == "STANDARD"
+        (provider,) = [p for p in plan.of_type("pulumi:providers:kubernetes") if graph.cluster_of(p) == cluster.urn]
+        (deployer,) = [a for a in mine if a.inputs["principalArn"] == spec.access.deployer.aws_role_arn]
+        assert graph.waits(provider, deployer)
 
 
 @pytest.mark.parametrize("change, key, expected", [
