@@ -102,6 +102,10 @@ class GpuPool(_Model):
     # AWS only, capacityType reserved only: an On-Demand Capacity Reservation ("odcr") or an EC2 Capacity Block
     # ("capacity-block"). Both are bound to one Availability Zone, so a reserved AWS pool names exactly one zone.
     reservation_type: Literal["odcr", "capacity-block"] = "odcr"
+    # AWS On-Demand Capacity Reservation pools in a cluster placement group (EFA, compactPlacement): the existing
+    # group the ODCR was created in. EC2 launches an ODCR's instances into a cluster placement group only if the
+    # reservation was made in that group, so the stack cannot create the group after the reservation.
+    placement_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._:-]{1,255}$")
     efa: bool | None = None  # None: on where the instance type supports it and the pool trains
     compact_placement: bool | None = None  # None: on for multi-node training pools that support it
     # None: every zone the region's network builds (its first zoneCount catalog zones; one when placement is compact)

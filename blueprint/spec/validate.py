@@ -67,6 +67,7 @@ def _pool_issues(spec: PlatformSpec, ri: int) -> list[SpecIssue]:
             ok = [t for t in catalog.instance_types(cloud) if catalog.instance(cloud, t).compact_placement]  # type: ignore[union-attr]
             out.append(SpecIssue(f"{at}.compactPlacement", f"{pool.instance_type} does not support compact "
                                                            "placement", tuple(ok)))
+        out += _placement_group_issues(region, pool, at)
         if pool.zones and len(pool.zones) > 1 and pool.uses_compact_placement(region.cloud):
             out.append(SpecIssue(f"{at}.zones", "EFA and cluster placement need a single zone; give one zone, or "
                                                 "set efa: false and compactPlacement: false", tuple(pool.zones)))
@@ -117,6 +118,27 @@ def _reservation_issues(region: Region, pool: GpuPool, at: str) -> list[SpecIssu
                                                           f"capacityType 'reserved', not "
                                                           f"'{pool.capacity_type.value}'", ("reserved",)))
     return out
+
+
+def _placement_group_issues(region: Region, pool: GpuPool, at: str) -> list[SpecIssue]:
+    """An ODCR serves a cluster placement group only if it was created in it ("we recommend that you reserve capacity
+    explicitly in the cluster placement group", EC2 User Guide, placement group limitations): such a pool names
+    that existing group; no other pool takes the key."""
+    odcr = (region.cloud is Cloud.aws and pool.capacity_type is CapacityType.reserved
+            and pool.reservation_type == "odcr")
+    clustered = pool.uses_compact_placement(region.cloud)
+    if pool.placement_group is None:
+        if odcr and clustered:
+            return [SpecIssue(f"{at}.placementGroup", "a reserved (odcr) pool in a cluster placement group needs the "
+                                                      "existing group its On-Demand Capacity Reservation was created "
+                                                      "in; create the reservation in a cluster placement group and "
+                                                      "name it here, or set efa: false and compactPlacement: false")]
+        return []
+    if not (odcr and clustered):
+        return [SpecIssue(f"{at}.placementGroup", "placementGroup names the cluster placement group of an On-Demand "
+                                                  "Capacity Reservation: AWS reserved (odcr) pools with EFA or "
+                                                  "compactPlacement only; remove the key")]
+    return []
 
 
 def _pool_storage_issues(spec: PlatformSpec, region: Region, pool: GpuPool, at: str) -> list[SpecIssue]:

@@ -26,7 +26,7 @@ def capacity_reservation(reservation_id: str) -> dict[str, Any]:
 
 def node_launch_template(name: str, spec: PlatformSpec, *, volume_key: aws.kms.Key, disk_gb: int,
                          opts: pulumi.ResourceOptions, network_interfaces: list[dict[str, Any]] | None = None,
-                         placement_group: aws.ec2.PlacementGroup | None = None, reservation_id: str | None = None,
+                         placement_group: pulumi.Input[str] | None = None, reservation_id: str | None = None,
                          capacity_block: bool = False) -> aws.ec2.LaunchTemplate:
     """The template every node pool uses: IMDSv2 tokens required, hop limit 1, so only processes on the host network
     (kubelet, aws-node, kube-proxy, the Pod Identity agent, the EFA plugin) reach IMDS and no other pod can take the
@@ -42,7 +42,7 @@ def node_launch_template(name: str, spec: PlatformSpec, *, volume_key: aws.kms.K
                                         "encrypted": "true", "kms_key_id": volume_key.arn,
                                         "delete_on_termination": "true"}}],
         network_interfaces=network_interfaces,
-        placement={"group_name": placement_group.name} if placement_group is not None else None,
+        placement={"group_name": placement_group} if placement_group is not None else None,
         capacity_reservation_specification=capacity_reservation(reservation_id) if reservation_id else None,
         instance_market_options={"market_type": "capacity-block"} if capacity_block else None,
         tag_specifications=[{"resource_type": kind, "tags": spec.aws_tags()} for kind in ("instance", "volume")],

@@ -100,9 +100,28 @@ def test_efa_and_placement_only_where_supported(prod_plan):
     assert "networkInterfaces" not in g6_lt.inputs and "placement" not in g6_lt.inputs
     assert len(g6.inputs["subnetIds"]) == 3
     groups = prod_plan.of_type("aws:ec2/placementGroup:PlacementGroup")
-    assert sorted(g.name for g in groups) == ["aws-us-east-1-train-h100-placement",
-                                              "aws-us-west-2-train-h100-spot-placement"]
+    # the spot pool's group is the stack's; the reserved pool's is the one its ODCR was created in (next test)
+    assert sorted(g.name for g in groups) == ["aws-us-west-2-train-h100-spot-placement"]
     assert all(g.inputs["strategy"] == "cluster" for g in groups)
+
+
+def test_a_reserved_pool_launches_into_the_placement_group_its_odcr_was_created_in(prod_plan):
+    """EC2 fills an ODCR in a cluster placement group only if the reservation was made in that group; the stack
+    cannot create the group after the reservation it targets (first-up review round 1, aws 7)."""
+    lt = _template_of(prod_plan, _pool(prod_plan, "us-east-1", "train-h100"))
+    assert lt.inputs["placement"] == {"groupName": "aiplat-prod-us-east-1-train-h100"}
+    assert lt.inputs["capacityReservationSpecification"]["capacityReservationPreference"] == "capacity-reservations-only"
+    cfg = platform_config("prod")
+    del cfg["regions"][0]["gpuPools"][0]["placementGroup"]
+    with pytest.raises(SpecError) as err:
+        load_spec(cfg, stack="prod")
+    (issue,) = err.value.issues
+    assert issue.path == "regions[0].gpuPools[0].placementGroup" and "was created in" in issue.message
+    cfg["regions"][0]["gpuPools"][0].update(efa=False, compactPlacement=False)
+    load_spec(cfg, stack="prod")  # no cluster placement: nothing to name
+    cfg["regions"][1]["gpuPools"][0]["placementGroup"] = "my-group"  # a spot pool: the stack creates its group
+    with pytest.raises(SpecError, match=r"regions\[1\]\.gpuPools\[0\]\.placementGroup: placementGroup names"):
+        load_spec(cfg, stack="prod")
 
 
 def test_capacity_types_follow_the_spec(prod_plan, dev_plan):
@@ -118,6 +137,7 @@ def test_capacity_types_follow_the_spec(prod_plan, dev_plan):
 def test_capacity_block_reservation():
     cfg = platform_config("prod")
     cfg["regions"][0]["gpuPools"][0]["reservationType"] = "capacity-block"
+    del cfg["regions"][0]["gpuPools"][0]["placementGroup"]  # an ODCR's group; a Capacity Block names none
     plan = run_plan("prod", platform=cfg)
     ng = _pool(plan, "us-east-1", "train-h100")
     assert ng.inputs["capacityType"] == "CAPACITY_BLOCK"
@@ -227,12 +247,14 @@ def test_the_deployer_and_each_admin_role_get_an_access_entry_and_the_cluster_ad
 
 
 @pytest.mark.parametrize("change, key, expected", [
-    (lambda p: p.update(capacityType="spot", reservationType="capacity-block", reservationId=None),
+    (lambda p: p.update(capacityType="spot", reservationType="capacity-block", reservationId=None,
+                        placementGroup=None),
      "reservationType", "reservationType 'capacity-block' needs capacityType 'reserved', not 'spot'"),
-    (lambda p: p.update(capacityType="on-demand", reservationType="odcr", reservationId=None),
+    (lambda p: p.update(capacityType="on-demand", reservationType="odcr", reservationId=None, placementGroup=None),
      "reservationType", "reservationType 'odcr' needs capacityType 'reserved', not 'on-demand'"),
     (lambda p: p.pop("zones"), "zones", "a reserved pool (odcr) is bound to the one Availability Zone"),
-    (lambda p: p.update(reservationType="capacity-block", efa=False, zones=["us-east-1a", "us-east-1b"]),
+    (lambda p: p.update(reservationType="capacity-block", efa=False, zones=["us-east-1a", "us-east-1b"],
+                        placementGroup=None),
      "zones", "a reserved pool (capacity-block) is bound to the one Availability Zone"),
 ])
 def test_reservation_settings_are_never_ignored(change, key, expected):
