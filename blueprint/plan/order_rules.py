@@ -325,7 +325,7 @@ def _grant_target(g: Graph, r: PlannedResource) -> Iterator[str]:
 ADDON = "aws:eks/addon:Addon"
 BEFORE_COMPUTE = {"vpc-cni", "eks-pod-identity-agent"}  # terraform-aws-eks `before_compute`
 # add-ons with a Deployment: ACTIVE only once it runs (terraform-aws-eks creates them after its node groups)
-NEED_NODES = {"coredns", "aws-ebs-csi-driver", "aws-fsx-csi-driver", "aws-mountpoint-s3-csi-driver"}
+NEED_NODES = {"coredns", "metrics-server", "aws-ebs-csi-driver", "aws-fsx-csi-driver", "aws-mountpoint-s3-csi-driver"}
 # what EKS installs self-managed in a new cluster unless bootstrapSelfManagedAddons is false
 BOOTSTRAPPED = {"vpc-cni", "coredns", "kube-proxy"}
 

@@ -182,6 +182,12 @@ def _region_issues(spec: PlatformSpec) -> list[SpecIssue]:
             out.append(SpecIssue(f"regions[{ri}].kubernetesVersion",
                                  f"'{region.kubernetes_version}' is not in standard support on {cloud}",
                                  tuple(catalog.kubernetes_versions(cloud))))
+        elif region.cloud is Cloud.aws and catalog.cluster_autoscaler(region.kubernetes_version) is None:
+            out.append(SpecIssue(f"regions[{ri}].kubernetesVersion",
+                                 f"no cluster autoscaler chart is built for EKS {region.kubernetes_version} yet (an "
+                                 "older minor's chart lacks the RBAC the newer autoscaler needs)",
+                                 tuple(v for v in catalog.kubernetes_versions(cloud)
+                                       if catalog.cluster_autoscaler(v) is not None)))
         if region.system_pool.instance_type not in catalog.system_instance_types(cloud):
             out.append(SpecIssue(f"regions[{ri}].systemPool.instanceType",
                                  f"unknown system instance type '{region.system_pool.instance_type}'",
