@@ -400,10 +400,12 @@ REVIEWED_SYSTEM_COMPONENTS: tuple[SystemComponent, ...] = (
     SystemComponent(
         kind="DaemonSet", namespace="kube-system", name="aws-efa-k8s-device-plugin",
         images=["602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efa-k8s-device-plugin"],
-        policies=["k8s-no-host-namespaces", "k8s-no-host-path", "k8s-non-root", "k8s-read-only-root-fs",
+        policies=["k8s-no-privileged", "k8s-no-privilege-escalation", "k8s-capabilities-restricted",
+                  "k8s-no-host-namespaces", "k8s-no-host-path", "k8s-non-root", "k8s-read-only-root-fs",
                   "k8s-seccomp-profile", "k8s-resources-set"],
-        reason="advertises EFA devices: host network, /dev/infiniband and the device-plugin socket (hostPath) as "
-               "root; the chart requests resources without a memory limit",
+        reason="advertises EFA devices: host network, /dev/infiniband, /opt/aws/neuron and the device-plugin socket "
+               "(hostPath) as root, privileged (chart v0.5.16 and later); the chart requests resources without a "
+               "memory limit",
         reviewed_by="ml-platform"),
 )
 

@@ -24,8 +24,14 @@ CHARTS = {
     "dcgm-exporter": ("https://nvidia.github.io/dcgm-exporter/helm-charts", "4.1.1"),
     # the chart follows the cluster's minor: blueprint/catalog/gpu_catalog.yaml `cluster_autoscaler`
     "cluster-autoscaler": ("https://kubernetes.github.io/autoscaler", None),
-    "aws-efa-k8s-device-plugin": ("https://aws.github.io/eks-charts", "v0.5.6"),
+    # plugin v0.5.20 (aws/eks-charts 5239609, 2026-08-03); since chart v0.5.16 the DaemonSet runs privileged
+    # (REVIEWED_SYSTEM_COMPONENTS in blueprint/spec/model.py lists what it breaks)
+    "aws-efa-k8s-device-plugin": ("https://aws.github.io/eks-charts", "v0.5.30"),
 }
+# The oldest chart of each GPU-node plugin a review accepted, with where it was read: a pin below it ships a plugin
+# the reviewed system-component entry no longer describes.
+REVIEWED_FLOOR = {"aws-efa-k8s-device-plugin": ("v0.5.30", "aws/eks-charts stable/aws-efa-k8s-device-plugin "
+                                                           "Chart.yaml at 5239609 (2026-08-03), appVersion v0.5.20")}
 # Installed before any node group (terraform-aws-eks `before_compute`): DaemonSets nodes need from their first boot.
 BEFORE_COMPUTE_ADDONS = ["vpc-cni", "eks-pod-identity-agent"]
 # Installed once the system nodes exist: CoreDNS is a Deployment, and an add-on whose pods cannot run stays
