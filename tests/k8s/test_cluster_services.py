@@ -134,3 +134,22 @@ def test_the_keda_query_counts_the_stable_track_only_not_the_canary():
             labels = {_prometheus_label(k): v for k, v in d.get("spec.template.metadata.labels").items()}
             tracks[d.get("metadata.name")] = wanted.items() <= labels.items()
         assert tracks == {serve.name: True, f"{serve.name}-canary": False}, tracks
+
+
+def test_the_first_deployment_page_says_where_each_releases_pods_run():
+    """The Helm row of docs/first-deployment.md said the GPU DaemonSets run on the system pool; their `helm --wait`
+    depends on the GPU nodes instead (first-up review round 1, k8s 7). The page's lists are the plan's."""
+    import json
+    from pathlib import Path
+    shown = {"kube-prometheus-stack": "kube-prometheus-stack", "keda": "KEDA", "gateway-helm": "Envoy Gateway",
+             "kueue": "Kueue", "cluster-autoscaler": "cluster autoscaler",
+             "nvidia-device-plugin": "NVIDIA device plugin", "dcgm-exporter": "DCGM exporter",
+             "aws-efa-k8s-device-plugin": "EFA plugin"}
+    on_system: dict[bool, set[str]] = {True: set(), False: set()}
+    for r in workload_plan("prod").of_type(RELEASE):
+        pinned = '"aiplatform.io/pool": "system"' in json.dumps(r.inputs.get("values"))
+        on_system[pinned].add(shown[r.inputs["chart"].rsplit("/", 1)[-1]])
+    doc = (Path(__file__).parents[2] / "docs" / "first-deployment.md").read_text()
+    row = next(line for line in doc.splitlines() if line.startswith("| Helm release |"))
+    system, gpu = re.search(r"pods on the system pool: (.*?); DaemonSets on the GPU nodes[^:]*: (.*?) \|$", row).groups()
+    assert set(system.split(", ")) == on_system[True] and set(gpu.split(", ")) == on_system[False]
