@@ -49,23 +49,25 @@ def _identities(spec: PlatformSpec, computes: dict[str, RegionalCompute],
         data = storages[spec.training_data_region()]
         out[(train.name, train.region)] = WorkloadIdentity(
             spec, computes[train.region], workload=train.name, training=True, storage_region=data.region,
-            storage_key=data.key_id)
+            storage_key=data.key_id, buckets=data.backend.buckets)
     serve = spec.workloads.serving
     if serve is not None:
         for key in serve.regions:
             if key in storages:
                 out[(serve.name, key)] = WorkloadIdentity(spec, computes[key], workload=serve.name, training=False,
                                                           storage_region=storages[key].region,
-                                                          storage_key=storages[key].key_id)
+                                                          storage_key=storages[key].key_id,
+                                                          buckets=storages[key].backend.buckets)
     return out
 
 
 def _replication(spec: PlatformSpec, computes: dict[str, RegionalCompute],
                  storages: dict[str, TieredStorage]) -> None:
-    """In production, models exported in an AWS training region replicate to every other AWS serving region (S3
-    replication) and reach every GCP serving region through a Storage Transfer Service job (S3 -> GCS)."""
+    """Models exported in an AWS training region replicate to every other AWS serving region (S3 replication) and
+    reach every GCP serving region through a Storage Transfer Service job (S3 -> GCS), in every tier: a serving
+    region reads only its own model bucket, which nothing else fills."""
     train, serve = spec.workloads.training, spec.workloads.serving
-    if not (spec.is_production and train and serve):
+    if not (train and serve):
         return
     source = spec.training_data_region()
     if source not in storages or storages[source].region.cloud is not Cloud.aws:

@@ -25,6 +25,21 @@ def platform_config(stack: str) -> dict:
     return copy.deepcopy(read_stack_file(stack)[FULL_KEY])
 
 
+DEPLOYER_ROLE = "arn:aws:iam::123456789012:role/aiplatform-deployer"  # the shipped stacks' access.deployer.awsRoleArn
+GCP_HOT_TIER = {"kind": "filestore", "capacityGib": 2560, "filestoreTier": "ZONAL"}
+
+
+def gcp_training_config() -> dict:
+    """prod with training on GKE: the a3 pool, reading a Filestore hot tier in its region, and serving where the
+    model is exported (nothing replicates models out of a GCP region: blueprint/spec/validate.py)."""
+    cfg = platform_config("prod")
+    cfg["workloads"]["training"].update(region="gcp/us-central1", pool="train-h100")
+    cfg["workloads"]["serving"].update(regions=["gcp/us-central1"], globalRouting="none")
+    gcp = next(r for r in cfg["regions"] if r["cloud"] == "gcp")
+    gcp["storage"] = {"hot": dict(GCP_HOT_TIER)}
+    return cfg
+
+
 @pytest.fixture(params=STACKS)
 def any_stack(request) -> str:
     return request.param

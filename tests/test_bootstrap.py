@@ -96,7 +96,9 @@ def test_every_api_is_enabled_once_and_stays_enabled_on_destroy(prod_plan):
     assert not {"serviceusage.googleapis.com", "cloudresourcemanager.googleapis.com"} & set(names)
 
 
-def test_service_agents_are_generated_or_looked_up_never_spelled(prod_plan):
+def test_service_agents_are_generated_or_looked_up_never_spelled():
+    from tests.conftest import gcp_training_config
+    prod_plan = run_plan("prod", platform=gcp_training_config())  # with the Filestore hot tier GKE training reads
     graph = Graph(prod_plan)
     identities = {i.inputs["service"]: i for i in prod_plan.of_type(IDENTITY)}
     assert set(identities) == {"container.googleapis.com", "file.googleapis.com"}
@@ -160,3 +162,19 @@ def test_the_first_deployment_page_names_the_manual_prerequisites_and_the_adopt_
     for api in (*PREREQUISITE_APIS, *APIS):
         assert api.split(".")[0] in text, api
     assert "pulumi import" in text and "AWSServiceRoleForAutoScaling" in text and "retain_on_delete" in text
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_elastic_ips_to_request_are_the_ones_each_region_allocates(stack):
+    """EIPs are a per-region quota (default 5): one per NAT gateway, the runner subnet's NAT included. prod's
+    us-east-1 takes 4 of the 5 (first-up review round 1, aws 6)."""
+    from tests.conftest import shipped_plan
+    plan = shipped_plan(stack)
+    allocated: dict[str, int] = {}
+    for eip in plan.of_type("aws:ec2/eip:Eip"):
+        region = next(r.region for r in _spec(stack).regions if eip.name.startswith(f"aws-{r.region}-"))
+        allocated[region] = allocated.get(region, 0) + 1
+    needs = {q.scope: q.amount for q in quota_needs(_spec(stack)) if q.quota == "EC2-VPC Elastic IPs"}
+    assert needs == allocated
+    if stack == "prod":
+        assert needs == {"us-east-1": 4, "us-west-2": 3}

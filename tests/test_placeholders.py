@@ -43,7 +43,8 @@ def test_real_looking_values_are_not_placeholders(value):
 
 def test_paths_are_the_config_keys_under_the_platform_object():
     found = find_placeholders(platform_config("prod"))
-    assert [i.path for i in found] == ["clusterAdminRoleArns[0]", "regions[0].gpuPools[0].reservationId",
+    assert [i.path for i in found] == ["clusterAdminRoleArns[0]", "access.deployer.awsRoleArn",
+                                       "regions[0].gpuPools[0].reservationId",
                                        "workloads.serving.domain", "workloads.serving.dns.parentZone"]
 
 
@@ -61,6 +62,7 @@ def test_pulumi_up_deploys_once_the_placeholders_are_replaced():
     """The same entry point, in the same deployment mode, accepts the stack once its values are real ones."""
     platform = platform_config("staging")
     platform["clusterAdminRoleArns"] = ["arn:aws:iam::481516234200:role/platform-admins"]
+    platform["access"]["deployer"]["awsRoleArn"] = "arn:aws:iam::481516234200:role/aiplatform-deployer"
     serve = platform["workloads"]["serving"]
     serve["domain"] = "serve.staging.mycorp.net"
     serve["dns"] = {"existingZone": "mycorp.net"}

@@ -9,7 +9,7 @@ import yaml
 from blueprint import catalog
 from blueprint.plan.engine import PlanError, run_plan, run_program, stack_config
 from blueprint.spec import FULL_KEY, SpecError, load_spec
-from tests.conftest import platform_config
+from tests.conftest import GCP_HOT_TIER, platform_config
 
 
 def _error(stack: str, platform: dict) -> SpecError:
@@ -151,6 +151,7 @@ def test_pool_zone_must_be_one_the_network_builds(stack, region, zone, built):
 def test_training_pool_in_a_region_without_storage_must_say_where_its_data_lives():
     cfg = platform_config("staging")
     cfg["regions"][1]["storage"] = None
+    cfg["workloads"]["serving"]["regions"] = ["aws/us-east-1"]  # serving loads from its own region's bucket
     cfg["regions"][1]["gpuPools"].append({"name": "train-l4", "accelerator": "l4", "instanceType": "g6.12xlarge",
                                           "capacityType": "spot", "purpose": "training",
                                           "scaling": {"min": 0, "desired": 0, "max": 2}})
@@ -299,7 +300,7 @@ def test_fsx_capacity_must_be_a_persistent_2_size(gib, ok):
 
 def test_filestore_tier_without_customer_managed_keys_is_refused():
     cfg = platform_config("prod")
-    cfg["regions"][2]["storage"]["hot"]["filestoreTier"] = "BASIC_SSD"
+    cfg["regions"][2]["storage"] = {"hot": {**GCP_HOT_TIER, "filestoreTier": "BASIC_SSD"}}
     (issue,) = _error("prod", cfg).issues
     assert issue.path == "regions[2].storage.hot.filestoreTier"
     assert "got 'BASIC_SSD'" in issue.message and issue.allowed == ("ZONAL", "REGIONAL", "ENTERPRISE")
@@ -324,7 +325,7 @@ def test_production_gcp_storage_region_needs_a_dual_region_partner():
 def test_filestore_zonal_capacity_must_be_a_size_filestore_creates(gib, ok):
     """cloud.google.com/filestore/docs/service-tiers-zonal: 1-9.75 TiB by 256 GiB, 10-100 TiB by 2.5 TiB."""
     cfg = platform_config("prod")
-    cfg["regions"][2]["storage"]["hot"]["capacityGib"] = gib
+    cfg["regions"][2]["storage"] = {"hot": {**GCP_HOT_TIER, "capacityGib": gib}}
     if ok:
         load_spec(cfg, stack="prod")
         return

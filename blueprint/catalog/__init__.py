@@ -106,6 +106,23 @@ def kubernetes_versions(cloud: str) -> list[str]:
     return list(_load()["kubernetes_versions"][cloud])
 
 
+@dataclass(frozen=True)
+class ClusterAutoscaler:
+    """The cluster autoscaler release for one EKS minor: its Helm chart, the chart's appVersion, the image tag."""
+
+    chart: str
+    chart_app_version: str
+    image: str
+
+
+def cluster_autoscaler(kubernetes_version: str) -> ClusterAutoscaler | None:
+    """The chart and image whose minor matches an EKS cluster's Kubernetes minor; None where none is built yet."""
+    raw = _load().get("cluster_autoscaler", {}).get(kubernetes_version)
+    return None if raw is None else ClusterAutoscaler(str(raw["chart"]), str(raw["chart_app_version"]),
+                                                      str(raw["image"]))
+
+
 def cluster_autoscaler_image(kubernetes_version: str) -> str | None:
     """The cluster autoscaler image tag whose minor matches an EKS cluster's Kubernetes minor."""
-    return _load().get("cluster_autoscaler_images", {}).get(kubernetes_version)
+    ca = cluster_autoscaler(kubernetes_version)
+    return ca.image if ca else None

@@ -1,4 +1,4 @@
-"""The compute quotas a stack needs at its pools' maximum size, by the providers' quota names
+"""The quotas a stack needs at its pools' maximum size, and its Elastic IPs, by the providers' quota names
 (docs/first-deployment.md lists them for the shipped stacks)."""
 from __future__ import annotations
 
@@ -18,6 +18,23 @@ GCP_GPU_METRICS = {"nvidia-h100-80gb": "NVIDIA_H100_GPUS", "nvidia-h100-mega-80g
                    "nvidia-tesla-a100": "NVIDIA_A100_GPUS", "nvidia-l4": "NVIDIA_L4_GPUS"}
 
 
+# VPC Elastic IP addresses per region (Service Quotas "EC2-VPC Elastic IPs", default 5): one per NAT gateway.
+EIP_QUOTA = "EC2-VPC Elastic IPs"
+
+
+def nat_gateway_zones(spec: PlatformSpec, region) -> tuple[str, ...]:
+    """The zones with a NAT gateway of their own (components/aws/network.py): each zone in production, so a zone
+    outage keeps the others' egress; one shared NAT otherwise."""
+    zones = spec.zones(region)
+    return tuple(zones) if spec.is_production else tuple(zones[:1])
+
+
+def elastic_ips(spec: PlatformSpec, region) -> int:
+    """The region's NAT gateways' addresses, and the deployer runner subnet's own NAT where it lives."""
+    runner = spec.runner_region()
+    return len(nat_gateway_zones(spec, region)) + (1 if runner is not None and runner.key == region.key else 0)
+
+
 @dataclass(frozen=True)
 class QuotaNeed:
     cloud: str
@@ -33,10 +50,12 @@ def aws_quota(instance_type: str, spot: bool) -> str:
 
 
 def quota_needs(spec: PlatformSpec) -> list[QuotaNeed]:
-    """vCPUs (AWS) and GPUs (GCP) the pools reach at ``scaling.max``, the system pools included on AWS."""
+    """vCPUs (AWS) and GPUs (GCP) the pools reach at ``scaling.max``, the system pools included on AWS; and the
+    Elastic IPs of each AWS region."""
     totals: dict[tuple[str, str, str, str], int] = defaultdict(int)
     for region in spec.regions:
         if region.cloud is Cloud.aws:
+            totals[("aws", region.region, EIP_QUOTA, "addresses")] = elastic_ips(spec, region)
             system = region.system_pool
             totals[("aws", region.region, aws_quota(system.instance_type, False), "vCPUs")] += \
                 general_purpose_vcpus(system.instance_type) * system.scaling.max

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from blueprint.plan.model import PlannedResource
 from blueprint.plan.order import EKS_CLUSTER, GKE_CLUSTER, Graph, Rule, known, strings
@@ -281,11 +281,51 @@ def _transfer_sink(g: Graph, r: PlannedResource) -> Iterator[str]:
             yield f"{name(m)}, the transfer agent's grant on the sink bucket"
 
 
+# --- grants and attachments wait for the resource they are on ---------------------------------------------------
+def _named_by_name(key: str) -> Callable[[str, PlannedResource], bool]:
+    return lambda value, target: value == target.inputs.get(key)
+
+
+def _crypto_key_named(value: str, target: PlannedResource) -> bool:
+    return known(target.inputs.get("name")) and value.endswith(f"/cryptoKeys/{target.inputs['name']}")
+
+
+def _account_named(value: str, target: PlannedResource) -> bool:
+    account = target.inputs.get("accountId")
+    return known(account) and (value == account or f"/serviceAccounts/{account}@" in value
+                               or value.startswith(f"{account}@"))
+
+
+# type -> (input naming the resource, the resource's type, does a known value name this planned resource?)
+GRANT_TARGETS: dict[str, tuple[str, str, Callable[[str, PlannedResource], bool]]] = {
+    "gcp:storage/bucketIAMMember:BucketIAMMember": ("bucket", "gcp:storage/bucket:Bucket", _named_by_name("name")),
+    "gcp:storage/bucketIAMBinding:BucketIAMBinding": ("bucket", "gcp:storage/bucket:Bucket", _named_by_name("name")),
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": ("cryptoKeyId", "gcp:kms/cryptoKey:CryptoKey", _crypto_key_named),
+    "gcp:serviceaccount/iAMMember:IAMMember": ("serviceAccountId", ACCOUNT, _account_named),
+    "aws:s3/bucketPolicy:BucketPolicy": ("bucket", "aws:s3/bucket:Bucket", _named_by_name("bucket")),
+    "aws:kms/grant:Grant": ("keyId", KEY, lambda value, target: False),  # key ids exist only once the key does
+    "aws:eks/accessEntry:AccessEntry": ("clusterName", EKS_CLUSTER, _named_by_name("name")),
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": ("clusterName", EKS_CLUSTER, _named_by_name("name")),
+}
+
+
+def _grant_target(g: Graph, r: PlannedResource) -> Iterator[str]:
+    """A grant (bucket or key IAM member, bucket policy, access entry) is written onto a resource that must exist:
+    GCP's IAM updaters read the resource's policy first (a 404 before it exists), EKS and S3 refuse an unknown
+    cluster or bucket. A value built from the resource's name instead of read from it races its creation."""
+    prop, target_type, names = GRANT_TARGETS[r.type]
+    value = r.inputs.get(prop)
+    for target in g.of_type(target_type):
+        from_it = target.urn in g.inputs_from(r, prop)
+        if (from_it or (known(value) and isinstance(value, str) and names(value, target))) and not g.waits(r, target):
+            yield f"{name(target)}, the resource its {prop} names (created after it, the grant fails)"
+
+
 # --- EKS add-ons and node groups -------------------------------------------------------------------------------
 ADDON = "aws:eks/addon:Addon"
 BEFORE_COMPUTE = {"vpc-cni", "eks-pod-identity-agent"}  # terraform-aws-eks `before_compute`
 # add-ons with a Deployment: ACTIVE only once it runs (terraform-aws-eks creates them after its node groups)
-NEED_NODES = {"coredns", "aws-ebs-csi-driver", "aws-fsx-csi-driver", "aws-mountpoint-s3-csi-driver"}
+NEED_NODES = {"coredns", "metrics-server", "aws-ebs-csi-driver", "aws-fsx-csi-driver", "aws-mountpoint-s3-csi-driver"}
 # what EKS installs self-managed in a new cluster unless bootstrapSelfManagedAddons is false
 BOOTSTRAPPED = {"vpc-cni", "coredns", "kube-proxy"}
 
@@ -373,6 +413,9 @@ RULES: list[Rule] = [
          lambda t: t == "gcp:compute/networkPeeringRoutesConfig:NetworkPeeringRoutesConfig", _peering_exists),
     Rule("gke-neg-exists", "a backend service's NEGs exist once GKE's NEG controller has created them for a Service",
          lambda t: t == "gcp:compute/backendService:BackendService", _neg_backends),
+    Rule("grant-after-its-resource", "a grant on a resource (bucket or key IAM member, bucket policy, EKS access "
+         "entry) is refused until the resource exists", lambda t: t in GRANT_TARGETS, _grant_target,
+         classifies=False),
     Rule("transfer-sink-grant", "Storage Transfer Service checks its agent's sink access when the job is created",
          lambda t: t == "gcp:storage/transferJob:TransferJob", _transfer_sink),
     Rule("eks-addon", "self-managed add-ons conflict without OVERWRITE; add-ons with Deployments need nodes",

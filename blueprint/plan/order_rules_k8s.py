@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from blueprint.plan.model import PlannedResource
-from blueprint.plan.order import GKE_CLUSTER, Graph, Rule, known
+from blueprint.plan.order import EKS_CLUSTER, GKE_CLUSTER, Graph, Rule, known
 
 POOL_LABEL = "aiplatform.io/pool"
 SKIP_AWAIT = "pulumi.com/skipAwait"
@@ -53,6 +53,24 @@ def _deployer_path(g: Graph, r: PlannedResource) -> Iterator[str]:
     for x in path:
         if not g.waits(r, x):
             yield f"{name(x)}, the deployer's way to {name(g.by_urn[cluster])}'s API server"
+
+
+ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+CLUSTER_ADMIN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+def _deployer_admin(g: Graph, r: PlannedResource) -> Iterator[str]:
+    """Without EKS's one-time grant to the cluster's creator, the deployer is admin only through an access entry
+    and a cluster-scoped AmazonEKSClusterAdminPolicy; until both exist every call answers Unauthorized."""
+    cluster = g.cluster_of(r)
+    if cluster is None or g.by_urn[cluster].type != EKS_CLUSTER:
+        return
+    if g.by_urn[cluster].get("accessConfig.bootstrapClusterCreatorAdminPermissions") is not False:
+        return  # the creator is admin from the start (it is then the deployer only if it runs every `up`)
+    admins = [a for a in g.of_type(ASSOCIATION) if cluster in g.inputs_from(a, "clusterName")
+              and a.inputs.get("policyArn") == CLUSTER_ADMIN and a.get("accessScope.type") == "cluster"]
+    if not any(g.waits(r, a) for a in admins):
+        yield f"a cluster-admin access policy association on {name(g.by_urn[cluster])} (its deployer's entry)"
 
 
 # --- node pools before pods --------------------------------------------------------------------------------------
@@ -187,6 +205,8 @@ def _nothing(g: Graph, r: PlannedResource) -> Iterable[str]:
 K8S_RULES: list[Rule] = [
     Rule("deployer-path-before-kubernetes", "a Kubernetes provider's calls reach a private API endpoint only "
          "through the rules and routes opened for the deployer", lambda t: t == K8S_PROVIDER, _deployer_path),
+    Rule("deployer-admin-before-kubernetes", "an EKS cluster answers the deployer Unauthorized until its access "
+         "entry and cluster-admin policy exist", lambda t: t == K8S_PROVIDER, _deployer_admin, classifies=False),
     Rule("node-pool-before-pods", "a workload's pods stay Pending until its pool has nodes; Pulumi's readiness wait "
          "then times out", lambda t: t in WORKLOADS, _pinned_pools),
     Rule("crd-before-custom-resource", "the API server rejects a custom resource until its CRD is installed",

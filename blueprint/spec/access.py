@@ -10,7 +10,7 @@ from blueprint import catalog
 from blueprint.spec.addressing import plan_addresses
 from blueprint.spec.model import Cloud, EksEndpoint, GkeEndpoint, PlatformSpec, Region, Tier
 from blueprint.spec.placeholders import DOC_NETWORKS
-from blueprint.spec.validate import SpecIssue, address_requests
+from blueprint.spec.validate import ROLE_ARN, SpecIssue, address_requests
 
 # RFC 5737: the IPv4 ranges for documentation and examples (their one home: placeholders.DOC_NETWORKS); no real
 # client has an address in them.
@@ -169,8 +169,30 @@ def _route_issues(spec: PlatformSpec, runner: Region | None) -> list[SpecIssue]:
     return out
 
 
+def _role_issues(spec: PlatformSpec) -> list[SpecIssue]:
+    """EKS makes only the cluster's creator admin, once, at creation (bootstrapClusterCreatorAdminPermissions); the
+    program turns that off and grants the deployer's role explicitly, as terraform-aws-eks does, so a bootstrap pass
+    run as anyone else cannot lock the runner's full `up` out of the clusters."""
+    role, out = spec.access.deployer.aws_role_arn, []
+    if role is None:
+        if any(r.cloud is Cloud.aws for r in spec.regions):
+            out.append(_issue(f"{AT}.awsRoleArn", "required with an AWS region: the IAM role `pulumi up` runs as "
+                                                  "(the workflows' AWS_ROLE_ARN), made cluster-admin on every EKS "
+                                                  "cluster through an access entry"))
+        return out
+    if not ROLE_ARN.match(role):
+        out.append(_issue(f"{AT}.awsRoleArn", f"'{role}' is not an IAM role ARN "
+                                              "(arn:aws:iam::<12-digit account>:role/<name>)"))
+    for i, arn in enumerate(spec.cluster_admin_role_arns):
+        if arn == role:
+            out.append(_issue(f"clusterAdminRoleArns[{i}]", f"'{arn}' is the deployer's role ({AT}.awsRoleArn), "
+                                                            "cluster-admin already; one principal takes one access "
+                                                            "entry, remove it here"))
+    return out
+
+
 def access_issues(spec: PlatformSpec) -> list[SpecIssue]:
     """Every problem of the deploy path, in config order."""
     if any(catalog.region(r.cloud.value, r.region) is None for r in spec.regions):
-        return _cidr_issues(spec)  # routes need valid regions; the region issue is reported already
-    return _cidr_issues(spec) + _location_issues(spec)
+        return _cidr_issues(spec) + _role_issues(spec)  # routes need valid regions; that issue is reported already
+    return _cidr_issues(spec) + _location_issues(spec) + _role_issues(spec)

@@ -102,6 +102,10 @@ class GpuPool(_Model):
     # AWS only, capacityType reserved only: an On-Demand Capacity Reservation ("odcr") or an EC2 Capacity Block
     # ("capacity-block"). Both are bound to one Availability Zone, so a reserved AWS pool names exactly one zone.
     reservation_type: Literal["odcr", "capacity-block"] = "odcr"
+    # AWS On-Demand Capacity Reservation pools in a cluster placement group (EFA, compactPlacement): the existing
+    # group the ODCR was created in. EC2 launches an ODCR's instances into a cluster placement group only if the
+    # reservation was made in that group, so the stack cannot create the group after the reservation.
+    placement_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._:-]{1,255}$")
     efa: bool | None = None  # None: on where the instance type supports it and the pool trains
     compact_placement: bool | None = None  # None: on for multi-node training pools that support it
     # None: every zone the region's network builds (its first zoneCount catalog zones; one when placement is compact)
@@ -246,6 +250,9 @@ class Deployer(_Model):
     runner_subnet: RunnerSubnet | None = None
     peer_cidrs: list[str] = []  # private ranges of a deployer network on the far side of network.dedicated
     egress_cidrs: list[str] = []  # public addresses the deployer's traffic leaves from (EKS public-allowlist)
+    # The IAM role `pulumi up` runs as (the workflows' vars.AWS_ROLE_ARN): cluster-admin on every EKS cluster through
+    # an access entry, whoever created the cluster. Required with an AWS region.
+    aws_role_arn: str | None = None
 
 
 class Access(_Model):
@@ -393,10 +400,12 @@ REVIEWED_SYSTEM_COMPONENTS: tuple[SystemComponent, ...] = (
     SystemComponent(
         kind="DaemonSet", namespace="kube-system", name="aws-efa-k8s-device-plugin",
         images=["602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efa-k8s-device-plugin"],
-        policies=["k8s-no-host-namespaces", "k8s-no-host-path", "k8s-non-root", "k8s-read-only-root-fs",
+        policies=["k8s-no-privileged", "k8s-no-privilege-escalation", "k8s-capabilities-restricted",
+                  "k8s-no-host-namespaces", "k8s-no-host-path", "k8s-non-root", "k8s-read-only-root-fs",
                   "k8s-seccomp-profile", "k8s-resources-set"],
-        reason="advertises EFA devices: host network, /dev/infiniband and the device-plugin socket (hostPath) as "
-               "root; the chart requests resources without a memory limit",
+        reason="advertises EFA devices: host network, /dev/infiniband, /opt/aws/neuron and the device-plugin socket "
+               "(hostPath) as root, privileged (chart v0.5.16 and later); the chart requests resources without a "
+               "memory limit",
         reviewed_by="ml-platform"),
 )
 

@@ -67,6 +67,7 @@ def _pool_issues(spec: PlatformSpec, ri: int) -> list[SpecIssue]:
             ok = [t for t in catalog.instance_types(cloud) if catalog.instance(cloud, t).compact_placement]  # type: ignore[union-attr]
             out.append(SpecIssue(f"{at}.compactPlacement", f"{pool.instance_type} does not support compact "
                                                            "placement", tuple(ok)))
+        out += _placement_group_issues(region, pool, at)
         if pool.zones and len(pool.zones) > 1 and pool.uses_compact_placement(region.cloud):
             out.append(SpecIssue(f"{at}.zones", "EFA and cluster placement need a single zone; give one zone, or "
                                                 "set efa: false and compactPlacement: false", tuple(pool.zones)))
@@ -119,6 +120,27 @@ def _reservation_issues(region: Region, pool: GpuPool, at: str) -> list[SpecIssu
     return out
 
 
+def _placement_group_issues(region: Region, pool: GpuPool, at: str) -> list[SpecIssue]:
+    """An ODCR serves a cluster placement group only if it was created in it ("we recommend that you reserve capacity
+    explicitly in the cluster placement group", EC2 User Guide, placement group limitations): such a pool names
+    that existing group; no other pool takes the key."""
+    odcr = (region.cloud is Cloud.aws and pool.capacity_type is CapacityType.reserved
+            and pool.reservation_type == "odcr")
+    clustered = pool.uses_compact_placement(region.cloud)
+    if pool.placement_group is None:
+        if odcr and clustered:
+            return [SpecIssue(f"{at}.placementGroup", "a reserved (odcr) pool in a cluster placement group needs the "
+                                                      "existing group its On-Demand Capacity Reservation was created "
+                                                      "in; create the reservation in a cluster placement group and "
+                                                      "name it here, or set efa: false and compactPlacement: false")]
+        return []
+    if not (odcr and clustered):
+        return [SpecIssue(f"{at}.placementGroup", "placementGroup names the cluster placement group of an On-Demand "
+                                                  "Capacity Reservation: AWS reserved (odcr) pools with EFA or "
+                                                  "compactPlacement only; remove the key")]
+    return []
+
+
 def _pool_storage_issues(spec: PlatformSpec, region: Region, pool: GpuPool, at: str) -> list[SpecIssue]:
     """A training pool's data lives in its own region, or the spec says explicitly which region holds it."""
     with_storage = tuple(r.key for r in spec.regions if r.storage is not None)
@@ -160,6 +182,12 @@ def _region_issues(spec: PlatformSpec) -> list[SpecIssue]:
             out.append(SpecIssue(f"regions[{ri}].kubernetesVersion",
                                  f"'{region.kubernetes_version}' is not in standard support on {cloud}",
                                  tuple(catalog.kubernetes_versions(cloud))))
+        elif region.cloud is Cloud.aws and catalog.cluster_autoscaler(region.kubernetes_version) is None:
+            out.append(SpecIssue(f"regions[{ri}].kubernetesVersion",
+                                 f"no cluster autoscaler chart is built for EKS {region.kubernetes_version} yet (an "
+                                 "older minor's chart lacks the RBAC the newer autoscaler needs)",
+                                 tuple(v for v in catalog.kubernetes_versions(cloud)
+                                       if catalog.cluster_autoscaler(v) is not None)))
         if region.system_pool.instance_type not in catalog.system_instance_types(cloud):
             out.append(SpecIssue(f"regions[{ri}].systemPool.instanceType",
                                  f"unknown system instance type '{region.system_pool.instance_type}'",
@@ -316,9 +344,36 @@ def _workload_issues(spec: PlatformSpec) -> list[SpecIssue]:
             out.append(SpecIssue("workloads.serving.canaryWeight", "a canary weight needs canaryImage"))
         out += _routing_issues(spec)
         out += dns_issues(spec)
+        out += _model_delivery_issues(spec)
     for at, image in _workload_images(spec):
         if "@sha256:" not in image and (":" not in image.rsplit("/", 1)[-1] or image.endswith(":latest")):
             out.append(SpecIssue(at, f"'{image}' is not immutable; pin a digest (@sha256:...) or a version tag"))
+    return out
+
+
+def _model_delivery_issues(spec: PlatformSpec) -> list[SpecIssue]:
+    """Serving loads the model from its own region's models bucket (unless modelUri says where): that bucket must
+    exist, and training's export must reach it. Replication runs from an AWS training region only (S3 replication
+    to AWS regions, Storage Transfer to GCS; components/platform.py), in every tier."""
+    train, serve = spec.workloads.training, spec.workloads.serving
+    if serve is None or serve.model_uri is not None:
+        return []
+    out: list[SpecIssue] = []
+    source = spec.region(spec.training_data_region() or "")
+    for i, key in enumerate(serve.regions):
+        region = spec.region(key)
+        if region is None:
+            continue  # reported as an unknown region already
+        if region.storage is None:
+            out.append(SpecIssue(f"regions[{spec.regions.index(region)}].storage",
+                                 f"serving in {key} loads its model from that region's models bucket, and the region "
+                                 "has no storage; give it storage or set workloads.serving.modelUri"))
+        elif train is not None and source is not None and key != source.key and source.cloud is not Cloud.aws:
+            out.append(SpecIssue(f"workloads.serving.regions[{i}]",
+                                 f"training exports its model to {source.key}, and nothing copies models from a "
+                                 f"{source.cloud.value} region to {key} (replication runs from AWS training regions); "
+                                 "serve where training stores its data, or set workloads.serving.modelUri",
+                                 (source.key,)))
     return out
 
 

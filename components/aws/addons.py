@@ -1,8 +1,8 @@
 """``aiplatform:aws:ClusterAddons``: what an EKS GPU cluster needs beyond the control plane.
 
 EKS-managed add-ons (VPC CNI with its network policy agent on and the Pod Identity agent before any node; CoreDNS,
-kube-proxy, the CSI drivers once the system nodes exist) and Helm releases: the NVIDIA device plugin and DCGM
-exporter, which tolerate exactly the taint the spec puts on GPU pools, and the cluster autoscaler.
+kube-proxy, metrics-server, the CSI drivers once the system nodes exist) and Helm releases: the NVIDIA device plugin
+and DCGM exporter, which tolerate exactly the taint the spec puts on GPU pools, and the cluster autoscaler.
 """
 from __future__ import annotations
 
@@ -22,14 +22,24 @@ from components.compute import after
 CHARTS = {
     "nvidia-device-plugin": ("https://nvidia.github.io/k8s-device-plugin", "0.17.1"),
     "dcgm-exporter": ("https://nvidia.github.io/dcgm-exporter/helm-charts", "4.1.1"),
-    "cluster-autoscaler": ("https://kubernetes.github.io/autoscaler", "9.46.6"),
-    "aws-efa-k8s-device-plugin": ("https://aws.github.io/eks-charts", "v0.5.6"),
+    # the chart follows the cluster's minor: blueprint/catalog/gpu_catalog.yaml `cluster_autoscaler`
+    "cluster-autoscaler": ("https://kubernetes.github.io/autoscaler", None),
+    # plugin v0.5.20 (aws/eks-charts 5239609, 2026-08-03); since chart v0.5.16 the DaemonSet runs privileged
+    # (REVIEWED_SYSTEM_COMPONENTS in blueprint/spec/model.py lists what it breaks)
+    "aws-efa-k8s-device-plugin": ("https://aws.github.io/eks-charts", "v0.5.30"),
 }
+# The oldest chart of each GPU-node plugin a review accepted, with where it was read: a pin below it ships a plugin
+# the reviewed system-component entry no longer describes.
+REVIEWED_FLOOR = {"aws-efa-k8s-device-plugin": ("v0.5.30", "aws/eks-charts stable/aws-efa-k8s-device-plugin "
+                                                           "Chart.yaml at 5239609 (2026-08-03), appVersion v0.5.20")}
 # Installed before any node group (terraform-aws-eks `before_compute`): DaemonSets nodes need from their first boot.
 BEFORE_COMPUTE_ADDONS = ["vpc-cni", "eks-pod-identity-agent"]
 # Installed once the system nodes exist: CoreDNS is a Deployment, and an add-on whose pods cannot run stays
-# DEGRADED, so its create fails (terraform-aws-eks creates these after its node groups).
-AFTER_COMPUTE_ADDONS = ["coredns", "kube-proxy"]
+# DEGRADED, so its create fails (terraform-aws-eks creates these after its node groups). metrics-server serves the
+# resource metrics API (metrics.k8s.io) CPU-based HorizontalPodAutoscalers and `kubectl top` read: EKS does not
+# deploy it ("isn't deployed by default in Amazon EKS clusters", docs.aws.amazon.com/eks/latest/userguide/
+# metrics-server.html), GKE does; its EKS add-on listens on 10251, open between the cluster security group's members.
+AFTER_COMPUTE_ADDONS = ["coredns", "kube-proxy", "metrics-server"]
 # EKS bootstraps self-managed vpc-cni, CoreDNS and kube-proxy in every new cluster; the managed add-on of the same
 # name is CREATE_FAILED (ConfigurationConflict) unless it may overwrite them (terraform-aws-eks v20 default).
 RESOLVE_CONFLICTS_ON_CREATE = "OVERWRITE"
@@ -125,21 +135,24 @@ class ClusterAddons(pulumi.ComponentResource):
                             "cluster-autoscaler", aws_child)
         ca_policy = aws.iam.RolePolicy(f"{name}-cluster-autoscaler", role=ca_role.id,
                                        policy=autoscaler_policy(cluster_name), opts=aws_child)
+        release = catalog.cluster_autoscaler(region.kubernetes_version)
+        assert release is not None, "validated spec: a cluster autoscaler release for the cluster's minor"
         self._chart("cluster-autoscaler", name, "kube-system", k8s_child, {
             "autoDiscovery": {"clusterName": cluster_name}, "awsRegion": region.region,
-            # the chart's default image follows the chart, not the cluster; the autoscaler's minor must match it
-            "image": {"repository": CLUSTER_AUTOSCALER_IMAGE,
-                      "tag": catalog.cluster_autoscaler_image(region.kubernetes_version)},
+            # the chart of the cluster's minor (its RBAC), and that minor's newest patch image
+            "image": {"repository": CLUSTER_AUTOSCALER_IMAGE, "tag": release.image},
             "rbac": {"serviceAccount": {"name": "cluster-autoscaler",
                                         "annotations": {"eks.amazonaws.com/role-arn":
                                                         after(ca_role.arn, [ca_policy])}}},
             "extraArgs": {"balance-similar-node-groups": "true", "skip-nodes-with-system-pods": "false",
                           "expander": "least-waste", "scale-down-unneeded-time": "10m"},
             "nodeSelector": {"aiplatform.io/pool": "system"},
-        })
+        }, version=release.chart)
         self.register_outputs({})
 
-    def _chart(self, chart: str, name: str, namespace: str, opts: pulumi.ResourceOptions, values: dict) -> None:
-        repo, version = CHARTS[chart]
+    def _chart(self, chart: str, name: str, namespace: str, opts: pulumi.ResourceOptions, values: dict,
+               version: str | None = None) -> None:
+        repo, pinned = CHARTS[chart]
+        version = version or pinned
         k8s.helm.v3.Release(f"{name}-{chart}", name=chart, chart=chart, version=version, namespace=namespace,
                             create_namespace=True, repository_opts={"repo": repo}, values=values, opts=opts)

@@ -2,7 +2,8 @@
 
 The API endpoint is private; a public one exists only in ``access.deployer.eksEndpoint`` public-allowlist mode, for
 the deployer's egress addresses (``components/access/endpoints.py``). Kubernetes secrets are envelope-encrypted with the region's rotating KMS key. An IAM OIDC
-provider enables IRSA, and access entries (API auth mode) grant cluster-admin to the roles the spec names.
+provider enables IRSA, and access entries (API auth mode) grant cluster-admin to the deployer's role and the roles the
+spec names; EKS's one-time grant to the cluster's creator is off.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from blueprint.spec import PlatformSpec, Region
 from components.access.endpoints import eks_kubeconfig, eks_vpc_config
 from components.aws.iam import ServiceRole, service_role
 
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 # The thumbprint of the root CA behind every regional EKS OIDC issuer; AWS no longer checks it for EKS issuers but
 # the IAM API still requires one.
@@ -61,10 +63,14 @@ class EksCluster(pulumi.ComponentResource):
             vpc_config=eks_vpc_config(spec, region, subnet_ids, deployer_egress or []),
             encryption_config={"provider": {"key_arn": secrets_key.arn}, "resources": ["secrets"]},
             enabled_cluster_log_types=LOG_TYPES,
-            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
+            # the creator is made admin by an explicit entry below, not by EKS's one-time bootstrap (terraform-aws-eks
+            # main.tf: false, and its change ignored, as the field forces a new cluster)
+            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": False},
             upgrade_policy={"support_type": "STANDARD"},
             deletion_protection=spec.is_production,
-            tags=spec.aws_tags(), opts=pulumi.ResourceOptions(parent=self, provider=opts.provider, depends_on=[logs]))
+            tags=spec.aws_tags(), opts=pulumi.ResourceOptions(
+                parent=self, provider=opts.provider, depends_on=[logs],
+                ignore_changes=["accessConfig.bootstrapClusterCreatorAdminPermissions"]))
 
         issuer_url = self.cluster.identities.apply(lambda ids: ids[0]["oidcs"][0]["issuer"])
         self.oidc_provider = aws.iam.OpenIdConnectProvider(
@@ -72,18 +78,25 @@ class EksCluster(pulumi.ComponentResource):
             thumbprint_lists=[EKS_OIDC_THUMBPRINT], tags=spec.aws_tags(), opts=child)
         self.oidc_issuer = issuer_url.apply(lambda url: url.removeprefix("https://"))
 
-        for i, arn in enumerate(spec.cluster_admin_role_arns):
-            entry = aws.eks.AccessEntry(f"{name}-admin-{i}", cluster_name=self.cluster.name, principal_arn=arn,
-                                        type="STANDARD", tags=spec.aws_tags(), opts=child)
-            aws.eks.AccessPolicyAssociation(
-                f"{name}-admin-{i}", cluster_name=self.cluster.name, principal_arn=entry.principal_arn,
-                policy_arn="arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
-                access_scope={"type": "cluster"}, opts=child)
+        admins = [("deployer", spec.access.deployer.aws_role_arn)] if spec.access.deployer.aws_role_arn else []
+        admins += [(f"admin-{i}", arn) for i, arn in enumerate(spec.cluster_admin_role_arns)]
+        grants = {key: self._cluster_admin(f"{name}-{key}", spec, arn, child) for key, arn in admins}
 
+        # the provider's first call goes through the deployer's path and as the deployer's role, once it is admin
         path = [deployer_path(self.cluster)] if deployer_path is not None else []
+        path += [grants["deployer"]] if "deployer" in grants else []
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=eks_kubeconfig(self.cluster.name, self.cluster.endpoint,
                                                  self.cluster.certificate_authority.data, region.region),
             enable_server_side_apply=True, opts=pulumi.ResourceOptions(parent=self, depends_on=path))
         self.register_outputs({"clusterName": self.cluster.name, "endpoint": self.cluster.endpoint,
                                "oidcProviderArn": self.oidc_provider.arn})
+
+    def _cluster_admin(self, name: str, spec: PlatformSpec, role_arn: str,
+                       opts: pulumi.ResourceOptions) -> aws.eks.AccessPolicyAssociation:
+        """An access entry for the role and AmazonEKSClusterAdminPolicy on the whole cluster."""
+        entry = aws.eks.AccessEntry(name, cluster_name=self.cluster.name, principal_arn=role_arn, type="STANDARD",
+                                    tags=spec.aws_tags(), opts=opts)
+        return aws.eks.AccessPolicyAssociation(
+            name, cluster_name=self.cluster.name, principal_arn=entry.principal_arn, policy_arn=CLUSTER_ADMIN_POLICY,
+            access_scope={"type": "cluster"}, opts=opts)

@@ -2,8 +2,8 @@
 
 The NVIDIA-accelerated AL2023 AMI, IMDSv2 and an encrypted gp3 root volume via the launch template; the shared
 taint and labels from the spec; spot, on-demand or a capacity reservation; EFA and a cluster placement group in a
-single zone where the instance type supports EFA. Autoscaling-group tags describe the node template so the cluster
-autoscaler can scale the pool up from zero.
+single zone where the instance type supports EFA (for an ODCR pool, the group its reservation was created in).
+Autoscaling-group tags describe the node template so the cluster autoscaler can scale the pool up from zero.
 """
 from __future__ import annotations
 
@@ -75,9 +75,11 @@ class GpuNodePool(GpuNodePoolBase):
         if pool.uses_efa(Cloud.aws):
             zones = zones[:1]  # EFA traffic and the cluster placement group need one zone
             interfaces = efa_interfaces(facts.efa_interfaces, cluster.vpc_config.cluster_security_group_id)
-        if pool.uses_compact_placement(Cloud.aws):
+        if pool.placement_group is not None:  # the existing group the pool's ODCR was created in
+            placement_group = pool.placement_group
+        elif pool.uses_compact_placement(Cloud.aws):
             placement_group = aws.ec2.PlacementGroup(f"{name}-placement", strategy="cluster",
-                                                     tags=spec.aws_tags(), opts=child)
+                                                     tags=spec.aws_tags(), opts=child).name
         template = node_launch_template(
             f"{name}-lt", spec, volume_key=volume_key, disk_gb=pool.disk_size_gb, opts=child,
             network_interfaces=interfaces, placement_group=placement_group,

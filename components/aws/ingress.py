@@ -60,12 +60,12 @@ class AwsServingEntry(pulumi.ComponentResource):
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-nlb-to-nodes", security_group_id=self.security_group.id,
             referenced_security_group_id=cluster_security_group_id, ip_protocol="tcp", from_port=node_port,
-            to_port=node_port, description="traffic and health checks to Envoy's NodePort",
+            to_port=node_port, description="traffic and health checks to the Envoy NodePort",
             tags=tags(Name=f"{name}-nlb-to-nodes"), opts=child)
         self.node_rule = aws.vpc.SecurityGroupIngressRule(
             f"{name}-nodes-from-nlb", security_group_id=cluster_security_group_id,
             referenced_security_group_id=self.security_group.id, ip_protocol="tcp", from_port=node_port,
-            to_port=node_port, description="serving NLB to Envoy's NodePort",
+            to_port=node_port, description="serving NLB to the Envoy NodePort",
             tags=tags(Name=f"{name}-nodes-from-nlb"), opts=child)
         self.load_balancer = aws.lb.LoadBalancer(
             f"{name}-nlb", name=lb_name, load_balancer_type="network", internal=False,

@@ -1,5 +1,5 @@
-"""Launch templates for EKS managed node groups: IMDSv2 only, an encrypted gp3 root volume, and, for GPU pools,
-EFA interfaces, a cluster placement group and capacity reservations. Pure argument builders plus one resource."""
+"""Launch templates for EKS managed node groups: IMDSv2 only with a hop limit of 1, an encrypted gp3 root volume,
+and, for GPU pools, EFA interfaces, a cluster placement group and capacity reservations."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,6 +8,8 @@ import pulumi
 import pulumi_aws as aws
 
 from blueprint.spec import PlatformSpec
+
+IMDS_HOP_LIMIT = 1  # a pod's own network namespace is one hop more: IMDSv2 tokens never reach it
 
 
 def efa_interfaces(count: int, security_group_id: pulumi.Input[str]) -> list[dict[str, Any]]:
@@ -24,20 +26,23 @@ def capacity_reservation(reservation_id: str) -> dict[str, Any]:
 
 def node_launch_template(name: str, spec: PlatformSpec, *, volume_key: aws.kms.Key, disk_gb: int,
                          opts: pulumi.ResourceOptions, network_interfaces: list[dict[str, Any]] | None = None,
-                         placement_group: aws.ec2.PlacementGroup | None = None, reservation_id: str | None = None,
-                         capacity_block: bool = False, hop_limit: int = 2) -> aws.ec2.LaunchTemplate:
-    """The template every node pool uses. Hop limit 2 lets pods on the host network reach IMDS; tokens are required."""
+                         placement_group: pulumi.Input[str] | None = None, reservation_id: str | None = None,
+                         capacity_block: bool = False) -> aws.ec2.LaunchTemplate:
+    """The template every node pool uses: IMDSv2 tokens required, hop limit 1, so only processes on the host network
+    (kubelet, aws-node, kube-proxy, the Pod Identity agent, the EFA plugin) reach IMDS and no other pod can take the
+    node role's credentials (EKS best practices, "Restrict access to the instance profile assigned to the worker
+    node"; rationale and what relies on it instead: docs/architecture.md, "Node metadata")."""
     return aws.ec2.LaunchTemplate(
         name,
         update_default_version=True,
         metadata_options={"http_endpoint": "enabled", "http_tokens": "required",
-                          "http_put_response_hop_limit": hop_limit, "instance_metadata_tags": "disabled"},
+                          "http_put_response_hop_limit": IMDS_HOP_LIMIT, "instance_metadata_tags": "disabled"},
         block_device_mappings=[{"device_name": "/dev/xvda",
                                 "ebs": {"volume_size": disk_gb, "volume_type": "gp3", "iops": 3000, "throughput": 250,
                                         "encrypted": "true", "kms_key_id": volume_key.arn,
                                         "delete_on_termination": "true"}}],
         network_interfaces=network_interfaces,
-        placement={"group_name": placement_group.name} if placement_group is not None else None,
+        placement={"group_name": placement_group} if placement_group is not None else None,
         capacity_reservation_specification=capacity_reservation(reservation_id) if reservation_id else None,
         instance_market_options={"market_type": "capacity-block"} if capacity_block else None,
         tag_specifications=[{"resource_type": kind, "tags": spec.aws_tags()} for kind in ("instance", "volume")],

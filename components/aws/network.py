@@ -11,6 +11,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from blueprint.catalog.quotas import nat_gateway_zones
 from blueprint.spec import PlatformSpec, Region, RegionAddresses
 from components.compute import after
 
@@ -55,8 +56,7 @@ class AwsNetwork(pulumi.ComponentResource):
             public_subnets.append(subnet)
         self.public_subnets = public_subnets
 
-        # One NAT per zone in production (a zone outage keeps the others' egress); one shared NAT otherwise.
-        nat_zones = self.zones if spec.is_production else self.zones[:1]
+        nat_zones = list(nat_gateway_zones(spec, region))  # per zone in production, one otherwise
         nats = []
         for i, zone in enumerate(nat_zones):
             eip = aws.ec2.Eip(f"{name}-nat-{zone}", domain="vpc", tags=tags(Name=f"{name}-nat-{zone}"), opts=child)

@@ -32,7 +32,7 @@ class AwsRegion(RegionalCompute):
                                            opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, provider=self.cloud_provider)
 
-        self.kms_key = rotating_key(f"{name}-platform", spec, region.region, "cluster secrets, logs, volumes", child,
+        self.kms_key = rotating_key(f"{name}-platform", spec, region.region, "cluster secrets logs volumes", child,
                                     launchers=account.service_linked_roles)
         network = AwsNetwork(name, spec, region, addresses, self.kms_key, child)
         self.network_id = network.vpc.id

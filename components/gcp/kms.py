@@ -10,8 +10,12 @@ from components.gcp.project import Agent
 ROTATION_PERIOD = "7776000s"  # 90 days
 
 
-def key_ring(name: str, spec: PlatformSpec, region: str, opts: pulumi.ResourceOptions) -> gcp.kms.KeyRing:
-    return gcp.kms.KeyRing(name, name=f"{spec.prefix}-{region}", location=region, opts=opts)
+def key_ring(name: str, spec: PlatformSpec, location: str, opts: pulumi.ResourceOptions,
+             suffix: str = "", region: str | None = None) -> gcp.kms.KeyRing:
+    """A key ring named ``<prefix>-<region><suffix>`` in the Cloud KMS ``location`` (a region, or a multi-region
+    such as ``us`` for what a dual-region bucket encrypts; cloud.google.com/kms/docs/locations). ``region``
+    defaults to the location. Rings are never deleted (docs/operations.md, "Re-create a stack")."""
+    return gcp.kms.KeyRing(name, name=f"{spec.prefix}-{region or location}{suffix}", location=location, opts=opts)
 
 
 def rotating_key(name: str, ring: gcp.kms.KeyRing, spec: PlatformSpec, agents: list[Agent],

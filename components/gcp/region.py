@@ -32,6 +32,7 @@ class GcpRegion(RegionalCompute):
                                              [project.agents["container.googleapis.com"]], child)
         self.network = GcpRegionalNetwork(name, spec, region, addresses, network, child)
         self.network_id = network.network.id
+        self.network_name = network.network.name  # Filestore takes the bare name (components/storage/gcp_storage.py)
         self.cloud_router = self.network.router
 
         gke = GkeCluster(f"{name}-gke", spec, region, addresses, network_id=network.network.id,

@@ -23,8 +23,13 @@ from components.storage.names import SERVING_NAMESPACE
 
 CHARTS = {
     "kube-prometheus-stack": ("https://prometheus-community.github.io/helm-charts", "76.5.1"),
-    "keda": ("https://kedacore.github.io/charts", "2.17.2"),
+    # the newest chart whose KEDA is tested on the clusters' minor (KEDA_KUBERNETES); kedacore/charts v2.20.2
+    "keda": ("https://kedacore.github.io/charts", "2.20.2"),
 }
+# KEDA's compatibility matrix: the Kubernetes minors each release is tested on ("N-2",
+# keda.sh/docs/2.22/operate/cluster, read 2026-08-22). The chart installs on anything >= 1.23; this is the support.
+KEDA_KUBERNETES = {"2.17": ("1.30", "1.32"), "2.18": ("1.31", "1.33"), "2.19": ("1.32", "1.34"),
+                   "2.20": ("1.33", "1.35"), "2.21": ("1.34", "1.36")}
 KEDA_NAMESPACE = "keda"
 SYSTEM_NODES = {"aiplatform.io/pool": "system"}
 

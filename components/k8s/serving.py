@@ -253,8 +253,9 @@ class ServingService(pulumi.ComponentResource):
         target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": serve.name}
         opts = common.k8s_opts(self, prov, [*after, self.deployment])
         if serve.keda:
+            # the stable track only: the canary's pods share the app name, and their queue is not this Deployment's
             query = (f'sum({common.QUEUE_DEPTH_METRIC}{{namespace="{NAMESPACE}",'
-                     f'app_kubernetes_io_name="{serve.name}"}})')
+                     f'app_kubernetes_io_name="{serve.name}",aiplatform_io_track="stable"}})')
             k8s.apiextensions.CustomResource(
                 f"{name}-scaler", api_version="keda.sh/v1alpha1", kind="ScaledObject", metadata=meta,
                 spec={"scaleTargetRef": {"name": serve.name}, "minReplicaCount": serve.replicas.min,

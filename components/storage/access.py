@@ -68,7 +68,11 @@ class WorkloadIdentity(pulumi.ComponentResource):
     annotation: tuple[str, pulumi.Output[str]]
 
     def __init__(self, spec: PlatformSpec, compute: RegionalCompute, *, workload: str, training: bool,
-                 storage_region: Region, storage_key: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None):
+                 storage_region: Region, storage_key: pulumi.Input[str],
+                 buckets: dict[str, pulumi.Resource] | None = None, opts: pulumi.ResourceOptions | None = None):
+        """``buckets``: the storage region's buckets by data class. A GCS grant names its bucket through the
+        bucket resource, so it waits for it: the provider reads the bucket's IAM policy first, a 404 before the
+        bucket exists (an IAM policy on AWS may name an ARN that does not exist yet)."""
         name = f"{compute.child_name}-{workload}"
         super().__init__("aiplatform:storage:WorkloadIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=compute.cloud_provider)
@@ -85,12 +89,13 @@ class WorkloadIdentity(pulumi.ComponentResource):
             account = gcp.serviceaccount.Account(name, account_id=f"{workload}-{compute.region.region}"[:30].rstrip("-"),
                                                  display_name=f"{workload} in {compute.region.key}", opts=child)
             grants: list[pulumi.Resource] = []
+            assert buckets is not None, "a GCP identity is granted on the storage region's bucket resources"
             for data_class, role, prefix in self._gcs_grants(training, workload):
                 bucket = bucket_name(spec, storage_region, data_class)
                 condition = None if prefix is None else {"title": f"only {prefix}",
                                                          "expression": prefix_condition(bucket, prefix)}
                 grants += [gcp.storage.BucketIAMMember(f"{name}-{data_class}-{role.split('.')[-1]}",
-                                            bucket=bucket, role=role,
+                                            bucket=buckets[data_class].name, role=role,  # type: ignore[attr-defined]
                                             member=account.member, condition=condition, opts=child)]
             grants.append(gcp.serviceaccount.IAMMember(
                 f"{name}-workload-identity", service_account_id=account.name, role="roles/iam.workloadIdentityUser",

@@ -2,7 +2,8 @@
 
 Each bucket gets its own encryption (SSE-KMS with the region's rotating storage key), versioning, lifecycle,
 ownership-controls and public-access-block resources, as pulumi-aws v7 splits them. FSx for Lustre PERSISTENT_2
-is linked to the dataset bucket by a data repository association, so jobs read S3 data at file-system speed.
+is linked to the dataset bucket by a data repository association, so jobs read S3 data at file-system speed; the
+bucket (versioned) is the durable copy, as FSx takes no backups of a file system linked to S3.
 """
 from __future__ import annotations
 
@@ -82,7 +83,10 @@ class AwsStorage(pulumi.ComponentResource):
             per_unit_storage_throughput=hot.throughput_per_tib, kms_key_id=self.key.arn,
             subnet_ids=compute.private_subnet_ids[0], security_group_ids=[sg.id],
             data_compression_type="LZ4", file_system_type_version="2.15",
-            automatic_backup_retention_days=7 if spec.is_production else 0,
+            # FSx backs up no file system linked to S3 (LustreGuide/using-backups-fsx.html: "persistent file systems
+            # that are not linked to an Amazon S3 durable data repository"), and this one always is: the versioned,
+            # KMS-encrypted dataset bucket behind the association is the durable copy
+            automatic_backup_retention_days=0,
             tags=spec.aws_tags(), opts=child)
         aws.fsx.DataRepositoryAssociation(
             f"{name}-datasets", file_system_id=fs.id, file_system_path="/datasets",

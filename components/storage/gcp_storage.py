@@ -1,8 +1,8 @@
 """GCS buckets per data class and the Filestore hot tier of one GCP region.
 
 Uniform bucket-level access, enforced public access prevention, versioning and a customer-managed Cloud KMS key
-that rotates. In production the model bucket is a dual-region bucket with turbo replication, so every serving
-region in the pair reads models locally.
+that rotates, in the location of what it encrypts. In production the model bucket is a dual-region bucket with
+turbo replication, so every serving region in the pair reads models locally; its key is in the multi-region.
 """
 from __future__ import annotations
 
@@ -47,20 +47,23 @@ class GcpStorage(pulumi.ComponentResource):
         agents = [project.agents["storage.googleapis.com"]]
         if filestore:
             agents.append(project.agents["file.googleapis.com"])
-        ring = key_ring(f"{name}-keys", spec, f"{region.region}-storage", child)
+        ring = key_ring(f"{name}-keys", spec, region.region, child, suffix="-storage")
         self.key, self.key_grants = rotating_key(f"{name}-gcs", ring, spec, agents, child)
         keyed = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(self.key_grants)))
         self.buckets = {}
         for data_class in DATA_CLASSES:
             location, placement, rpo = bucket_location(region, data_class == "models" and spec.is_production)
+            key, opts = self.key, keyed
+            if placement is not None:
+                key, opts = self._multi_region_key(name, spec, region, location, project, child)
             self.buckets[data_class] = gcp.storage.Bucket(
                 f"{name}-{data_class}", name=bucket_name(spec, region, data_class), location=location,
                 custom_placement_config=placement, rpo=rpo,
                 uniform_bucket_level_access=True, public_access_prevention="enforced",
-                versioning={"enabled": True}, encryption={"default_kms_key_name": self.key.id},
+                versioning={"enabled": True}, encryption={"default_kms_key_name": key.id},
                 lifecycle_rules=gcs_rules(rules_for(data_class, storage.lifecycle), storage.lifecycle),
                 force_destroy=storage.force_destroy and not spec.is_production,
-                labels=spec.gcp_labels(**{"data-class": data_class}), opts=keyed)
+                labels=spec.gcp_labels(**{"data-class": data_class}), opts=opts)
         self.hot = None
         if filestore:
             regional = hot.filestore_tier in ("REGIONAL", "ENTERPRISE")
@@ -69,6 +72,25 @@ class GcpStorage(pulumi.ComponentResource):
                 location=region.region if regional else region.facts.zones[0],
                 tier=hot.filestore_tier, kms_key_name=self.key.id,
                 file_shares={"name": "datasets", "capacity_gb": hot.capacity_gib},
-                networks=[{"network": compute.network_id, "modes": ["MODE_IPV4"], "connect_mode": "DIRECT_PEERING"}],
-                labels=spec.gcp_labels(), opts=keyed)
+                # the network by name: Filestore stores the bare name of a network in its own project, and a path
+                # here would differ from it on every refresh, so each later `up` would replace the instance
+                # (ForceNew; hashicorp/terraform-provider-google#16548, cluster-toolkit modules/file-system/filestore)
+                networks=[{"network": compute.network_name,  # type: ignore[attr-defined]  # GcpRegion's network
+                           "modes": ["MODE_IPV4"], "connect_mode": "DIRECT_PEERING"}],
+                deletion_protection_enabled=spec.is_production,
+                deletion_protection_reason="production datasets" if spec.is_production else None,
+                labels=spec.gcp_labels(),
+                opts=pulumi.ResourceOptions.merge(keyed, pulumi.ResourceOptions(protect=spec.is_production)))
         self.register_outputs({"buckets": {c: b.name for c, b in self.buckets.items()}})
+
+    def _multi_region_key(self, name: str, spec: PlatformSpec, region: Region, location: str, project,
+                          child: pulumi.ResourceOptions) -> tuple[gcp.kms.CryptoKey, pulumi.ResourceOptions]:
+        """A key for a configurable dual-region bucket: Cloud Storage uses only a key in the bucket's multi-region
+        ("For most dual-regions, you must create the Cloud KMS key ring in the associated multi-region", Cloud
+        Storage CMEK restrictions); a regional key fails every write with "Cloud KMS region ... not available for
+        use with GCS region". One per region, granted to the GCS agent only."""
+        ring = key_ring(f"{name}-{location.lower()}-keys", spec, location.lower(), child, suffix="-models",
+                        region=region.region)
+        key, grants = rotating_key(f"{name}-gcs-{location.lower()}", ring, spec,
+                                   [project.agents["storage.googleapis.com"]], child)
+        return key, pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(grants)))

@@ -96,7 +96,10 @@ class KubernetesStorage(pulumi.ComponentResource):
         if region.cloud is Cloud.aws:
             self._pv_and_claim(f"{name}-datasets-s3", by_claim["datasets-s3"], "1Ti", {
                 "driver": "s3.csi.aws.com", "volumeHandle": f"s3-{datasets}",
-                "volumeAttributes": {"bucketName": datasets, "authenticationSource": "pod"}},
+                # stsRegion: the driver would otherwise look the region up in IMDS, which pods cannot reach (hop
+                # limit 1; awslabs/mountpoint-s3-csi-driver docs/CONFIGURATION.md, "Configuring the STS region")
+                "volumeAttributes": {"bucketName": datasets, "authenticationSource": "pod",
+                                     "stsRegion": region.region}},
                 [f"uid={uid}", f"gid={gid}", "allow-other", "read-only", f"region {region.region}"])
             if "datasets-hot" in by_claim:
                 assert storage.lustre is not None, "FSx for Lustre declared for a fsx-lustre hot tier"

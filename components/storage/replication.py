@@ -1,4 +1,4 @@
-"""``aiplatform:storage:ModelReplication``: production model artifacts follow the serving regions.
+"""``aiplatform:storage:ModelReplication``: model artifacts follow the serving regions, in every tier.
 
 Training exports models to its region's model bucket; S3 replication copies them (re-encrypted with each
 destination's key) to the model bucket of every other AWS serving region, so serving always reads locally.

@@ -14,7 +14,7 @@ import pytest
 from blueprint.plan import Plan
 from tests.access import deploy_path as D
 from tests.access.applied import applied_plan
-from tests.conftest import STACKS, platform_config
+from tests.conftest import DEPLOYER_ROLE, STACKS, platform_config
 from tests.interconnect import graph as G
 
 DX_ID = "5f2a3b4c-1d2e-4f50-8a9b-0c1d2e3f4a5b"
@@ -31,7 +31,7 @@ def _variant(name: str) -> tuple[str, dict | None]:
     elif name == "prod-gkeprivate":  # GKE through its private endpoint, over the HA VPN
         deployer["gkeEndpoint"] = "private"
     elif name == "prod-peer":  # a deployer network behind Direct Connect / Cloud Interconnect
-        cfg["access"]["deployer"] = {"peerCidrs": ["172.20.0.0/24"], "gkeEndpoint": "private"}
+        cfg["access"]["deployer"] = {"awsRoleArn": DEPLOYER_ROLE, "peerCidrs": ["172.20.0.0/24"], "gkeEndpoint": "private"}
         cfg["network"]["dedicated"] = {"directConnectGatewayId": DX_ID, "peerAsn": 65010,
                                        "interconnectAttachmentUrls": [IC]}
     return stack, cfg

@@ -8,7 +8,7 @@ import pytest
 from blueprint.cli import main
 from blueprint.commands.deployer import HOSTED, describe, runs_on
 from blueprint.spec import load_spec
-from tests.conftest import platform_config, shipped_plan
+from tests.conftest import DEPLOYER_ROLE, platform_config, shipped_plan
 
 LABELS = json.dumps({"dev": ["self-hosted", "aiplat-dev"], "staging": ["self-hosted", "aiplat-stg"],
                      "prod": ["self-hosted", "aiplat-prod"]})
@@ -43,7 +43,7 @@ def test_several_stacks_give_objects_by_stack(capsys):
 
 def test_a_deployer_on_the_internet_runs_on_a_github_hosted_runner():
     cfg = platform_config("prod")
-    cfg["access"] = {"deployer": {"eksEndpoint": "public-allowlist", "egressCidrs": ["52.94.0.0/24"]}}
+    cfg["access"] = {"deployer": {"awsRoleArn": DEPLOYER_ROLE, "eksEndpoint": "public-allowlist", "egressCidrs": ["52.94.0.0/24"]}}
     info = describe(load_spec(cfg, stack="prod"))
     assert info["inNetwork"] is False and runs_on(info, "") == HOSTED
     assert [c["endpoint"] for c in info["clusters"]] == ["public endpoint (allow-list)"] * 2 + ["DNS endpoint (IAM)"]

@@ -6,7 +6,7 @@ import pytest
 from blueprint.plan.engine import run_plan
 from blueprint.spec import FULL_KEY, SpecError, load_spec
 from blueprint.spec.model import EksEndpoint, GkeEndpoint
-from tests.conftest import platform_config
+from tests.conftest import DEPLOYER_ROLE, platform_config
 
 DOCUMENTATION = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "203.0.113.7/32"]
 
@@ -41,7 +41,7 @@ def test_documentation_ranges_are_refused(where, cidr):
     if where == "apiAuthorizedCidrs":
         cfg["regions"][0][where], path = [cidr], f"regions[0].{where}[0]"
     elif where == "peerCidrs":
-        cfg["access"]["deployer"] = {"peerCidrs": [cidr], "egressCidrs": ["52.94.0.0/24"]}
+        cfg["access"]["deployer"] = {"awsRoleArn": DEPLOYER_ROLE, "peerCidrs": [cidr], "egressCidrs": ["52.94.0.0/24"]}
         path = f"access.deployer.{where}[0]"
     else:
         _deployer(cfg)[where], path = [cidr], f"access.deployer.{where}[0]"
@@ -88,7 +88,7 @@ def test_the_whole_internet_only_in_development():
 ])
 def test_private_only_without_a_deployer_network(stack, key, mode, allowed):
     cfg = platform_config(stack)
-    cfg["access"] = {"deployer": {"egressCidrs": ["52.94.0.0/24"]}}
+    cfg["access"] = {"deployer": {"awsRoleArn": DEPLOYER_ROLE, "egressCidrs": ["52.94.0.0/24"]}}
     if key == "gkeEndpoint":
         cfg["access"]["deployer"].update(eksEndpoint="public-allowlist", gkeEndpoint=mode)
     issue = _one(stack, cfg)
@@ -97,7 +97,7 @@ def test_private_only_without_a_deployer_network(stack, key, mode, allowed):
 
 def test_public_allowlist_without_the_deployers_egress():
     cfg = platform_config("dev")
-    del cfg["access"]
+    cfg["access"] = {"deployer": {"awsRoleArn": DEPLOYER_ROLE}}  # no runner subnet, no egress addresses
     issue = _one("dev", cfg)
     assert issue.path == "access.deployer.egressCidrs" and "runnerSubnet" in issue.message
 
@@ -106,7 +106,7 @@ def test_a_runner_no_route_reaches_from_is_refused_and_the_hub_is_offered():
     """Hub-and-spoke spokes do not link: a runner in spoke us-east-1 cannot reach spoke us-west-2's private API."""
     cfg = platform_config("prod")
     cfg["network"].update(topology="hub-and-spoke", hub="gcp/us-central1")
-    cfg["access"]["deployer"] = {"runnerSubnet": {"region": "aws/us-east-1"}}
+    cfg["access"]["deployer"] = {"awsRoleArn": DEPLOYER_ROLE, "runnerSubnet": {"region": "aws/us-east-1"}}
     issue = _one("prod", cfg)
     assert issue.path == "access.deployer.runnerSubnet.region"
     assert "reaches the private API endpoint of aws/us-west-2" in issue.message and issue.allowed == ()
@@ -117,7 +117,7 @@ def test_a_runner_no_route_reaches_from_is_refused_and_the_hub_is_offered():
 def test_a_private_gke_endpoint_needs_the_runner_linked_to_it():
     cfg = platform_config("prod")
     cfg["network"].update(topology="hub-and-spoke", hub="aws/us-west-2")
-    cfg["access"]["deployer"] = {"runnerSubnet": {"region": "aws/us-east-1"}, "eksEndpoint": "public-allowlist",
+    cfg["access"]["deployer"] = {"awsRoleArn": DEPLOYER_ROLE, "runnerSubnet": {"region": "aws/us-east-1"}, "eksEndpoint": "public-allowlist",
                                  "gkeEndpoint": "private"}
     issue = _one("prod", cfg)
     assert issue.path == "access.deployer.runnerSubnet.region" and "gcp/us-central1" in issue.message
@@ -126,7 +126,7 @@ def test_a_private_gke_endpoint_needs_the_runner_linked_to_it():
 
 def test_a_peer_network_needs_a_dedicated_link_into_each_cloud_it_reaches_privately():
     cfg = platform_config("prod")
-    cfg["access"]["deployer"] = {"peerCidrs": ["172.20.0.0/24"], "gkeEndpoint": "private"}
+    cfg["access"]["deployer"] = {"awsRoleArn": DEPLOYER_ROLE, "peerCidrs": ["172.20.0.0/24"], "gkeEndpoint": "private"}
     aws, gcp = _issues("prod", cfg)
     assert aws.path == gcp.path == "access.deployer.peerCidrs"
     assert "directConnectGatewayId" in aws.message and "interconnectAttachmentUrls" in gcp.message
@@ -139,7 +139,7 @@ def test_a_peer_network_needs_a_dedicated_link_into_each_cloud_it_reaches_privat
 def test_a_peer_network_inside_the_supernet_is_refused():
     cfg = platform_config("prod")
     cfg["network"]["dedicated"] = {"directConnectGatewayId": "5f2a3b4c-1d2e-4f50-8a9b-0c1d2e3f4a5b"}
-    cfg["access"]["deployer"] = {"peerCidrs": ["10.100.0.0/24"]}
+    cfg["access"]["deployer"] = {"awsRoleArn": DEPLOYER_ROLE, "peerCidrs": ["10.100.0.0/24"]}
     issue = _one("prod", cfg)
     assert issue.path == "access.deployer.peerCidrs[0]" and "overlaps the supernet" in issue.message
 
@@ -172,3 +172,19 @@ def test_unknown_modes_name_the_allowed_values():
     cfg["access"]["deployer"]["eksEndpoint"] = "public"
     issue = _one("prod", cfg)
     assert issue.path == "access.deployer.eksEndpoint" and issue.allowed == ("private", "public-allowlist")
+
+
+def test_the_deployers_role_is_required_with_an_eks_cluster_and_must_be_a_role_named_once():
+    """EKS makes only a cluster's creator admin, once; the runner's full `up` needs its own role to be admin
+    whoever ran the bootstrap pass (first-up review round 1, aws 4)."""
+    cfg = platform_config("dev")
+    del cfg["access"]["deployer"]["awsRoleArn"]
+    issue = _one("dev", cfg)
+    assert issue.path == "access.deployer.awsRoleArn" and "required with an AWS region" in issue.message
+    cfg["access"]["deployer"]["awsRoleArn"] = "arn:aws:iam::123456789012:user/deployer"
+    issue = _one("dev", cfg)
+    assert issue.path == "access.deployer.awsRoleArn" and "is not an IAM role ARN" in issue.message
+    cfg = platform_config("staging")
+    cfg["clusterAdminRoleArns"].append(DEPLOYER_ROLE)
+    issue = _one("staging", cfg)
+    assert issue.path == "clusterAdminRoleArns[1]" and "the deployer's role" in issue.message

@@ -21,28 +21,49 @@ def _asg_tags(plan, region: str, pool: str) -> dict[str, str]:
     return {t["key"]: t["value"] for t in tags}
 
 
-def test_every_eks_version_in_the_catalog_has_an_autoscaler_of_the_same_minor():
-    for version in catalog.kubernetes_versions("aws"):
-        tag = catalog.cluster_autoscaler_image(version)
-        assert tag is not None and tag.startswith(f"v{version}."), (version, tag)
+def test_each_autoscaler_release_in_the_catalog_is_one_minor_chart_and_image():
+    """The chart's appVersion (kubernetes/autoscaler Chart.yaml) and the image share the cluster's minor: chart
+    9.46.6 (appVersion 1.32.0) under a 1.35 image lacked the DRA RBAC and the autoscaler never started its loop
+    (first-up review round 1, k8s 1)."""
+    found = {v: catalog.cluster_autoscaler(v) for v in catalog.kubernetes_versions("aws")}
+    assert {v for v, ca in found.items() if ca} >= {"1.34", "1.35"}
+    for version, ca in found.items():
+        if ca is not None:
+            assert ca.chart_app_version.startswith(f"{version}.") and ca.image.startswith(f"v{version}."), version
 
 
 def test_the_cluster_autoscaler_runs_the_release_matching_each_clusters_version(any_stack):
     from tests.conftest import shipped_plan
     plan, spec = shipped_plan(any_stack), load_spec(platform_config(any_stack), stack=any_stack)
     for region in (r for r in spec.regions if r.cloud is Cloud.aws):
-        image = _release(plan, region.region, "cluster-autoscaler").inputs["values"]["image"]
+        release = _release(plan, region.region, "cluster-autoscaler")
+        ca = catalog.cluster_autoscaler(region.kubernetes_version)
+        image = release.inputs["values"]["image"]
         assert image["repository"] == "registry.k8s.io/autoscaling/cluster-autoscaler"
+        assert (release.inputs["version"], image["tag"]) == (ca.chart, ca.image)
         assert image["tag"].startswith(f"v{region.kubernetes_version}.")
 
 
-def test_a_changed_cluster_version_changes_the_autoscaler_with_it():
+def test_a_changed_cluster_version_changes_the_autoscaler_chart_and_image_with_it():
     from blueprint.plan import run_plan
     cfg = platform_config("dev")
-    cfg["regions"][0]["kubernetesVersion"] = "1.36"
+    cfg["regions"][0]["kubernetesVersion"] = "1.34"
     plan = run_plan("dev", platform=cfg)
-    assert _release(plan, "us-east-1", "cluster-autoscaler").inputs["values"]["image"]["tag"] == "v1.36.0"
-    assert plan.one("aws:eks/cluster:Cluster").inputs["version"] == "1.36"
+    release = _release(plan, "us-east-1", "cluster-autoscaler")
+    assert (release.inputs["version"], release.inputs["values"]["image"]["tag"]) == ("9.53.0", "v1.34.5")
+    assert plan.one("aws:eks/cluster:Cluster").inputs["version"] == "1.34"
+
+
+def test_an_eks_minor_without_an_autoscaler_chart_is_refused():
+    from blueprint.spec import SpecError
+    cfg = platform_config("dev")
+    cfg["regions"][0]["kubernetesVersion"] = "1.36"  # in EKS standard support; no chart built for it yet
+    try:
+        load_spec(cfg, stack="dev")
+    except SpecError as err:
+        (issue,) = err.issues
+    assert issue.path == "regions[0].kubernetesVersion" and "no cluster autoscaler chart" in issue.message
+    assert issue.allowed == ("1.34", "1.35")
 
 
 def test_efa_pools_are_labelled_for_the_efa_plugin_and_advertise_efa_to_the_autoscaler(prod_plan):
@@ -73,3 +94,34 @@ def test_csi_drivers_for_the_regions_static_volumes_are_installed(prod_plan, dev
     west = addons(prod_plan, "us-west-2")  # buckets but no FSx there
     assert "aws-mountpoint-s3-csi-driver" in west and "aws-fsx-csi-driver" not in west
     assert "aws-fsx-csi-driver" not in addons(dev_plan, "us-east-1")
+
+
+def test_every_cluster_with_a_cpu_autoscaler_serves_the_resource_metrics_api(any_stack):
+    """A Resource-metric HPA reads metrics.k8s.io, which only metrics-server serves: EKS does not deploy it (GKE
+    does), so dev's and staging's serving HPAs never scaled (first-up review round 1, k8s 2)."""
+    from blueprint.plan.order import Graph
+    from tests.conftest import shipped_plan
+    plan = shipped_plan(any_stack)
+    graph = Graph(plan)
+    hpas = [h for h in plan.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+            if any(m.get("type") == "Resource" for m in h.get("spec.metrics") or [])]
+    for hpa in hpas:
+        cluster = graph.by_urn[graph.cluster_of(hpa)]
+        if cluster.type == "aws:eks/cluster:Cluster":
+            addons = [a for a in plan.of_type(ADDON) if graph.cluster_of(a) == cluster.urn
+                      and a.inputs["addonName"] == "metrics-server"]
+            assert addons, f"{hpa.name}: no metrics-server on {cluster.name}"
+    if any_stack != "prod":
+        assert hpas, "dev and staging scale serving on CPU"
+
+
+def test_gpu_node_plugins_are_pinned_no_older_than_their_reviewed_release():
+    """The EFA plugin was pinned at chart v0.5.6 (plugin v0.5.4, 14 releases behind); the review floor records the
+    release its system-component entry describes (first-up review round 1, k8s 6)."""
+    from components.aws.addons import CHARTS, REVIEWED_FLOOR
+    version = lambda v: tuple(int(x) for x in v.lstrip("v").split("."))  # noqa: E731
+    for chart, (floor, source) in REVIEWED_FLOOR.items():
+        assert version(CHARTS[chart][1]) >= version(floor), (chart, source)
+    from blueprint.spec.model import REVIEWED_SYSTEM_COMPONENTS
+    (efa,) = [c for c in REVIEWED_SYSTEM_COMPONENTS if c.name == "aws-efa-k8s-device-plugin"]
+    assert "k8s-no-privileged" in efa.policies, "the reviewed chart runs the plugin privileged"

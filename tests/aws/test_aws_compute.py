@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 
 from blueprint.plan import Plan, run_plan
-from blueprint.spec import FULL_KEY, SpecError
-from tests.conftest import platform_config, shipped_plan
+from blueprint.plan.order import Graph
+from blueprint.spec import FULL_KEY, SpecError, load_spec
+from tests.conftest import STACKS, platform_config, shipped_plan
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 
@@ -99,9 +100,28 @@ def test_efa_and_placement_only_where_supported(prod_plan):
     assert "networkInterfaces" not in g6_lt.inputs and "placement" not in g6_lt.inputs
     assert len(g6.inputs["subnetIds"]) == 3
     groups = prod_plan.of_type("aws:ec2/placementGroup:PlacementGroup")
-    assert sorted(g.name for g in groups) == ["aws-us-east-1-train-h100-placement",
-                                              "aws-us-west-2-train-h100-spot-placement"]
+    # the spot pool's group is the stack's; the reserved pool's is the one its ODCR was created in (next test)
+    assert sorted(g.name for g in groups) == ["aws-us-west-2-train-h100-spot-placement"]
     assert all(g.inputs["strategy"] == "cluster" for g in groups)
+
+
+def test_a_reserved_pool_launches_into_the_placement_group_its_odcr_was_created_in(prod_plan):
+    """EC2 fills an ODCR in a cluster placement group only if the reservation was made in that group; the stack
+    cannot create the group after the reservation it targets (first-up review round 1, aws 7)."""
+    lt = _template_of(prod_plan, _pool(prod_plan, "us-east-1", "train-h100"))
+    assert lt.inputs["placement"] == {"groupName": "aiplat-prod-us-east-1-train-h100"}
+    assert lt.inputs["capacityReservationSpecification"]["capacityReservationPreference"] == "capacity-reservations-only"
+    cfg = platform_config("prod")
+    del cfg["regions"][0]["gpuPools"][0]["placementGroup"]
+    with pytest.raises(SpecError) as err:
+        load_spec(cfg, stack="prod")
+    (issue,) = err.value.issues
+    assert issue.path == "regions[0].gpuPools[0].placementGroup" and "was created in" in issue.message
+    cfg["regions"][0]["gpuPools"][0].update(efa=False, compactPlacement=False)
+    load_spec(cfg, stack="prod")  # no cluster placement: nothing to name
+    cfg["regions"][1]["gpuPools"][0]["placementGroup"] = "my-group"  # a spot pool: the stack creates its group
+    with pytest.raises(SpecError, match=r"regions\[1\]\.gpuPools\[0\]\.placementGroup: placementGroup names"):
+        load_spec(cfg, stack="prod")
 
 
 def test_capacity_types_follow_the_spec(prod_plan, dev_plan):
@@ -117,6 +137,7 @@ def test_capacity_types_follow_the_spec(prod_plan, dev_plan):
 def test_capacity_block_reservation():
     cfg = platform_config("prod")
     cfg["regions"][0]["gpuPools"][0]["reservationType"] = "capacity-block"
+    del cfg["regions"][0]["gpuPools"][0]["placementGroup"]  # an ODCR's group; a Capacity Block names none
     plan = run_plan("prod", platform=cfg)
     ng = _pool(plan, "us-east-1", "train-h100")
     assert ng.inputs["capacityType"] == "CAPACITY_BLOCK"
@@ -197,38 +218,43 @@ def test_invalid_combinations_are_clear_errors(change, key, expected):
     assert f"{FULL_KEY}.{key}: {expected}" in str(info.value)
 
 
-@pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_cluster_admin_role_gets_an_access_entry_and_the_cluster_admin_policy(stack):
-    """The API auth mode grants nothing by itself: the admin role needs an entry and a cluster-scoped policy."""
-    plan = shipped_plan(stack)
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_deployer_and_each_admin_role_get_an_access_entry_and_the_cluster_admin_policy(stack):
+    """The API auth mode grants nothing by itself: each role needs an entry and a cluster-scoped policy. EKS's
+    one-time grant to whoever created the cluster is off (terraform-aws-eks); the deployer's role is granted
+    explicitly, and the Kubernetes provider waits for that grant (first-up review round 1, aws 4)."""
+    plan, spec = shipped_plan(stack), load_spec(platform_config(stack), stack=stack)
+    roles = [spec.access.deployer.aws_role_arn, *spec.cluster_admin_role_arns]
     clusters = plan.of_type("aws:eks/cluster:Cluster")
     entries = plan.of_type("aws:eks/accessEntry:AccessEntry")
     associations = plan.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
-    assert len(clusters) == len(entries) == len(associations) == 2
-    admin = "arn:aws:iam::123456789012:role/platform-admins"
-    for entry in entries:
-        assert entry.inputs["principalArn"] == admin and entry.inputs["type"] == "STANDARD"
-    for assoc in associations:
-        assert assoc.inputs["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-        assert assoc.inputs["accessScope"] == {"type": "cluster"}
-        assert assoc.inputs["principalArn"] == admin
-    for cluster in clusters:  # one entry and one association per cluster, each naming that cluster
-        (entry,) = [e for e in entries if cluster.urn in e.dependencies]
-        (assoc,) = [a for a in associations if cluster.urn in a.dependencies]
-        assert entry.urn in assoc.dependencies
-
-
-def test_dev_grants_no_extra_admins(dev_plan):
-    assert not dev_plan.of_type("aws:eks/accessEntry:AccessEntry")
+    assert len(entries) == len(associations) == len(clusters) * len(roles)
+    graph = Graph(plan)
+    for cluster in clusters:
+        assert cluster.inputs["accessConfig"] == {"authenticationMode": "API",
+                                                  "bootstrapClusterCreatorAdminPermissions": False}
+        assert "accessConfig.bootstrapClusterCreatorAdminPermissions" in cluster.options["ignoreChanges"]
+        mine = [a for a in associations if cluster.urn in a.dependencies]
+        assert sorted(a.inputs["principalArn"] for a in mine) == sorted(roles)
+        for assoc in mine:
+            assert assoc.inputs["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+            assert assoc.inputs["accessScope"] == {"type": "cluster"}
+            (entry,) = [e for e in entries if e.urn in assoc.dependencies]
+            assert entry.inputs["principalArn"] == assoc.inputs["principalArn"] and entry.inputs["type"] == "STANDARD"
+        (provider,) = [p for p in plan.of_type("pulumi:providers:kubernetes") if graph.cluster_of(p) == cluster.urn]
+        (deployer,) = [a for a in mine if a.inputs["principalArn"] == spec.access.deployer.aws_role_arn]
+        assert graph.waits(provider, deployer)
 
 
 @pytest.mark.parametrize("change, key, expected", [
-    (lambda p: p.update(capacityType="spot", reservationType="capacity-block", reservationId=None),
+    (lambda p: p.update(capacityType="spot", reservationType="capacity-block", reservationId=None,
+                        placementGroup=None),
      "reservationType", "reservationType 'capacity-block' needs capacityType 'reserved', not 'spot'"),
-    (lambda p: p.update(capacityType="on-demand", reservationType="odcr", reservationId=None),
+    (lambda p: p.update(capacityType="on-demand", reservationType="odcr", reservationId=None, placementGroup=None),
      "reservationType", "reservationType 'odcr' needs capacityType 'reserved', not 'on-demand'"),
     (lambda p: p.pop("zones"), "zones", "a reserved pool (odcr) is bound to the one Availability Zone"),
-    (lambda p: p.update(reservationType="capacity-block", efa=False, zones=["us-east-1a", "us-east-1b"]),
+    (lambda p: p.update(reservationType="capacity-block", efa=False, zones=["us-east-1a", "us-east-1b"],
+                        placementGroup=None),
      "zones", "a reserved pool (capacity-block) is bound to the one Availability Zone"),
 ])
 def test_reservation_settings_are_never_ignored(change, key, expected):

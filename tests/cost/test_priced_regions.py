@@ -132,6 +132,7 @@ def test_capacity_block_pools_validate_only_where_the_page_listed_a_rate():
     cfg = platform_config("prod")
     pool = cfg["regions"][0]["gpuPools"][0]  # p5.48xlarge reserved in us-east-1
     pool["reservationType"] = "capacity-block"
+    del pool["placementGroup"]  # an ODCR's cluster placement group; a Capacity Block names none
     assert load_spec(cfg, stack="prod")  # us-east-1 p5 has a Capacity Block rate
     pool.update(instanceType="p5en.48xlarge", accelerator="h200")
     with pytest.raises(SpecError, match=r"p5en.48xlarge has no Capacity Block price in aws/us-east-1"):

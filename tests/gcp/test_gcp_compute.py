@@ -210,14 +210,15 @@ def test_aws_only_and_reservation_settings_are_errors_on_gcp(change, key, expect
 
 
 def _gcp_only_with_workloads() -> dict:
-    """prod on GCP alone: us-central1 trains and serves, us-east4 serves, one global load balancer."""
+    """prod on GCP alone: us-central1 trains and serves behind one global load balancer, us-east4 has a serving
+    pool (nothing copies models between GCP regions, so serving stays where training exports)."""
     cfg = platform_config("prod")
     central = cfg["regions"][2]
     east = {**central, "region": "us-east4", "storage": {},
             "gpuPools": [{**central["gpuPools"][1], "zones": None}]}
     cfg["regions"] = [central, east]
     train = {**cfg["workloads"]["training"], "region": "gcp/us-central1", "nodes": 2}
-    serve = {**cfg["workloads"]["serving"], "regions": ["gcp/us-central1", "gcp/us-east4"],
+    serve = {**cfg["workloads"]["serving"], "regions": ["gcp/us-central1"],
              "globalRouting": "gcp-global-lb"}
     serve.pop("dns", None)  # the Route 53 zone needs an AWS account; a GCP-only stack keeps its names elsewhere
     cfg["workloads"] = {"training": train, "serving": serve}

@@ -101,3 +101,55 @@ def test_gpu_metrics_are_scraped_on_eks_where_the_exporter_has_no_service_monito
         monitor = one_in(plan, MONITOR, cluster, "dcgm-exporter")
         assert monitor.inputs["metadata"]["namespace"] == dcgm.inputs["namespace"]
     assert not [m for m in in_cluster(plan, MONITOR, "gcp-us-central1") if m.get("metadata.name") == "dcgm-exporter"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_keda_is_a_release_tested_on_the_clusters_kubernetes_minor(stack):
+    """KEDA 2.17 was tested on Kubernetes 1.30-1.32 only; the clusters run 1.35 (first-up review round 1, k8s 4)."""
+    from components.k8s.cluster_services import KEDA_KUBERNETES
+    spec, plan = spec_of(stack), workload_plan(stack)
+    low, high = KEDA_KUBERNETES[".".join(CHARTS["keda"][1].split(".")[:2])]
+    minor = lambda v: tuple(int(x) for x in v.split("."))  # noqa: E731
+    for region in spec.regions:
+        if any(r.inputs["chart"] == "keda" for r in in_cluster(plan, RELEASE, region.key.replace("/", "-"))):
+            assert minor(low) <= minor(region.kubernetes_version) <= minor(high), region.key
+
+
+def _selectors(query: str) -> dict[str, str]:
+    return dict(re.findall(r'(\w+)="([^"]*)"', query))
+
+
+def test_the_keda_query_counts_the_stable_track_only_not_the_canary():
+    """The canary's pods carry the same app name; summing their queue into the stable Deployment's scaler
+    over-scaled it by the canary's share (first-up review round 1, k8s 5)."""
+    plan = workload_plan("prod")
+    serve = spec_of("prod").workloads.serving
+    assert serve.canary_image and serve.canary_weight
+    for key in serve.regions:
+        cluster = key.replace("/", "-")
+        (trigger,) = one_in(plan, SCALER, cluster, serve.name).inputs["spec"]["triggers"]
+        wanted = {k: v for k, v in _selectors(trigger["metadata"]["query"]).items() if k != "namespace"}
+        tracks = {}
+        for d in in_cluster(plan, "kubernetes:apps/v1:Deployment", cluster):
+            labels = {_prometheus_label(k): v for k, v in d.get("spec.template.metadata.labels").items()}
+            tracks[d.get("metadata.name")] = wanted.items() <= labels.items()
+        assert tracks == {serve.name: True, f"{serve.name}-canary": False}, tracks
+
+
+def test_the_first_deployment_page_says_where_each_releases_pods_run():
+    """The Helm row of docs/first-deployment.md said the GPU DaemonSets run on the system pool; their `helm --wait`
+    depends on the GPU nodes instead (first-up review round 1, k8s 7). The page's lists are the plan's."""
+    import json
+    from pathlib import Path
+    shown = {"kube-prometheus-stack": "kube-prometheus-stack", "keda": "KEDA", "gateway-helm": "Envoy Gateway",
+             "kueue": "Kueue", "cluster-autoscaler": "cluster autoscaler",
+             "nvidia-device-plugin": "NVIDIA device plugin", "dcgm-exporter": "DCGM exporter",
+             "aws-efa-k8s-device-plugin": "EFA plugin"}
+    on_system: dict[bool, set[str]] = {True: set(), False: set()}
+    for r in workload_plan("prod").of_type(RELEASE):
+        pinned = '"aiplatform.io/pool": "system"' in json.dumps(r.inputs.get("values"))
+        on_system[pinned].add(shown[r.inputs["chart"].rsplit("/", 1)[-1]])
+    doc = (Path(__file__).parents[2] / "docs" / "first-deployment.md").read_text()
+    row = next(line for line in doc.splitlines() if line.startswith("| Helm release |"))
+    system, gpu = re.search(r"pods on the system pool: (.*?); DaemonSets on the GPU nodes[^:]*: (.*?) \|$", row).groups()
+    assert set(system.split(", ")) == on_system[True] and set(gpu.split(", ")) == on_system[False]

@@ -16,7 +16,7 @@ import yaml
 from blueprint.render import manifests
 from blueprint.spec import SpecError
 from components.k8s import kueue
-from tests.conftest import platform_config
+from tests.conftest import gcp_training_config, platform_config
 from tests.k8s import kueue_shapes
 from tests.k8s.conftest import spec_of, workload_plan
 
@@ -151,9 +151,7 @@ def test_the_shape_checks_catch_v1beta1_fields_and_misordered_quota():
 
 
 def test_a_gcp_training_pool_gets_its_own_flavor_without_efa():
-    platform = platform_config("prod")
-    platform["workloads"]["training"].update(region="gcp/us-central1", pool="train-h100")
-    plan = workload_plan("prod", platform)
+    plan = workload_plan("prod", gcp_training_config())
     (release,) = kueue_release(plan)
     items = {m.kind: m.obj for m in manifests(plan)["gcp-us-central1"] if m.obj["apiVersion"] == kueue.API_VERSION}
     covered = items["ClusterQueue"]["spec"]["resourceGroups"][0]["coveredResources"]

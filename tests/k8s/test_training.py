@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from blueprint.catalog.preemption import preemption_window_s, shutdown_budget
-from tests.conftest import platform_config
+from tests.conftest import gcp_training_config, platform_config
 from tests.k8s.conftest import spec_of, workload_plan
 from tests.k8s.helpers import one_in
 
@@ -74,7 +74,7 @@ def test_failure_policy_ignores_preemption_and_fails_fast_on_bugs():
 
 @pytest.mark.parametrize("cloud_region,pool", [("aws/us-east-1", "train-h100"), ("gcp/us-central1", "train-h100")])
 def test_shutdown_deadlines_nest_inside_the_clouds_preemption_window(cloud_region, pool):
-    platform = platform_config("prod")
+    platform = gcp_training_config() if cloud_region.startswith("gcp/") else platform_config("prod")
     platform["workloads"]["training"].update(region=cloud_region, pool=pool)
     spec, train, region, plan, job = _job("prod", platform)
     cloud = region.cloud.value
@@ -118,7 +118,7 @@ def test_service_account_carries_the_cloud_identity(prod_plan):
 @pytest.mark.parametrize("cloud_region", ["aws/us-east-1", "gcp/us-central1"])
 def test_trainer_egress_reaches_its_clouds_identity_endpoint(cloud_region):
     """GKE Workload Identity needs the metadata server (169.254.169.252:988, :80 on Dataplane V2); IRSA only 443."""
-    platform = platform_config("prod")
+    platform = gcp_training_config() if cloud_region.startswith("gcp/") else platform_config("prod")
     platform["workloads"]["training"].update(region=cloud_region, pool="train-h100")
     spec, train, region, plan, job = _job("prod", platform)
     allow = one_in(plan, "kubernetes:networking.k8s.io/v1:NetworkPolicy", region.key.replace("/", "-"),

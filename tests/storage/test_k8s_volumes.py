@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from blueprint.plan import run_plan
-from tests.conftest import platform_config, shipped_plan
+from tests.conftest import gcp_training_config, platform_config, shipped_plan
 from workloads.train.__main__ import parse
 
 JOB = "kubernetes:batch/v1:Job"
@@ -20,8 +20,7 @@ SC = "kubernetes:storage.k8s.io/v1:StorageClass"
 
 
 def _gke_training(data: str | None = None):
-    cfg = platform_config("prod")
-    cfg["workloads"]["training"].update(region="gcp/us-central1", pool="train-h100")
+    cfg = gcp_training_config()
     if data:
         cfg["workloads"]["training"]["data"] = data
     return run_plan("prod", platform=cfg)

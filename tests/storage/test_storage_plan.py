@@ -7,7 +7,7 @@ import pytest
 
 from blueprint.plan import run_plan
 from blueprint.spec import FULL_KEY, SpecError
-from tests.conftest import platform_config
+from tests.conftest import gcp_training_config, platform_config
 
 S3 = "aws:s3/"
 
@@ -86,7 +86,8 @@ def test_gcs_buckets_are_private_versioned_and_cmek(prod_plan):
     assert "NEARLINE" in classes
     assert buckets["models"]["rpo"] == "ASYNC_TURBO"
     assert len(buckets["models"]["customPlacementConfig"]["dataLocations"]) == 2
-    filestore = prod_plan.one("gcp:filestore/instance:Instance")
+    assert not prod_plan.of_type("gcp:filestore/instance:Instance"), "no GCP training reads a hot tier in prod"
+    filestore = run_plan("prod", platform=gcp_training_config()).one("gcp:filestore/instance:Instance")
     assert filestore.inputs["tier"] == "ZONAL" and filestore.inputs["fileShares"]["capacityGb"] == 2560.0
 
 
@@ -97,9 +98,12 @@ def test_prod_models_replicate_to_the_other_aws_serving_region(prod_plan):
     assert rule["sourceSelectionCriteria"]["sseKmsEncryptedObjects"]["status"] == "Enabled"
 
 
-def test_no_replication_outside_prod(staging_plan, dev_plan):
-    for plan in (staging_plan, dev_plan):
-        assert not plan.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+def test_replication_follows_the_serving_regions_in_every_tier(staging_plan, dev_plan):
+    """Staging serves in us-west-2 from its own models bucket, filled by replication as in prod; dev serves where it
+    trains and replicates nothing."""
+    rep = staging_plan.one("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+    assert [r["destination"]["bucket"] for r in rep.inputs["rules"]] == ["arn:aws:s3:::aiplat-stg-us-west-2-models"]
+    assert not dev_plan.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
 
 
 def _policy(plan, name: str) -> dict:
@@ -159,9 +163,7 @@ def test_kubernetes_volumes_for_hot_tier_and_buckets(prod_plan):
 
 
 def test_gcp_training_mounts_filestore_and_gcs():
-    cfg = platform_config("prod")
-    cfg["workloads"]["training"].update(region="gcp/us-central1", pool="train-h100")
-    plan = run_plan("prod", platform=cfg)
+    plan = run_plan("prod", platform=gcp_training_config())
     pvs = {p.name: p.inputs["spec"]["csi"]["driver"] for p in plan.of_type("kubernetes:core/v1:PersistentVolume")}
     assert pvs == {"gcp-us-central1-volumes-hot": "filestore.csi.storage.gke.io",
                    "gcp-us-central1-volumes-datasets-gcs": "gcsfuse.csi.storage.gke.io"}
@@ -173,6 +175,7 @@ def test_training_without_local_storage_needs_an_explicit_storage_region():
                                           "capacityType": "spot", "purpose": "training",
                                           "scaling": {"min": 0, "desired": 0, "max": 2}})
     cfg["regions"][1]["storage"] = None
+    cfg["workloads"]["serving"]["regions"] = ["aws/us-east-1"]  # serving loads from its own region's bucket
     cfg["workloads"]["training"].update(region="aws/us-west-2", pool="train-l4")
     with pytest.raises(SpecError, match=f"{FULL_KEY}.workloads.training.region: training runs in aws/us-west-2, "
                                         "which has no storage"):
