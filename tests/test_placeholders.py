@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from blueprint.cli import main
+from cli.main import main
 from blueprint.plan import run_plan
 from blueprint.plan.engine import PlanError, run_program, stack_config
 from blueprint.spec import load_from_pulumi_config

@@ -32,6 +32,12 @@ def export_tree(ref: str, dest: Path, root: Path = REPO) -> None:
         tar.extractall(dest, filter="data")
 
 
+def entry_module(tree: Path) -> str:
+    """The module that runs ``blueprint`` in ``tree``: ``cli``, or ``blueprint`` in trees from before the CLI moved
+    into its own package (a base ref older than that still plans)."""
+    return "cli" if (tree / "cli" / "__main__.py").exists() else "blueprint"
+
+
 def plan_at_ref(ref: str, stack: str, root: Path = REPO) -> Plan | None:
     """The plan of `stack` at `ref`, or None when the stack did not exist there (a new stack: all creates)."""
     with tempfile.TemporaryDirectory(prefix="blueprint-base-") as tmp:
@@ -41,8 +47,8 @@ def plan_at_ref(ref: str, stack: str, root: Path = REPO) -> Plan | None:
             return None
         out = base / "plan.json"
         env = {**os.environ, "PYTHONPATH": str(base)}
-        proc = subprocess.run([sys.executable, "-m", "blueprint", "plan", "--stack", stack, "--json", "--out", str(out)],
-                              cwd=base, env=env, capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, "-m", entry_module(base), "plan", "--stack", stack, "--json", "--out",
+                               str(out)], cwd=base, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             raise PlanError(f"planning {stack} at {ref} failed:\n{proc.stderr.strip()}")
         return Plan.from_preview_json(json.loads(out.read_text()), stack=stack)

@@ -8,7 +8,7 @@ import json
 import pytest
 
 import blueprint.plan as plan_module
-from blueprint.cli import main
+from cli.main import main
 from blueprint.cost import CostEstimate, estimate
 from blueprint.cost.context import PRICERS
 from blueprint.cost.model import NO_BUDGET, OVER, UNKNOWN, WITHIN, Classified

@@ -7,7 +7,7 @@ import json
 import pytest
 
 import blueprint.plan as plan_module
-from blueprint.cli import main
+from cli.main import main
 from blueprint.cost import budget_check, estimate, estimate_monthly_total
 from blueprint.plan import Plan
 from tests.conftest import shipped_plan

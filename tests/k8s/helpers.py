@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from blueprint.plan import Plan, PlannedResource
-from blueprint.render import cluster_of
+from cli.render import cluster_of
 
 POD_OWNERS = ("kubernetes:batch/v1:Job", "kubernetes:apps/v1:Deployment")
 

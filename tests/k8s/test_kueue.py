@@ -13,7 +13,7 @@ import re
 import pytest
 import yaml
 
-from blueprint.render import manifests
+from cli.render import manifests
 from blueprint.spec import SpecError
 from components.k8s import kueue
 from tests.conftest import platform_config

@@ -10,8 +10,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from blueprint.commands.render import write
-from blueprint.render import api_version, manifests, schema_version
+from cli.commands.render import write
+from cli.render import api_version, manifests, schema_version
 from tests.k8s import kueue_shapes
 from tests.k8s.conftest import spec_of, workload_plan
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import kubernetes_validate
 import pytest
 
-from blueprint.render import cluster_of, manifests, schema_version
+from cli.render import cluster_of, manifests, schema_version
 from tests.conftest import shipped_plan
 from tests.k8s.conftest import spec_of
 from tests.k8s.helpers import pod_templates

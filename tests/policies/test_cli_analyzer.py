@@ -23,7 +23,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from blueprint.plan import run_plan
 from blueprint.plan.engine import REPO, stack_config
-from blueprint.policy import evaluate_plan
+from cli.policy_run import evaluate_plan
 from blueprint.spec import FULL_KEY, load_spec
 from tests.policies.test_pack_and_reports import broken_prod
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from blueprint.policy.evaluate import Report
+from cli.policy_run.evaluate import Report
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _SARIF_LEVEL = {"mandatory": "error", "advisory": "warning"}

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from blueprint.commands.common import add_stack_arg, stacks_from, warn_placeholders
+from cli.commands.common import add_stack_arg, stacks_from, warn_placeholders
 
 HELP = "evaluate the policy pack on each stack's offline plan (table, markdown, sarif or json)"
 
@@ -28,8 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from blueprint.plan import run_plan
-    from blueprint.policy import evaluate_plan
-    from blueprint.policy.report import render, to_json, to_sarif
+    from cli.policy_run import evaluate_plan
+    from cli.policy_run.report import render, to_json, to_sarif
 
     pack_config = json.loads(args.policy_pack_config.read_text()) if args.policy_pack_config else None
     plans = [run_plan(stack) for stack in stacks_from(args)]

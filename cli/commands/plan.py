@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from blueprint.commands.common import add_stack_arg, stacks_from, warn_placeholders
+from cli.commands.common import add_stack_arg, stacks_from, warn_placeholders
 from blueprint.plan import Plan
 
 HELP = "plan stacks offline: resource tree and counts by type, or the plan as `pulumi preview --json`"

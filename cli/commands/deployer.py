@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from blueprint.commands.common import add_stack_arg, stacks_from
+from cli.commands.common import add_stack_arg, stacks_from
 from blueprint.spec import Cloud, PlatformSpec, address_plan
 from blueprint.spec.access import private_sources
 from blueprint.spec.model import GkeEndpoint

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from blueprint.commands.common import add_stack_arg, stacks_from
+from cli.commands.common import add_stack_arg, stacks_from
 
 HELP = ("write the Kubernetes manifests per cluster as YAML: DIR/<cluster>/<kind>-<namespace>-<name>.yaml "
         "(DIR/<stack>/<cluster>/... when several stacks are rendered)")
@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def write(plan, out: Path) -> list[Path]:
-    from blueprint.render import manifests
+    from cli.render import manifests
 
     written = []
     for cluster, items in manifests(plan).items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from blueprint.commands import cost, deployer, plan, policy, render, review
+from cli.commands import cost, deployer, plan, policy, render, review
 
 COMMANDS = [plan, policy, cost, review, render, deployer]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from blueprint.commands.common import add_stack_arg, stack_placeholders, stacks_from
+from cli.commands.common import add_stack_arg, stack_placeholders, stacks_from
 from blueprint.cost.model import UNKNOWN
 from blueprint.plan import Plan
 from blueprint.plan.diff import PlanDiff, diff_plans
@@ -87,7 +87,7 @@ def review_stack(stack: str, base_ref: str | None) -> StackReview:
     from blueprint.cost import diff_plans_cost, estimate
     from blueprint.plan import run_plan
     from blueprint.plan.git import plan_at_ref
-    from blueprint.policy import evaluate_plan
+    from cli.policy_run import evaluate_plan
     from blueprint.spec import load_spec
 
     head = run_plan(stack)

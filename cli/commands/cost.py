@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from blueprint.commands.common import add_stack_arg, stacks_from, warn_placeholders
+from cli.commands.common import add_stack_arg, stacks_from, warn_placeholders
 from blueprint.cost.model import OVER, UNKNOWN
 
 HELP = "monthly cost estimate per stack (breakdown, budget gate); 'cost diff' for the cost of a change"
