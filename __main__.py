@@ -5,8 +5,8 @@ offline under Pulumi's mock runtime.
 """
 import pulumi
 
-from blueprint.spec import SpecError, load_from_pulumi_config
-from components.platform import build_platform
+from blueprint.spec import SpecError
+from components.platform import build_platform, load_from_pulumi_config
 
 try:
     spec = load_from_pulumi_config()

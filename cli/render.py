@@ -109,18 +109,3 @@ def manifests(plan: Plan) -> dict[str, list[Manifest]]:
             cluster = cluster_of(plan, r)
             out.setdefault(cluster, []).append(Manifest(cluster, to_manifest(r), r.urn))
     return out
-
-
-def schema_version(kubernetes_version: str) -> str:
-    """The kubernetes-validate schema for a cluster version: that minor if shipped, else the newest older one.
-
-    kubernetes-validate (installed: schemas 1.x .. 1.37) picks the newest schema not newer than the version it is
-    given; a version newer than its newest schema is mapped to the newest (fields added later are then flagged).
-    """
-    import kubernetes_validate
-
-    shipped = sorted({tuple(int(p) for p in v.split(".")[:2]) for v in kubernetes_validate.utils.all_versions()})
-    wanted = tuple(int(p) for p in kubernetes_version.split(".")[:2])
-    older = [v for v in shipped if v <= wanted]
-    best = older[-1] if older else shipped[0]
-    return f"{best[0]}.{best[1]}"

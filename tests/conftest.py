@@ -6,8 +6,9 @@ import copy
 import pytest
 
 from blueprint.plan import Plan, run_plan
-from blueprint.plan.engine import read_stack_file
 from blueprint.spec import FULL_KEY
+from blueprint.spec.load import read_stack_file
+from cli.commands import cost, deployer, plan, policy, render, review
 
 STACKS = ("dev", "staging", "prod")
 _cache: dict[str, Plan] = {}
@@ -23,6 +24,12 @@ def shipped_plan(stack: str) -> Plan:
 def platform_config(stack: str) -> dict:
     """A deep copy of a shipped stack's ``aiplatform:platform`` object, for tests that change it."""
     return copy.deepcopy(read_stack_file(stack)[FULL_KEY])
+
+
+def plan_commands_with(monkeypatch, planner) -> None:
+    """Make every ``blueprint`` command plan its stacks with ``planner(stack)`` (a broken or poorer variant)."""
+    for command in (cost, deployer, plan, policy, render, review):
+        monkeypatch.setattr(command, "run_plan", planner)
 
 
 @pytest.fixture(params=STACKS)

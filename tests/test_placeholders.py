@@ -6,8 +6,9 @@ import pytest
 
 from cli.main import main
 from blueprint.plan import run_plan
-from blueprint.plan.engine import PlanError, run_program, stack_config
-from blueprint.spec import load_from_pulumi_config
+from blueprint.plan.engine import PlanError, run_program
+from blueprint.spec.load import stack_config
+from components.platform import load_from_pulumi_config
 from blueprint.spec.placeholders import REPLACE_BEFORE_DEPLOYING, find_placeholders
 from tests.conftest import platform_config
 

@@ -117,9 +117,9 @@ def test_review_costs_come_from_the_cost_diff_with_a_base_and_have_no_delta_with
     from tests.cost.preview_fixture import preview_doc
 
     head = Plan.from_preview_json(preview_doc(), stack="prod")
-    new_stack = StackReview(stack="prod", head=head, diff=None, policy=None, budget=1.0,
+    new_stack = StackReview(stack="prod", head=head, diff=None, policy=None,
                             cost_diff=diff_plans_cost(None, head))
     assert new_stack.cost_before == 0 and new_stack.cost_after > 0
     assert new_stack.cost_delta == new_stack.cost_after == new_stack.cost_diff.after.expected
-    as_is = StackReview(stack="prod", head=head, diff=None, policy=None, budget=1.0, head_cost=123.0)
+    as_is = StackReview(stack="prod", head=head, diff=None, policy=None, head_cost=123.0)
     assert (as_is.cost_before, as_is.cost_after, as_is.cost_delta) == (None, 123.0, None)

@@ -156,5 +156,7 @@ def diff_preview(doc: dict[str, Any], stack: str = "", usage: Usage | None = Non
     head.stack = stack
     base = _plan_of(old, doc, stack)
     if context is not None and not doc.get("config"):
-        base.config = head.config = dict(context.config)  # the spec (budget, usage defaults) of the stack
+        base.config = head.config = dict(context.config)
+    if context is not None and head.spec is None:  # the preview's config holds no spec: the stack's (budget, tier)
+        base.spec = head.spec = context.spec
     return diff_estimates(estimate(base, usage), estimate(head, usage), ops)

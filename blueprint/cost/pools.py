@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from blueprint.cost.context import Ctx, Unpriced
 from blueprint.cost.model import CostComponent, Range
-from blueprint.cost.prices import Price
+from blueprint.catalog.prices import Price
 
 ON_DEMAND, SPOT, RESERVED, CAPACITY_BLOCK = "on-demand", "spot", "reserved", "capacity-block"
 

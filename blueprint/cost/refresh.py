@@ -30,7 +30,15 @@ from typing import Any, Iterable
 import yaml
 
 from blueprint import catalog
-from blueprint.cost.prices import PRICES_FILE
+from blueprint.catalog.prices import PRICES_FILE
+
+try:  # optional (the test extra installs it): only the EC2 API path needs it, and says so when it is missing
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+    AWS_ERRORS: tuple[type[Exception], ...] = (BotoCoreError, ClientError)
+except ImportError:  # pragma: no cover - the test environment has boto3
+    boto3 = None
+    AWS_ERRORS = ()
 
 AWS_OFFER_URL = "https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/AmazonEC2/current/{region}/index.json"
 AWS_SPOT_FEED_URL = "https://website.spot.ec2.aws.a2z.com/spot.json"
@@ -106,26 +114,23 @@ def parse_spot_price_history(history: Iterable[dict[str, Any]]) -> dict[str, dic
 
 
 def _ec2(region: str, client):
-    """An EC2 client; boto3 is optional (the test extra installs it), so it is imported only on this path."""
+    """An EC2 client (boto3 is optional: the test extra installs it)."""
     if client is not None:
         return client
-    try:
-        import boto3
-    except ImportError:
-        raise Unreachable("the EC2 API: boto3 is not installed (pip install boto3), or use --aws-spot-feed") from None
+    if boto3 is None:
+        raise Unreachable("the EC2 API: boto3 is not installed (pip install boto3), or use --aws-spot-feed")
     return boto3.client("ec2", region_name=region)
 
 
 def fetch_spot_price_history(region: str, instance_types: list[str], client=None) -> list[dict[str, Any]]:
     """The current spot price of each type in each zone of ``region`` (StartTime now: the price in effect)."""
     client = _ec2(region, client)
-    from botocore.exceptions import BotoCoreError, ClientError  # present whenever boto3 is
     try:
         pages = client.get_paginator("describe_spot_price_history").paginate(
             InstanceTypes=instance_types, ProductDescriptions=["Linux/UNIX"],
             StartTime=dt.datetime.now(dt.timezone.utc))
         return [item for page in pages for item in page.get("SpotPriceHistory", [])]
-    except (BotoCoreError, ClientError) as exc:
+    except AWS_ERRORS as exc:
         raise Unreachable(f"EC2 DescribeSpotPriceHistory in {region}: {exc}") from None
 
 
@@ -162,14 +167,13 @@ def parse_capacity_block_offerings(offerings: Iterable[dict[str, Any]]) -> dict[
 
 def fetch_capacity_block_offerings(region: str, instance_types: list[str], client=None) -> list[dict[str, Any]]:
     client = _ec2(region, client)
-    from botocore.exceptions import BotoCoreError, ClientError  # present whenever boto3 is
     out = []
     try:
         for instance_type in instance_types:
             response = client.describe_capacity_block_offerings(
                 InstanceType=instance_type, InstanceCount=1, CapacityDurationHours=24)
             out += response.get("CapacityBlockOfferings", [])
-    except (BotoCoreError, ClientError) as exc:
+    except AWS_ERRORS as exc:
         raise Unreachable(f"EC2 DescribeCapacityBlockOfferings in {region}: {exc}") from None
     return out
 

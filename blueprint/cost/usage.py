@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from blueprint.plan.engine import REPO
+from blueprint.spec.load import REPO
 from blueprint.plan.model import PlannedResource
 
 DEFAULTS_FILE = Path(__file__).with_name("usage_defaults.yaml")

@@ -14,8 +14,9 @@ import tempfile
 from io import BytesIO
 from pathlib import Path
 
-from blueprint.plan.engine import REPO, PlanError
+from blueprint.plan.engine import PlanError
 from blueprint.plan.model import Plan
+from blueprint.spec.load import REPO
 
 
 def _git(root: Path, *args: str) -> bytes:

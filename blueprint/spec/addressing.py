@@ -17,6 +17,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from blueprint import catalog
+from blueprint.spec.model import PlatformSpec
 
 Net = ipaddress.IPv4Network
 
@@ -176,3 +177,13 @@ def _assert_disjoint(plan: AddressPlan) -> None:
     for (name_a, a), (name_b, b) in zip(ranges, ranges[1:]):
         if a.overlaps(b):
             raise AddressError("network", f"{name_a} {a} overlaps {name_b} {b}")
+
+
+def address_requests(spec: PlatformSpec) -> list[RegionRequest]:
+    return [RegionRequest(cloud=r.cloud.value, region=r.region, zones=spec.zone_count(r), cidr=r.cidr,
+                          path=f"regions[{i}]") for i, r in enumerate(spec.regions)]
+
+
+def address_plan(spec: PlatformSpec) -> AddressPlan:
+    """The validated spec's address plan (never raises for a spec that passed ``load_spec``)."""
+    return plan_addresses(spec.network.supernet, spec.network.region_prefix_length, address_requests(spec))

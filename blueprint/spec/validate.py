@@ -9,7 +9,9 @@ import re
 
 from blueprint import catalog
 from blueprint.catalog import gcs
-from blueprint.spec.addressing import AddressError, RegionRequest, plan_addresses
+from blueprint.catalog.prices import load_prices
+from blueprint.spec.access import access_issues
+from blueprint.spec.addressing import AddressError, address_requests, plan_addresses
 from blueprint.spec.dns import dns_issues
 from blueprint.spec.exemptions import policy_issues
 from blueprint.spec.issues import SpecIssue
@@ -246,11 +248,6 @@ def _dedicated_issues(spec: PlatformSpec) -> list[SpecIssue]:
     return out
 
 
-def address_requests(spec: PlatformSpec) -> list[RegionRequest]:
-    return [RegionRequest(cloud=r.cloud.value, region=r.region, zones=spec.zone_count(r), cidr=r.cidr,
-                          path=f"regions[{i}]") for i, r in enumerate(spec.regions)]
-
-
 def _workload_issues(spec: PlatformSpec) -> list[SpecIssue]:
     out: list[SpecIssue] = []
     keys = tuple(r.key for r in spec.regions)
@@ -395,8 +392,6 @@ def _priced_in(prices, cloud: str, service: str, sku: str) -> tuple[str, ...]:
 def price_issues(spec: PlatformSpec, prices=None) -> list[SpecIssue]:
     """Every GPU pool, system pool and hot tier validation lets in is priced in its region, so the budget gate can
     judge it; otherwise the issue lists the regions where the catalog prices that instance type (or tier)."""
-    # Imported here: the cost package imports the spec (budgets, plans), so a module-level import would be circular.
-    from blueprint.cost.prices import load_prices
     prices = prices or load_prices()
     out: list[SpecIssue] = []
     for ri, region in enumerate(spec.regions):
@@ -440,6 +435,3 @@ def validate(spec: PlatformSpec) -> list[SpecIssue]:
             + access_issues(spec) + [SpecIssue(path, message) for path, message in policy_issues(spec)]
             + price_issues(spec))
 
-
-# At the end: access.py builds its issues with SpecIssue from this module.
-from blueprint.spec.access import access_issues  # noqa: E402

@@ -10,7 +10,10 @@ import json
 import sys
 from pathlib import Path
 
+from blueprint.plan import run_plan
 from cli.commands.common import add_stack_arg, stacks_from, warn_placeholders
+from cli.policy_run import evaluate_plan
+from cli.policy_run.report import render, to_json, to_sarif
 
 HELP = "evaluate the policy pack on each stack's offline plan (table, markdown, sarif or json)"
 
@@ -27,10 +30,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from blueprint.plan import run_plan
-    from cli.policy_run import evaluate_plan
-    from cli.policy_run.report import render, to_json, to_sarif
-
     pack_config = json.loads(args.policy_pack_config.read_text()) if args.policy_pack_config else None
     plans = [run_plan(stack) for stack in stacks_from(args)]
     reports = [evaluate_plan(plan, pack_config=pack_config) for plan in plans]

@@ -14,6 +14,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from blueprint.spec import PlatformSpec, Region
+from blueprint.spec.names import cluster_name
 from components.access.endpoints import eks_kubeconfig, eks_vpc_config
 from components.aws.iam import ServiceRole, service_role
 
@@ -44,7 +45,7 @@ class EksCluster(pulumi.ComponentResource):
         rules, ``components/access/path.py``); the Kubernetes provider waits for it, its first call goes through it."""
         super().__init__("aiplatform:aws:EksCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=opts.provider)
-        self.cluster_name = f"{spec.prefix}-{region.region}"
+        self.cluster_name = cluster_name(spec, region)
 
         role = service_role(f"{name}-cluster", "eks.amazonaws.com", spec,
                             ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"], child)

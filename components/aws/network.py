@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from blueprint.spec import PlatformSpec, Region, RegionAddresses
+from blueprint.spec.names import cluster_subnet_tag
 from components.compute import after
 
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "eks", "logs", "ec2")
@@ -30,7 +31,7 @@ class AwsNetwork(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=opts.provider)
         tags = spec.aws_tags
         self.zones = list(region.facts.zones[: spec.zone_count(region)])
-        cluster_tag = f"kubernetes.io/cluster/{spec.prefix}-{region.region}"
+        cluster_tag = cluster_subnet_tag(spec, region)
 
         self.vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=str(addresses.block), enable_dns_hostnames=True,
                                enable_dns_support=True, tags=tags(Name=f"{spec.environment}-{region.region}"),

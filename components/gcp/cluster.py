@@ -14,6 +14,7 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from blueprint.spec import PlatformSpec, Region, RegionAddresses
+from blueprint.spec.names import cluster_name
 from components.access.endpoints import gke_endpoint_args, gke_kubeconfig
 from components.compute import after
 
@@ -37,7 +38,7 @@ class GkeCluster(pulumi.ComponentResource):
         provider waits for it, its first call goes through it."""
         super().__init__("aiplatform:gcp:GkeCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=opts.provider)
-        self.cluster_name = f"{spec.prefix}-{region.region}"
+        self.cluster_name = cluster_name(spec, region)
         self.workload_pool = f"{spec.gcp_project}.svc.id.goog"
 
         self.node_service_account = gcp.serviceaccount.Account(

@@ -14,7 +14,6 @@ import pulumi_gcp as gcp
 from blueprint.spec import CapacityType, Cloud, GpuPool, PlatformSpec, Region
 from components.compute import GpuNodePoolBase
 
-GKE_TAINT_EFFECT = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
 
 
 def node_locations(spec: PlatformSpec, pool: GpuPool, region: Region) -> list[str]:
@@ -68,7 +67,7 @@ class GpuNodePool(GpuNodePoolBase):
                 "spot": pool.capacity_type is CapacityType.spot,
                 "reservation_affinity": reservation_affinity(pool),
                 "taints": [{"key": pool.taint.key, "value": pool.taint.value,
-                            "effect": GKE_TAINT_EFFECT[pool.taint.effect]}],
+                            "effect": pool.taint.cloud_effect}],
                 "labels": pool.labels,
                 "resource_labels": spec.gcp_labels(pool=pool.name),
                 "disk_type": facts.boot_disk, "disk_size_gb": pool.disk_size_gb,

@@ -14,8 +14,7 @@ The DNS authorizations are passed in: one per domain per project (a ``FIXED_RECO
 from __future__ import annotations
 
 import pulumi
-from pulumi_gcp import certificatemanager
-from pulumi_gcp.compute import GlobalAddress
+import pulumi_gcp as gcp
 
 from blueprint.spec import PlatformSpec
 
@@ -24,26 +23,26 @@ class GcpServingEntry(pulumi.ComponentResource):
     """``address_name`` and ``certificate_map_name`` are what the Gateway refers to."""
 
     def __init__(self, name: str, spec: PlatformSpec, *, base_name: str, hostnames: list[str],
-                 dns_authorizations: list[certificatemanager.DnsAuthorization], opts: pulumi.ResourceOptions):
+                 dns_authorizations: list[gcp.certificatemanager.DnsAuthorization], opts: pulumi.ResourceOptions):
         super().__init__("aiplatform:gcp:ServingEntry", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=opts.provider)
         labels = spec.gcp_labels()
         self.address_name = f"{base_name}-ip"
-        self.address = GlobalAddress(f"{name}-ip", name=self.address_name, address_type="EXTERNAL",
-                                     ip_version="IPV4", labels=labels, opts=child)
+        self.address = gcp.compute.GlobalAddress(f"{name}-ip", name=self.address_name, address_type="EXTERNAL",
+                                                 ip_version="IPV4", labels=labels, opts=child)
         self.certificate_map_name: str | None = None
-        self.certificate_map: certificatemanager.CertificateMap | None = None
+        self.certificate_map: gcp.certificatemanager.CertificateMap | None = None
         self.tls_resources: list[pulumi.Resource] = []
         if hostnames:
-            cert = certificatemanager.Certificate(
+            cert = gcp.certificatemanager.Certificate(
                 f"{name}-cert", name=f"{base_name}-cert", scope="DEFAULT", labels=labels,
-                managed=certificatemanager.CertificateManagedArgs(
+                managed=gcp.certificatemanager.CertificateManagedArgs(
                     domains=hostnames, dns_authorizations=[a.id for a in dns_authorizations]),
                 opts=child)
             self.certificate_map_name = f"{base_name}-certmap"
-            self.certificate_map = certificatemanager.CertificateMap(
+            self.certificate_map = gcp.certificatemanager.CertificateMap(
                 f"{name}-certmap", name=self.certificate_map_name, labels=labels, opts=child)
-            entries = [certificatemanager.CertificateMapEntry(
+            entries = [gcp.certificatemanager.CertificateMapEntry(
                 f"{name}-certmap-{i}", name=f"{base_name}-entry-{i}", map=self.certificate_map.name,
                 hostname=host, certificates=[cert.id], labels=labels, opts=child)
                 for i, host in enumerate(hostnames)]

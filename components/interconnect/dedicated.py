@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_gcp as gcp
 
 from blueprint.spec import AddressPlan, PlatformSpec
 from components.compute import RegionalCompute
@@ -51,8 +52,6 @@ class DedicatedLinks(pulumi.ComponentResource):
 
     def _interconnect(self, spec: PlatformSpec, addresses: AddressPlan, edge: RegionalCompute,
                       gcp_regions: list[RegionalCompute]) -> None:
-        from pulumi_gcp.compute import InterconnectAttachment, RouterInterface, RouterPeer
-
         links = spec.network.dedicated
         assert links is not None and edge.cloud_router is not None and links.peer_asn is not None
         opts = pulumi.ResourceOptions(parent=self, provider=edge.cloud_provider)
@@ -61,18 +60,18 @@ class DedicatedLinks(pulumi.ComponentResource):
         md5 = (pulumi.Output.secret(links.bgp_auth_key.get_secret_value()) if links.bgp_auth_key else None)
         for i, url in enumerate(links.interconnect_attachment_urls):
             label = f"{edge.child_name}-ic{i}"
-            attachment = InterconnectAttachment(
+            attachment = gcp.compute.InterconnectAttachment(
                 label, name=f"{spec.prefix}-ic{i}", region=region, router=router.id, interconnect=url,
                 type="DEDICATED", admin_enabled=True, mtu="1500", description=f"{spec.environment} dedicated link {i}",
                 opts=opts)
-            iface = RouterInterface(f"{label}-if", name=f"{label}-if", router=router.name, region=region,
-                                    ip_range=attachment.cloud_router_ip_address,
-                                    interconnect_attachment=attachment.name, opts=opts)
-            RouterPeer(f"{label}-bgp", name=f"{label}-bgp", router=router.name, region=region, interface=iface.name,
-                       peer_asn=links.peer_asn,
-                       peer_ip_address=attachment.customer_router_ip_address.apply(
-                           lambda ip: ip.split("/")[0] if ip else ip),
-                       advertise_mode="CUSTOM", advertised_ip_ranges=advertised, advertised_route_priority=50,
-                       md5_authentication_key={"name": f"{label}-md5", "key": md5} if md5 is not None else None,
-                       opts=opts)
+            iface = gcp.compute.RouterInterface(
+                f"{label}-if", name=f"{label}-if", router=router.name, region=region,
+                ip_range=attachment.cloud_router_ip_address, interconnect_attachment=attachment.name, opts=opts)
+            gcp.compute.RouterPeer(
+                f"{label}-bgp", name=f"{label}-bgp", router=router.name, region=region, interface=iface.name,
+                peer_asn=links.peer_asn,
+                peer_ip_address=attachment.customer_router_ip_address.apply(lambda ip: ip.split("/")[0] if ip else ip),
+                advertise_mode="CUSTOM", advertised_ip_ranges=advertised, advertised_route_priority=50,
+                md5_authentication_key={"name": f"{label}-md5", "key": md5} if md5 is not None else None,
+                opts=opts)
             self.attachments.append(attachment)

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_gcp as gcp
 
 from blueprint.spec import AddressPlan, Cloud, PlatformSpec
 from components.compute import RegionalCompute
-from components.interconnect.topology import HA_VPN, Link
+from blueprint.spec.topology import HA_VPN, Link
 from components.interconnect.vpn import CLOUD_DNS_FORWARDING_RANGE
 
 DNS_PORTS = [("udp", 53), ("tcp", 53)]
@@ -59,15 +60,13 @@ class PrivateDns(pulumi.ComponentResource):
                                             opts=pulumi.ResourceOptions(parent=self, provider=c.cloud_provider))
             outputs["zones"]["aws"] = {"name": names["aws"], "zoneId": zone.zone_id}
         if gcp_regions:
-            from pulumi_gcp import dns
-
             first = gcp_regions[0]
             self.gcp_opts = pulumi.ResourceOptions(parent=self, provider=first.cloud_provider)
             self.network = [{"network_url": first.network_id}]
-            zone = dns.ManagedZone(f"{name}-gcp", name=f"{spec.prefix}-gcp-internal", dns_name=names["gcp"] + ".",
-                                   visibility="private", private_visibility_config={"networks": self.network},
-                                   description=f"{spec.environment}: private names of the GCP regions",
-                                   force_destroy=not spec.is_production, opts=self.gcp_opts)
+            zone = gcp.dns.ManagedZone(f"{name}-gcp", name=f"{spec.prefix}-gcp-internal", dns_name=names["gcp"] + ".",
+                                       visibility="private", private_visibility_config={"networks": self.network},
+                                       description=f"{spec.environment}: private names of the GCP regions",
+                                       force_destroy=not spec.is_production, opts=self.gcp_opts)
             outputs["zones"]["gcp"] = {"name": names["gcp"], "zoneId": zone.id}
         if vpn:
             outputs["forwarding"] = self._cross_cloud(name, names, regions, vpn)
@@ -75,19 +74,16 @@ class PrivateDns(pulumi.ComponentResource):
 
     def _cross_cloud(self, name: str, names: dict[str, str], regions: dict[str, RegionalCompute],
                      vpn: list[Link]) -> dict[str, list[str]]:
-        from pulumi_gcp import dns
-        from pulumi_gcp.compute import get_addresses_output
-
         spec = self.spec
-        policy = dns.Policy(f"{name}-inbound", name=f"{spec.prefix}-inbound", enable_inbound_forwarding=True,
-                            enable_logging=True, networks=self.network,
-                            description="Cloud DNS inbound forwarders, for Route 53 Resolver over the VPN",
-                            opts=self.gcp_opts)
+        policy = gcp.dns.Policy(f"{name}-inbound", name=f"{spec.prefix}-inbound", enable_inbound_forwarding=True,
+                                enable_logging=True, networks=self.network,
+                                description="Cloud DNS inbound forwarders, for Route 53 Resolver over the VPN",
+                                opts=self.gcp_opts)
         forwarders = {}
         for gcp_key in sorted({l.b for l in vpn}):
             gcp_c = regions[gcp_key]
             subnet = gcp_c.network.subnet  # type: ignore[attr-defined]  # GcpRegion's regional network
-            found = get_addresses_output(
+            found = gcp.compute.get_addresses_output(
                 filter=pulumi.Output.concat('(purpose = "DNS_RESOLVER") AND (subnetwork = "', subnet.self_link, '")'),
                 region=gcp_c.region.region,
                 opts=pulumi.InvokeOutputOptions(parent=self, provider=gcp_c.cloud_provider, depends_on=[policy]))
@@ -131,7 +127,7 @@ class PrivateDns(pulumi.ComponentResource):
             inbound_ips.append(inbound.ip_addresses.apply(lambda ips: [i.ip for i in ips or [] if i.ip]))
             routed[aws_key] = gcp_keys
 
-        dns.ManagedZone(
+        gcp.dns.ManagedZone(
             f"{name}-aws-forward", name=f"{spec.prefix}-aws-internal", dns_name=names["aws"] + ".",
             visibility="private", private_visibility_config={"networks": self.network},
             description="Forwards the AWS private zone to Route 53 Resolver inbound endpoints over the VPN",

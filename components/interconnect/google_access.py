@@ -12,6 +12,7 @@ none, and private.googleapis.com gives the same private path without one.)
 from __future__ import annotations
 
 import pulumi
+import pulumi_gcp as gcp
 
 from blueprint.spec import PlatformSpec
 from components.compute import RegionalCompute
@@ -22,27 +23,24 @@ DOMAINS = ("googleapis.com", "gcr.io", "pkg.dev")
 
 
 class PrivateGoogleAccess(pulumi.ComponentResource):
-    def __init__(self, spec: PlatformSpec, gcp: RegionalCompute, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, spec: PlatformSpec, compute: RegionalCompute, opts: pulumi.ResourceOptions | None = None):
         name = f"{spec.environment}-google-access"
         super().__init__("aiplatform:network:PrivateGoogleAccess", name, None, opts)
-        from pulumi_gcp import dns
-        from pulumi_gcp.compute import Route
-
-        child = pulumi.ResourceOptions(parent=self, provider=gcp.cloud_provider)
-        Route(f"{name}-vips", name=f"{spec.prefix}-private-googleapis", network=gcp.network_id,
-              dest_range=PRIVATE_RANGE, next_hop_gateway="default-internet-gateway", priority=900,
-              description="private.googleapis.com VIPs for Private Google Access", opts=child)
+        child = pulumi.ResourceOptions(parent=self, provider=compute.cloud_provider)
+        gcp.compute.Route(f"{name}-vips", name=f"{spec.prefix}-private-googleapis", network=compute.network_id,
+                          dest_range=PRIVATE_RANGE, next_hop_gateway="default-internet-gateway", priority=900,
+                          description="private.googleapis.com VIPs for Private Google Access", opts=child)
         self.zones = {}
         for domain in DOMAINS:
             label = domain.replace(".", "-")
-            zone = dns.ManagedZone(f"{name}-{label}", name=f"{spec.prefix}-{label}", dns_name=f"{domain}.",
-                                   visibility="private",
-                                   private_visibility_config={"networks": [{"network_url": gcp.network_id}]},
-                                   description=f"{domain} through private.googleapis.com", opts=child)
+            zone = gcp.dns.ManagedZone(f"{name}-{label}", name=f"{spec.prefix}-{label}", dns_name=f"{domain}.",
+                                       visibility="private",
+                                       private_visibility_config={"networks": [{"network_url": compute.network_id}]},
+                                       description=f"{domain} through private.googleapis.com", opts=child)
             apex = "private.googleapis.com." if domain == "googleapis.com" else f"{domain}."
-            dns.RecordSet(f"{name}-{label}-a", managed_zone=zone.name, name=apex, type="A", ttl=300,
-                          rrdatas=PRIVATE_VIPS, opts=child)
-            dns.RecordSet(f"{name}-{label}-wildcard", managed_zone=zone.name, name=f"*.{domain}.", type="CNAME",
-                          ttl=300, rrdatas=[apex], opts=child)
+            gcp.dns.RecordSet(f"{name}-{label}-a", managed_zone=zone.name, name=apex, type="A", ttl=300,
+                              rrdatas=PRIVATE_VIPS, opts=child)
+            gcp.dns.RecordSet(f"{name}-{label}-wildcard", managed_zone=zone.name, name=f"*.{domain}.", type="CNAME",
+                              ttl=300, rrdatas=[apex], opts=child)
             self.zones[domain] = zone
         self.register_outputs({"privateRange": PRIVATE_RANGE, "domains": list(DOMAINS)})

@@ -7,12 +7,12 @@ from typing import Any, Callable
 import pulumi
 
 from blueprint.spec import PlatformSpec
+from blueprint.spec.names import SERVING_NAMESPACE
 from components.compute import RegionalCompute
 from components.k8s.cluster_services import ClusterServices
 from components.k8s.entry import ServingEntries
 from components.k8s.global_routing import GlobalRouting
 from components.k8s.kueue import Kueue
-from components.k8s.serving import NAMESPACE as SERVING_NAMESPACE
 from components.k8s.serving import ServingService
 from components.k8s.training import TrainingJob
 

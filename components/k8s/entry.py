@@ -24,11 +24,27 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_gcp as gcp
 
 from blueprint.spec import Cloud, PlatformSpec
+from components.aws.ingress import AwsServingEntry, lb_name
 from components.compute import RegionalCompute
-from components.k8s.gateway import ENVOY_NODE_PORT, HTTP, HTTPS, Listener
+from components.gcp.ingress import GcpServingEntry
 
+ENVOY_NODE_PORT = 30080  # the NodePort Envoy's Service exposes on every node: the Pulumi-owned NLB's target port
+
+
+@dataclass(frozen=True)
+class Listener:
+    """A Gateway listener (``gateway.py``); its name is the HTTPRoute's ``sectionName``."""
+
+    name: str
+    protocol: str
+    port: int
+
+
+HTTP = Listener("http", "HTTP", 80)
+HTTPS = Listener("https", "HTTPS", 443)  # GKE: TLS from the Certificate Manager map
 TTL = 60
 DELEGATION_TTL = 3600  # the parent's NS record: a re-created zone's new name servers take over within the hour
 
@@ -176,8 +192,6 @@ class ServingEntries(pulumi.ComponentResource):
 
     # --- EKS --------------------------------------------------------------------------------------------------
     def _aws(self, spec: PlatformSpec, compute: RegionalCompute) -> RegionEntry:
-        from components.aws.ingress import AwsServingEntry, lb_name
-
         serve = spec.workloads.serving
         assert serve is not None and compute.system_asg_name is not None
         name = f"{compute.child_name}-{serve.name}"
@@ -211,10 +225,6 @@ class ServingEntries(pulumi.ComponentResource):
 
     # --- GKE --------------------------------------------------------------------------------------------------
     def _gcp(self, spec: PlatformSpec, compute: RegionalCompute) -> RegionEntry:
-        from pulumi_gcp import certificatemanager
-
-        from components.gcp.ingress import GcpServingEntry
-
         serve = spec.workloads.serving
         assert serve is not None
         name = f"{compute.child_name}-{serve.name}"
@@ -223,7 +233,7 @@ class ServingEntries(pulumi.ComponentResource):
         auths = []
         for domain in names:
             if domain not in self._authorizations:  # one FIXED_RECORD authorization per domain per project
-                auth = certificatemanager.DnsAuthorization(
+                auth = gcp.certificatemanager.DnsAuthorization(
                     f"{domain}-authorization", name=domain.replace(".", "-")[:63].rstrip("-"), domain=domain,
                     type="FIXED_RECORD", labels=spec.gcp_labels(), opts=opts)
                 if self.zone is not None:

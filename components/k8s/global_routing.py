@@ -26,6 +26,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_gcp as gcp
 
 from blueprint.spec import Cloud, PlatformSpec
 from components.compute import RegionalCompute
@@ -140,8 +141,6 @@ class GlobalRouting(pulumi.ComponentResource):
             self.entries.zone.alias(f"{serve.name}-global", self.hostname, accel.dns_name, accel.hosted_zone_id)
 
     def _gcp_lb(self, spec: PlatformSpec, computes: list[RegionalCompute]) -> None:
-        import pulumi_gcp as gcp
-
         serve = spec.workloads.serving
         assert serve is not None and computes, "gcp-global-lb needs a GCP serving region (validated in the spec)"
         opts = pulumi.ResourceOptions(parent=self, provider=computes[0].cloud_provider)

@@ -13,10 +13,10 @@ from blueprint.spec import PlatformSpec, Region
 from components.aws.kms import rotating_key
 from components.compute import RegionalCompute
 from components.storage.lifecycle import rules_for, s3_rules
-from components.storage.names import DATA_CLASSES, bucket_name
+from blueprint.spec.names import DATA_CLASSES, DATASETS, HOT_SHARE, bucket_name
 
 LUSTRE_PORTS = [(988, 988), (1018, 1023)]
-REPOSITORY = "datasets"  # the bucket the file system links (data repository association)
+REPOSITORY = DATASETS  # the bucket the file system links (data repository association)
 
 
 def s3_bucket(name: str, spec: PlatformSpec, region: Region, data_class: str, key: aws.kms.Key,
@@ -85,7 +85,7 @@ class AwsStorage(pulumi.ComponentResource):
             automatic_backup_retention_days=7 if spec.is_production else 0,
             tags=spec.aws_tags(), opts=child)
         aws.fsx.DataRepositoryAssociation(
-            f"{name}-datasets", file_system_id=fs.id, file_system_path="/datasets",
+            f"{name}-datasets", file_system_id=fs.id, file_system_path=f"/{HOT_SHARE}",
             data_repository_path=self.buckets[REPOSITORY].bucket.apply(lambda b: f"s3://{b}/"),
             batch_import_meta_data_on_create=True,
             s3={"auto_import_policy": {"events": ["NEW", "CHANGED", "DELETED"]},

@@ -14,7 +14,7 @@ from components.compute import RegionalCompute
 from components.gcp.kms import key_ring, rotating_key
 from components.storage.lifecycle import gcs_rules, rules_for
 from blueprint.catalog.gcs import dual_region_location, dual_region_partner
-from components.storage.names import DATA_CLASSES, bucket_name
+from blueprint.spec.names import DATA_CLASSES, HOT_SHARE, MODELS, bucket_name
 
 
 def bucket_location(region: Region, replicated: bool) -> tuple[str, dict | None, str | None]:
@@ -52,7 +52,7 @@ class GcpStorage(pulumi.ComponentResource):
         keyed = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(self.key_grants)))
         self.buckets = {}
         for data_class in DATA_CLASSES:
-            location, placement, rpo = bucket_location(region, data_class == "models" and spec.is_production)
+            location, placement, rpo = bucket_location(region, data_class == MODELS and spec.is_production)
             self.buckets[data_class] = gcp.storage.Bucket(
                 f"{name}-{data_class}", name=bucket_name(spec, region, data_class), location=location,
                 custom_placement_config=placement, rpo=rpo,
@@ -68,7 +68,7 @@ class GcpStorage(pulumi.ComponentResource):
                 f"{name}-filestore", name=f"{spec.environment}-{region.region}-hot",
                 location=region.region if regional else region.facts.zones[0],
                 tier=hot.filestore_tier, kms_key_name=self.key.id,
-                file_shares={"name": "datasets", "capacity_gb": hot.capacity_gib},
+                file_shares={"name": HOT_SHARE, "capacity_gb": hot.capacity_gib},
                 networks=[{"network": compute.network_id, "modes": ["MODE_IPV4"], "connect_mode": "DIRECT_PEERING"}],
                 labels=spec.gcp_labels(), opts=keyed)
         self.register_outputs({"buckets": {c: b.name for c, b in self.buckets.items()}})

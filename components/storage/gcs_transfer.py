@@ -17,7 +17,7 @@ import pulumi_gcp as gcp
 
 from blueprint.spec import PlatformSpec, Region
 from components.gcp.project import GcpProject
-from components.storage.names import bucket_name, s3_arn
+from blueprint.spec.names import MODELS, bucket_name, s3_arn
 
 REPEAT_INTERVAL = "3600s"  # the shortest interval Storage Transfer Service accepts: a new model arrives within an hour
 # A fixed first day, so plans do not change with the clock; a past date starts the hourly runs the next day.
@@ -71,7 +71,7 @@ class ModelTransferToGcs(pulumi.ComponentResource):
         on_gcp = pulumi.ResourceOptions(parent=self, provider=gcp_provider)
         # the lookup creates the agent, once the API is on; the sink grants name it only after that
         transfer_agent, agent = gcp_project.transfer_agent()
-        src = bucket_name(spec, source, "models")
+        src = bucket_name(spec, source, MODELS)
 
         role = aws.iam.Role(name, description=f"Storage Transfer Service reads s3://{src}/{prefix}",
                             assume_role_policy=agent.subject_id.apply(transfer_trust_policy),

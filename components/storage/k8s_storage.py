@@ -24,11 +24,10 @@ import pulumi_kubernetes as k8s
 
 from blueprint.spec import Cloud, PlatformSpec, Region
 from components.compute import RegionalCompute
-from components.storage.names import TRAINING_NAMESPACE, bucket_name
+from blueprint.spec.names import DATASETS, HOT_SHARE, TRAINING_NAMESPACE, bucket_name
 
 DATASETS_PATH = "/mnt/datasets"  # the dataset bucket, read-only
 HOT_PATH = "/mnt/hot"            # the hot tier, read-only for jobs (they read datasets there)
-FSX_DATASETS_DIR = "datasets"    # the FSx data repository association's file system path (aws_storage.py)
 GCSFUSE_ANNOTATION = "gke-gcsfuse/volumes"
 STATIC_CLASSES = {  # CSI driver -> the StorageClass its static volumes and their claims name
     "s3.csi.aws.com": "static-s3-mountpoint",
@@ -64,7 +63,7 @@ def data_dir(region: Region) -> str:
     repository association), else through the bucket mount (Filestore is not linked to it)."""
     hot = region.storage.hot if region.storage else None
     if region.cloud is Cloud.aws and hot is not None and hot.kind == "fsx-lustre":
-        return f"{HOT_PATH}/{FSX_DATASETS_DIR}"
+        return f"{HOT_PATH}/{HOT_SHARE}"
     return DATASETS_PATH
 
 
@@ -90,7 +89,7 @@ class KubernetesStorage(pulumi.ComponentResource):
         self.data_dir = data_dir(region)
         self.claims: list[k8s.core.v1.PersistentVolumeClaim] = []
         uid, gid = run_as
-        datasets = bucket_name(spec, region, "datasets")
+        datasets = bucket_name(spec, region, DATASETS)
         hot = region.storage.hot if region.storage else None
         by_claim = {m.claim: m for m in self.mounts}
         if region.cloud is Cloud.aws:
@@ -115,7 +114,7 @@ class KubernetesStorage(pulumi.ComponentResource):
                     "driver": "filestore.csi.storage.gke.io",
                     "volumeHandle": pulumi.Output.all(location, storage.hot.name).apply(
                         lambda v: f"modeInstance/{v[0]}/{v[1]}/datasets"),
-                    "volumeAttributes": {"ip": storage.hot.networks.apply(_first_ip), "volume": "datasets"}},
+                    "volumeAttributes": {"ip": storage.hot.networks.apply(_first_ip), "volume": HOT_SHARE}},
                     None, access="ReadWriteMany")
         self.register_outputs({"claims": [m.claim for m in self.mounts]})
 

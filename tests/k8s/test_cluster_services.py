@@ -10,8 +10,8 @@ import re
 
 import pytest
 
+from blueprint.catalog.charts import CHARTS
 from components.k8s import serving, training
-from components.k8s.cluster_services import CHARTS
 from tests.k8s.conftest import spec_of, workload_plan
 from tests.k8s.helpers import in_cluster, one_in
 from workloads.serve.metrics import ServeMetrics
@@ -39,7 +39,7 @@ def test_every_cluster_runs_a_pinned_prometheus_operator_and_keda_only_where_ser
         releases = {r.inputs["chart"]: r for r in in_cluster(plan, RELEASE, cluster)}
         prom = releases["kube-prometheus-stack"]
         assert prom.inputs["namespace"] == "monitoring"
-        assert prom.inputs["version"] == CHARTS["kube-prometheus-stack"][1]
+        assert prom.inputs["version"] == CHARTS["kube-prometheus-stack"].version
         spec_values = prom.inputs["values"]["prometheus"]["prometheusSpec"]
         assert spec_values["podMonitorSelectorNilUsesHelmValues"] is False, "must pick up the workloads' monitors"
         keda_here = serve is not None and serve.keda and cluster in {k.replace("/", "-") for k in serve.regions}

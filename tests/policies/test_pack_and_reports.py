@@ -13,11 +13,11 @@ import pytest
 import yaml
 
 from blueprint.plan import run_plan
-from blueprint.plan.engine import REPO, stack_config
+from blueprint.spec.load import REPO, stack_config
 from cli.main import main
 from cli.policy_run.report import render, to_sarif
 from policies import ALL_POLICIES
-from tests.conftest import STACKS, platform_config, shipped_plan
+from tests.conftest import STACKS, plan_commands_with, platform_config, shipped_plan
 from tests.policies.helpers import evaluate, spec_for
 
 SCHEMA = json.loads((Path(__file__).parent / "sarif-schema-2.1.0.json").read_text())
@@ -147,7 +147,7 @@ def test_cli_formats_and_exit_code(tmp_path, capsys, monkeypatch):
     jsonschema.validate(json.loads(out.read_text()), SCHEMA)
     # a mandatory failure exits 1: stacks/ holds the real environments, so point the CLI at a broken copy
     import cli.commands.policy as cmd
-    monkeypatch.setattr("blueprint.plan.run_plan", lambda stack: run_plan(stack, platform=broken_prod()))
+    plan_commands_with(monkeypatch, lambda stack: run_plan(stack, platform=broken_prod()))
     assert main(["policy", "--stack", "prod", "--format", "json"]) == 1
     doc = json.loads(capsys.readouterr().out)
     assert doc["failed"] and any(v["policy"] == "data-residency" and v["blocking"] for v in doc["violations"])

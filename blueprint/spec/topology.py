@@ -17,7 +17,8 @@ import ipaddress
 from dataclasses import dataclass
 from itertools import combinations
 
-from blueprint.spec import AddressPlan, PlatformSpec, Topology
+from blueprint.spec.addressing import AddressPlan
+from blueprint.spec.model import PlatformSpec, Topology
 
 TGW_PEERING = "tgw-peering"
 HA_VPN = "ha-vpn"
