@@ -202,8 +202,6 @@ def context_from_environment() -> Context:
     return Context.of(spec_from_environment(), os.environ.get("PULUMI_STACK", ""))
 
 
-def settings_from_environment() -> PolicySettings:
-    return context_from_environment().settings
 
 
 def pack_enforcement_level() -> EnforcementLevel:

@@ -182,12 +182,6 @@ class CostEstimate:
             raise LookupError(f"expected one line item for {urn_or_name}, found {len(found)}")
         return found[0]
 
-    def unpriced_types(self) -> dict[str, int]:
-        out: dict[str, int] = defaultdict(int)
-        for u in self.unpriced:
-            out[u.type] += 1
-        return dict(sorted(out.items()))
-
     def free_types(self) -> dict[str, int]:
         out: dict[str, int] = defaultdict(int)
         for u in self.free:

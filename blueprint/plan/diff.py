@@ -23,12 +23,6 @@ class Step:
     def resource(self) -> PlannedResource:
         return self.new or self.old  # type: ignore[return-value]
 
-    def changed_keys(self) -> list[str]:
-        if self.old is None or self.new is None:
-            return []
-        keys = set(self.old.inputs) | set(self.new.inputs)
-        return sorted(k for k in keys if self.old.inputs.get(k) != self.new.inputs.get(k))
-
 
 @dataclass
 class PlanDiff:

@@ -232,7 +232,7 @@ def spec_from_config(config: Mapping[str, Any], stack: str) -> PlatformSpec | No
     return load_spec(value, stack=stack, secret_paths=_masked(value))
 
 
-def spec_from_environment(environ: Mapping[str, str] = os.environ) -> PlatformSpec | None:
+def spec_from_environment(environ: Mapping[str, str] = os.environ, root: Path = REPO) -> PlatformSpec | None:
     """The stack's spec inside ``pulumi preview --policy-pack``: the config the CLI passes (``PULUMI_CONFIG``), else
     the stack file of ``PULUMI_STACK``; None with neither (no stack to read, or no stack file for it)."""
     stack = environ.get("PULUMI_STACK", "")
@@ -245,7 +245,7 @@ def spec_from_environment(environ: Mapping[str, str] = os.environ) -> PlatformSp
     if not stack:
         return None
     try:
-        _, _, spec = load_stack(stack)
+        _, _, spec = load_stack(stack, root=root)
     except StackFileError:
         return None
     return spec

@@ -283,10 +283,6 @@ class ServingDns(_Model):
     delegated: bool = False
 
     @property
-    def creates_zone(self) -> bool:
-        return self.existing_zone is None
-
-    @property
     def resolvable(self) -> bool:
         """Do names written in the zone resolve on the internet (so ACM can validate, health checks can probe)?"""
         return self.existing_zone is not None or self.parent_zone is not None or self.delegated

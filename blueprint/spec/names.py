@@ -66,6 +66,9 @@ KEDA_NAMESPACE = "keda"
 KUEUE_NAMESPACE = "kueue-system"
 KUBE_SYSTEM = "kube-system"  # CoreDNS and the node agents
 
+# GKE injects the GCS FUSE sidecar into pods annotated with this ("true") that mount GCS FUSE volumes.
+GCSFUSE_ANNOTATION = "gke-gcsfuse/volumes"
+
 # --- workload identity -------------------------------------------------------------------------------------
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"  # a ServiceAccount's IAM role (IRSA)
 GKE_WI_ANNOTATION = "iam.gke.io/gcp-service-account"  # a ServiceAccount's Google service account

@@ -13,7 +13,9 @@ import pulumi_kubernetes as k8s
 
 from blueprint.catalog.preemption import shutdown_budget
 from blueprint.spec import GpuPool, PlatformSpec
-from blueprint.spec.names import CHECKPOINTS, DATASETS, MONITORING_NAMESPACE, TRAINING_NAMESPACE, object_uri
+from blueprint.spec.names import (
+    CHECKPOINTS, DATASETS, GCSFUSE_ANNOTATION, MONITORING_NAMESPACE, TRAINING_NAMESPACE, object_uri,
+)
 from components.compute import RegionalCompute
 from components.k8s import common
 from components.k8s.cluster_services import pod_monitor
@@ -166,7 +168,7 @@ class TrainingJob(pulumi.ComponentResource):
         }
         pod_meta: dict[str, Any] = {"labels": pod_labels}
         if any(m.gcs_fuse for m in mounts):  # GKE injects the GCS FUSE sidecar into pods that ask for it
-            pod_meta["annotations"] = {"gke-gcsfuse/volumes": "true"}
+            pod_meta["annotations"] = {GCSFUSE_ANNOTATION: "true"}
         self.job = k8s.batch.v1.Job(
             f"{name}-job",
             metadata={"name": job_name, "namespace": TRAINING_NAMESPACE, "labels": job_labels,

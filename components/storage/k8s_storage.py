@@ -28,7 +28,6 @@ from blueprint.spec.names import DATASETS, HOT_SHARE, TRAINING_NAMESPACE, bucket
 
 DATASETS_PATH = "/mnt/datasets"  # the dataset bucket, read-only
 HOT_PATH = "/mnt/hot"            # the hot tier, read-only for jobs (they read datasets there)
-GCSFUSE_ANNOTATION = "gke-gcsfuse/volumes"
 STATIC_CLASSES = {  # CSI driver -> the StorageClass its static volumes and their claims name
     "s3.csi.aws.com": "static-s3-mountpoint",
     "fsx.csi.aws.com": "static-fsx-lustre",

@@ -81,6 +81,16 @@ def test_verdict_rules():
     assert not _estimate([gpu], tier="development").blocks
 
 
+def test_over_budget_has_one_meaning_the_verdicts():
+    """Unpriced resources counted at their reference price can put a stack over budget while the priced part is
+    within it: the estimate's JSON says over budget exactly when its verdict does."""
+    nat = Classified("urn::nat", "aws:ec2/natGateway:NatGateway", "no price in me-central-1", reference_usd=33.0)
+    est = CostEstimate(stack="s", items=[], unpriced=[nat], budget_usd=20.0, tier="staging",
+                       unpriced_threshold_usd=50.0)
+    assert est.total.expected == 0 and est.verdict().state == OVER
+    assert est.as_dict()["over_budget"] is True and est.verdict().over_budget
+
+
 def test_over_budget_is_over_even_with_something_unpriced():
     from blueprint.cost.model import CostComponent, LineItem, Range
     from blueprint.catalog.prices import Price

@@ -169,14 +169,14 @@ def test_pack_reads_its_settings_from_the_stack_config_the_cli_passes(monkeypatc
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
     monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(secret_keys))
     expected = _framework.PolicySettings.from_spec(spec_for("dev"))
-    assert _framework.settings_from_environment() == expected
+    assert _framework.context_from_environment().settings == expected
     assert _framework.pack_enforcement_level().value == "advisory"
     monkeypatch.delenv("PULUMI_CONFIG")
-    assert _framework.settings_from_environment() == expected
+    assert _framework.context_from_environment().settings == expected
     monkeypatch.setenv("PULUMI_STACK", "prod")
     assert _framework.pack_enforcement_level().value == "mandatory"
     monkeypatch.delenv("PULUMI_STACK")
-    assert _framework.settings_from_environment().enforcement.value == "mandatory"  # strict without a stack
+    assert _framework.context_from_environment().settings.enforcement.value == "mandatory"  # strict without a stack
 
 
 def test_policy_pack_main_only_builds_the_pack(monkeypatch):
