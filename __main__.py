@@ -1,8 +1,5 @@
 """The Pulumi program: read the stack's typed spec, then declare the platform from it.
-
-`pulumi up -s prod` runs this against real clouds; `blueprint plan --stack prod` runs the very same file
-offline under Pulumi's mock runtime.
-"""
+Notes: docs/architecture.md, "Program"."""
 import pulumi
 
 from blueprint.spec import SpecError

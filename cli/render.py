@@ -1,9 +1,5 @@
 """Kubernetes manifests from a plan: what each cluster will be asked to apply, as plain YAML objects.
-
-Works on any ``Plan`` (offline or read from a real ``pulumi preview --json``): every ``kubernetes:*`` resource's
-inputs are its manifest. Resources are grouped per cluster by their provider, and a cluster is named after the
-region component the provider belongs to (``aws-us-east-1``), or the provider's own name when it has none.
-"""
+Notes: docs/architecture.md, "Command line"."""
 from __future__ import annotations
 
 import re

@@ -1,8 +1,5 @@
 """The platform's CrossGuard guardrails, grouped by concern; ``policies/__main__.py`` packs them.
-
-Importable on their own (``PolicyPack(...)`` never returns, so only ``__main__`` constructs it) so that the offline
-evaluator (``blueprint policy``) and tests run the very same policy objects.
-"""
+Notes: docs/architecture.md, "Policies"."""
 from policies import access, clusters, compute, identity, kubernetes, network, stack, storage, tags, workloads
 from policies._framework import PACK_NAME, pack_enforcement_level, register_pack
 

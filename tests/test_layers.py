@@ -283,3 +283,14 @@ def test_checker_resolves_relative_imports_and_package_members():
                 "components.k8s.entry": "from .gateway import G\n"}
     found = problems(relative, PACKAGE_NAMES)
     assert "import cycle: components.k8s.entry -> components.k8s.gateway -> components.k8s.entry" in found
+
+
+def test_the_architecture_page_names_every_layer():
+    text = (REPO / "docs" / "architecture.md").read_text()
+    section = text.split("\n## Layers\n", 1)[1].split("\n## ", 1)[0]
+    assert "```mermaid\nflowchart BT" in section
+    for layer in LAYERS:
+        for package in layer.packages:
+            path = "__main__.py" if package == PROGRAM else package.replace(".", "/") + (
+                ".py" if package == CONTRACT else "/")
+            assert f"`{path}`" in section or package == "blueprint", (layer.name, path)

@@ -1,9 +1,5 @@
 """Cost estimates from plans and previews: usage files, the estimator, the budget verdict and cost diffs.
-
-``estimate(plan)`` prices every resource at the dated price catalog (``blueprint/catalog/prices.yaml``) with the
-stack's usage; ``budget_verdict(plan)`` is the budget gate's one verdict (``CostEstimate.verdict()``, which fails
-closed on what it cannot price); ``diff_preview`` and ``diff_plans_cost`` price a change.
-"""
+Notes: docs/architecture.md, "Cost"."""
 from blueprint.catalog.prices import Price, PriceBook, load_prices
 from blueprint.cost.diff import CostDiff, diff_estimates, diff_plans_cost, diff_preview
 from blueprint.cost.estimate import estimate

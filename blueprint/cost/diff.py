@@ -1,11 +1,5 @@
 """Cost of a change: two plans, or one ``pulumi preview --json`` with old and new states per step.
-
-Each side is estimated as a whole plan (so regions, launch templates and usage resolve as they would), then line
-items are matched by URN: create adds, delete subtracts, update and replace take new minus old. A replacement
-shows up in a preview as ``create-replacement``, ``replace`` and ``delete-replaced`` steps for one URN; they are
-folded into one ``replace`` so nothing is counted twice. ``same`` steps cost the same on both sides; ``read``
-steps are not managed by the stack and cost nothing.
-"""
+Notes: docs/architecture.md, "Cost"."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

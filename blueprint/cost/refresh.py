@@ -1,18 +1,5 @@
 """Re-read machine and spot prices from the providers into ``prices.yaml``, each written as a dated reading.
-
-AWS, per ``--aws-region``: on-demand Linux prices from the Price List bulk offer file; spot prices per Availability
-Zone from EC2 DescribeSpotPriceHistory (boto3, your credentials; the region's value is its dearest zone), or, with
-``--aws-spot-feed``, from the public feed behind the Spot pricing page (the region's lowest price, no zones); with
-``--aws-capacity-blocks``, Capacity Block rates quoted by DescribeCapacityBlockOfferings (upfront fee / hours).
-GCP, per ``--gcp-region``: Cloud Billing Catalog SKUs of Compute Engine (``GOOGLE_API_KEY``): a machine's on-demand
-and spot price is the sum of its vCPU, RAM, GPU and bundled local SSD SKUs. Other services keep their entries.
-
-    python -m blueprint.cost.refresh --aws-region us-west-2 --gcp-region us-east4 --write
-    python -m blueprint.cost.refresh --aws-region us-east-1 --aws-offer-file index.json --aws-spot-file spot.json
-
-Parsing is pure and tested on recorded files and a moto EC2; only ``main`` and the ``fetch_*`` calls leave the
-machine. Without a network (or credentials) it stops with one message naming what it could not reach.
-"""
+Notes: docs/architecture.md, "Cost"."""
 from __future__ import annotations
 
 import argparse

@@ -1,9 +1,5 @@
 """Usage the plan cannot know: the documented defaults (``usage_defaults.yaml``) overlaid by the stack's own file.
-
-The per-stack file is ``stacks/usage.<stack>.yaml`` (same layout); ``estimate(plan, usage=...)`` takes any other.
-Attributes are looked up by resource type first, then by resource name or URN glob, in file order, later wins.
-Storage-class maps (``storage_gb``) are replaced whole, so a stack states the classes it means.
-"""
+Notes: docs/architecture.md, "Cost"."""
 from __future__ import annotations
 
 import fnmatch

@@ -1,9 +1,5 @@
 """Compare two plans as a preview would: which resources are created, deleted, updated or unchanged.
-
-The result has the step shape of ``pulumi preview --json`` (``op`` with ``oldState`` / ``newState``), so cost and
-review read a diff of two offline plans and a real preview of a change the same way. Offline there are no
-provider schemas, so a changed input is an ``update``; a real preview also says ``replace`` where it must.
-"""
+Notes: docs/architecture.md, "Plan"."""
 from __future__ import annotations
 
 from collections import Counter

@@ -1,8 +1,4 @@
-"""Plan a stack as it was at another git ref, for diffs in pull requests.
-
-The ref's tree is exported to a temporary folder and planned in a child process with that folder first on the
-path, so the base plan comes from the base commit's own program, components and stack file, not from ours.
-"""
+"""Plan a stack as it was at another git ref, for diffs in pull requests. Notes: docs/architecture.md, "Plan"."""
 from __future__ import annotations
 
 import json

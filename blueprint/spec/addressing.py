@@ -1,16 +1,5 @@
 """Address planner: non-overlapping CIDRs for every VPC, subnet, pod and service range, in both clouds.
-
-Pure and deterministic. Each region's block comes from its fixed catalog slot inside the spec's supernet,
-so adding or reordering regions never renumbers existing ones. Inside a block the layout is fixed:
-
-    block /p  ->  eighths (/p+3): 0-3 private subnets (AWS, one per zone) or 0 nodes, 1 services,
-                  3 GKE control plane (GCP); 4 public subnets (AWS, /p+6 each); 5 the deployer's runner subnet
-                  (AWS, its first /p+6, declared only where ``access.deployer.runnerSubnet`` puts it);
-                  upper half (/p+1) GKE pods.
-
-VPN tunnel inside ranges (link-local /30s, four per AWS-GCP region pair) come from ``169.254.64.0/18`` by the two
-regions' catalog slots, so they too are fixed per pair and never move when a region is added.
-"""
+Notes: docs/architecture.md, "Spec and catalog"."""
 from __future__ import annotations
 
 import ipaddress

@@ -1,9 +1,5 @@
 """The typed platform spec: the single source of truth every other part reads.
-
-Stack files spell keys in camelCase (Pulumi's convention); Python code uses snake_case attributes.
-Shapes and enums are checked here; facts that need the catalog or several fields at once are checked in
-``validate.py`` so the messages can name allowed values from the catalog.
-"""
+Notes: docs/architecture.md, "Spec and catalog"."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,8 +1,5 @@
 """Checks that need the catalog or several fields at once. Each returns issues; none raises.
-
-Every issue carries the config key path (relative to ``aiplatform:platform``) and, where there is a closed
-set, the allowed values, so the error tells the user what to write instead.
-"""
+Notes: docs/architecture.md, "Spec and catalog"."""
 from __future__ import annotations
 
 import re

@@ -1,12 +1,5 @@
 """``blueprint cost``: monthly cost of stacks from their plans, and ``cost diff``: the cost of a change.
-
-``blueprint cost --stack prod`` prints a breakdown by region, component and resource with min / expected / max
-and exits 1 when the budget verdict blocks: the expected total is over the stack's budget (``budget.monthlyUsd``),
-or, in staging and production, the verdict is unknown because something the gate needs is unpriced (a warning in
-development).
-``blueprint cost diff --base REF|plan.json --stack prod`` compares the stack at a git ref (or a saved plan) with
-the working tree; ``--preview preview.json`` prices a real ``pulumi preview --json`` of the change instead.
-"""
+Notes: docs/architecture.md, "Command line"."""
 from __future__ import annotations
 
 import argparse

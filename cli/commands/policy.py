@@ -1,8 +1,5 @@
 """``blueprint policy``: the CrossGuard pack in ``policies/`` evaluated on each stack's offline plan.
-
-The same policy objects ``pulumi preview --policy-pack policies`` runs, fed the plan the way the CLI feeds them
-(unknown values included). Exit 1 when a mandatory policy fails.
-"""
+Notes: docs/architecture.md, "Command line"."""
 from __future__ import annotations
 
 import argparse

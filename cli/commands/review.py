@@ -1,10 +1,5 @@
 """``blueprint review``: what a reviewer reads, in one place: plan changes, policy results and cost, per stack.
-
-Without ``--base`` it reviews the stacks as they are (the main offline job: plan, policies and cost for every
-stack). With ``--base REF`` it plans each stack at REF too and shows what the change adds, changes and removes,
-the policy failures of the new plan and the monthly cost delta, broken down per resource by the same renderer as
-``blueprint cost diff --format markdown`` (so the pull-request comment carries the breakdown, from one place).
-"""
+Notes: docs/architecture.md, "Command line"."""
 from __future__ import annotations
 
 import argparse

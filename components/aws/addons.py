@@ -1,9 +1,5 @@
 """``aiplatform:aws:ClusterAddons``: what an EKS GPU cluster needs beyond the control plane.
-
-EKS-managed add-ons (VPC CNI with its network policy agent on and the Pod Identity agent before any node; CoreDNS,
-kube-proxy, the CSI drivers once the system nodes exist) and Helm releases: the NVIDIA device plugin and DCGM
-exporter, which tolerate exactly the taint the spec puts on GPU pools, and the cluster autoscaler.
-"""
+Notes: docs/architecture.md, "Compute"."""
 from __future__ import annotations
 
 import json

@@ -1,9 +1,5 @@
 """``aiplatform:aws:EksCluster``: a private EKS control plane with envelope encryption, logging and IRSA.
-
-The API endpoint is private; a public one exists only in ``access.deployer.eksEndpoint`` public-allowlist mode, for
-the deployer's egress addresses (``components/access/endpoints.py``). Kubernetes secrets are envelope-encrypted with the region's rotating KMS key. An IAM OIDC
-provider enables IRSA, and access entries (API auth mode) grant cluster-admin to the roles the spec names.
-"""
+Notes: docs/architecture.md, "Compute"."""
 from __future__ import annotations
 
 import json

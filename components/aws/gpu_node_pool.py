@@ -1,10 +1,5 @@
 """``aiplatform:aws:GpuNodePool``: an EKS managed node group of GPU instances, from one ``GpuPool`` spec.
-
-The NVIDIA-accelerated AL2023 AMI, IMDSv2 and an encrypted gp3 root volume via the launch template; the shared
-taint and labels from the spec; spot, on-demand or a capacity reservation; EFA and a cluster placement group in a
-single zone where the instance type supports EFA. Autoscaling-group tags describe the node template so the cluster
-autoscaler can scale the pool up from zero.
-"""
+Notes: docs/architecture.md, "Compute"."""
 from __future__ import annotations
 
 import pulumi

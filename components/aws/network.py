@@ -1,9 +1,5 @@
 """``aiplatform:aws:Network``: one region's VPC, laid out by the address planner.
-
-Nodes live in private subnets with no inbound internet path; public subnets exist only for NAT gateways and load
-balancers. Images and credentials come through VPC endpoints (S3 gateway; ECR, STS, EKS interface endpoints), so
-a GPU node never needs the internet to start. Flow logs go to a KMS-encrypted log group.
-"""
+Notes: docs/architecture.md, "Compute"."""
 from __future__ import annotations
 
 import json

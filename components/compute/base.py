@@ -1,8 +1,5 @@
 """The one interface workloads, storage, interconnect and cost use for a region's cluster and GPU pools.
-
-AWS and GCP implement it (``components/aws``, ``components/gcp``); nothing downstream branches on the cloud to
-schedule a pod, because taints, labels and GPU counts all derive from the same ``GpuPool`` spec.
-"""
+Notes: docs/architecture.md, "Compute"."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,10 +1,5 @@
 """``aiplatform:gcp:GkeCluster``: a private, regional GKE cluster ready for GPU workloads.
-
-Private nodes, IP endpoints kept private (reached as ``access.deployer.gkeEndpoint`` says: the IAM-gated DNS endpoint or
-the private one, ``components/access/endpoints.py``), Workload
-Identity, shielded nodes, Dataplane V2 (which enforces NetworkPolicy), etcd encrypted with Cloud KMS, the GCS FUSE
-and Filestore CSI drivers, managed Prometheus with DCGM metrics, and no default node pool.
-"""
+Notes: docs/architecture.md, "Compute"."""
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,11 +1,5 @@
 """``aiplatform:gcp:GpuNodePool``: a GKE node pool of GPU machines, from the same ``GpuPool`` spec as on AWS.
-
-The machine family matches the accelerator; the GKE accelerator type and the boot disk type come from the machine's
-catalog entry (A3 Mega's H100 is ``nvidia-h100-mega-80gb``; A3 Ultra boots from Hyperdisk only). GKE installs the
-driver, and the pool carries the same taint and labels as an EKS pool. Spot, on-demand or a specific reservation;
-autoscaling from zero; the region's built zones, or one zone with compact placement for multi-node training pools;
-gVNIC, shielded nodes and the GKE metadata server for Workload Identity.
-"""
+Notes: docs/architecture.md, "Compute"."""
 from __future__ import annotations
 
 import pulumi

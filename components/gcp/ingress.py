@@ -1,16 +1,5 @@
 """``aiplatform:gcp:ServingEntry``: the address and certificate of one GKE cluster's Gateway.
-
-GKE builds the global external Application Load Balancer from the Gateway; Pulumi owns what the load balancer
-needs from outside the cluster, so the regional DNS record can point at a known address:
-
-- a reserved ``GlobalAddress`` the Gateway claims by name (``spec.addresses: [{type: NamedAddress}]``);
-- a Google-managed Certificate Manager certificate for the region's hostnames (DNS authorization, so it issues
-  before traffic arrives), in a ``CertificateMap`` the Gateway names in its ``networking.gke.io/certmap``
-  annotation, one map entry per hostname.
-
-The DNS authorizations are passed in: one per domain per project (a ``FIXED_RECORD`` authorization has one
-``_acme-challenge`` record per domain), shared by every GCP region that serves the global name.
-"""
+Notes: docs/architecture.md, "Compute"."""
 from __future__ import annotations
 
 import pulumi

@@ -1,9 +1,5 @@
 """GCP networking: one global VPC for the stack, and per region a subnet, Cloud Router + NAT and firewall rules.
-
-A GCP VPC is global, so every GCP region of a stack shares one network (created once by ``build_platform``) and
-adds its own subnet. Nodes have private IPs only: egress goes through Cloud NAT, Google APIs through Private
-Google Access. Firewall rules allow only private traffic, the control plane's ports and Google health checks.
-"""
+Notes: docs/architecture.md, "Compute"."""
 from __future__ import annotations
 
 import pulumi

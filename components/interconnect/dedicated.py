@@ -1,16 +1,5 @@
 """``aiplatform:network:DedicatedLinks``: Direct Connect and Cloud Interconnect, only when the spec names them.
-
-Both clouds meet the same far-side router (a colocation or partner cross-connect), so AWS-GCP traffic can leave
-the internet entirely; the HA VPN stays as the encrypted backup path (BGP prefers the dedicated routes).
-
-* AWS: the given Direct Connect gateway is associated with each region's TGW, allowing exactly that region's
-  block. The TGW's Direct Connect attachment (the association's ``transit_gateway_attachment_id``) is
-  associated with the ``inbound`` table and propagates into ``egress`` like a VPN (BGP).
-* GCP: one VLAN attachment per given Interconnect connection, in ``network.dedicated.interconnectRegion`` (a
-  connection only takes attachments in the regions its metro serves; default: the stack's first GCP region).
-  Global dynamic routing makes it usable from every GCP region. It sits on that region's Cloud Router, with a
-  BGP peer to ``network.dedicated.peerAsn`` (MD5-authenticated with ``bgpAuthKey`` when set).
-"""
+Notes: docs/architecture.md, "Interconnect"."""
 from __future__ import annotations
 
 import pulumi

@@ -1,20 +1,5 @@
 """``aiplatform:network:PrivateDns``: names that resolve from every region of the stack, on both clouds.
-
-Design (each cloud stays authoritative for its own subdomain; queries cross over the private links):
-
-* ``aws.<prefix>.internal``: a Route 53 private hosted zone associated with every AWS VPC. Route 53 private zones
-  span regions, so AWS regions resolve each other's names with nothing else.
-* ``gcp.<prefix>.internal``: a Cloud DNS private zone on the stack's global VPC, so every GCP region resolves it.
-* GCP -> AWS: a Cloud DNS forwarding zone for ``aws.<prefix>.internal`` (private forwarding path) targets the
-  Route 53 Resolver inbound endpoints of the AWS regions linked to GCP. Cloud DNS sends those queries from
-  35.199.192.0/19, so the Cloud Router advertises that range over the VPN (``vpn.py``), the VPC routes it to the TGW,
-  and the inbound endpoint's security group admits it.
-* AWS -> GCP: in each AWS region linked to GCP, a Route 53 Resolver outbound endpoint and a forwarding rule for
-  ``gcp.<prefix>.internal`` to Cloud DNS inbound forwarder addresses. GCP only answers those through a tunnel in
-  the forwarder's own region, so the rule targets the forwarders of the GCP regions the AWS region has VPNs to.
-  GCP allocates the forwarder addresses itself (purpose DNS_RESOLVER, one per subnet) when the inbound server
-  policy is created; they are read back with ``compute.getAddresses`` once the policy exists (unknown in preview).
-"""
+Notes: docs/architecture.md, "Interconnect"."""
 from __future__ import annotations
 
 import pulumi

@@ -1,14 +1,5 @@
 """``aiplatform:network:PrivateGoogleAccess``: Google APIs over the private.googleapis.com VIPs only.
-
-``components/gcp`` already turns Private Google Access on for every subnet; with the default domains that
-works only while the VPC keeps its default internet route, and API traffic goes to any Google public address.
-This adds the documented private.googleapis.com setup: a private Cloud DNS zone for ``googleapis.com`` (and
-``gcr.io`` / ``pkg.dev`` for images) answering with 199.36.153.8/30, and a route for that /30 to the default
-internet gateway. Google API traffic then stays on Google's network to four known addresses, keeps working if
-the 0.0.0.0/0 route is ever removed, and egress firewalls can name one range. (Private Service Connect for
-Google APIs would need an extra global internal address outside every region's block; the planner reserves
-none, and private.googleapis.com gives the same private path without one.)
-"""
+Notes: docs/architecture.md, "Interconnect"."""
 from __future__ import annotations
 
 import pulumi

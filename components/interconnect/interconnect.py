@@ -1,15 +1,5 @@
 """``aiplatform:network:Interconnect``: private paths between every region of the stack, per ``network.topology``.
-
-It composes one concern per module: ``topology`` (which pairs link, pure), ``transit`` (a TGW per AWS region,
-peerings, static routes), ``vpn`` (HA VPN between a GCP region and an AWS TGW), ``dedicated`` (Direct Connect /
-Cloud Interconnect when the spec names them), ``admission`` (each AWS region's EKS cluster security group admits
-the prefixes routed to it), ``dns`` (private zones and cross-cloud forwarding) and ``google_access`` (Google APIs
-through private.googleapis.com on the GCP network). S3/ECR endpoints stay in each
-VPC (``components/aws/network.py``): they are regional, and each region reads its own buckets and registry.
-
-Outputs ``reachablePrefixes`` (per region: its block and the blocks its route tables reach) and ``links``, so
-workloads and tests can check reachability without re-deriving the topology.
-"""
+Notes: docs/architecture.md, "Interconnect"."""
 from __future__ import annotations
 
 import pulumi

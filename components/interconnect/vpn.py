@@ -1,14 +1,5 @@
 """HA VPN between a GCP region and an AWS region's Transit Gateway: 99.99% SLA with four tunnels and BGP.
-
-The documented GCP-AWS layout: the GCP HA VPN gateway has two interfaces; each becomes an AWS customer gateway
-with one VPN connection (two tunnels) on the TGW, so four tunnels in all. On GCP, one external VPN gateway
-(FOUR_IPS_REDUNDANCY) lists the four AWS tunnel outside addresses, and the region's Cloud Router gets one
-interface and one BGP peer per tunnel. Tunnel inside /30s come from the address planner (fixed per region pair);
-pre-shared keys are random per tunnel and only ever travel as secrets.
-
-The Cloud Router advertises only the GCP region's block, plus 35.199.192.0/19: Cloud DNS sends forwarded queries
-from that range, and the answers from the Route 53 inbound endpoint must come back through the tunnels.
-"""
+Notes: docs/architecture.md, "Interconnect"."""
 from __future__ import annotations
 
 import pulumi

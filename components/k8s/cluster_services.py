@@ -1,14 +1,5 @@
 """``aiplatform:k8s:ClusterServices``: the in-cluster services the workloads' manifests rely on, per cluster.
-
-- The Prometheus operator and a Prometheus in ``monitoring`` (kube-prometheus-stack): the ``PodMonitor`` CRD the
-  workloads' scrape configs use, and ``prometheus-operated.monitoring:9090``, the server KEDA queries.
-- KEDA, where the serving workload autoscales on queue depth: the ``ScaledObject`` CRD and its operator.
-- On EKS, a PodMonitor for the DCGM exporter's GPU metrics (GKE collects DCGM through managed Prometheus).
-- Where serving runs behind a Gateway, the shared ingress Gateway its HTTPRoute attaches to
-  (``components/k8s/gateway.py``), on the region's Pulumi-owned entry point (``components/k8s/entry.py``).
-
-Chart versions are pinned like every other add-on; pods run on the system pool.
-"""
+Notes: docs/architecture.md, "Workloads in the clusters"."""
 from __future__ import annotations
 
 import pulumi

@@ -1,8 +1,5 @@
 """Pieces both workloads share: names, the pod's GPU scheduling and resources, and the network-policy baseline.
-
-Everything here is pure (dicts in the Kubernetes wire shape) except ``namespace`` / ``baseline_policies``, which
-declare resources with the cluster's provider passed explicitly.
-"""
+Notes: docs/architecture.md, "Workloads in the clusters"."""
 from __future__ import annotations
 
 from typing import Any

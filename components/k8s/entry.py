@@ -1,22 +1,5 @@
 """``aiplatform:workloads:ServingEntries``: the Pulumi-owned public entry point of every serving region.
-
-Every name and address global routing needs is declared here, so nothing depends on an in-cluster controller
-publishing it later:
-
-- **EKS**: an internet-facing NLB (``components/aws/ingress.py``) whose TLS listener holds an ACM certificate,
-  forwarding to Envoy Gateway's fixed NodePort (``ENVOY_NODE_PORT``); Envoy's Gateway listener stays plain HTTP.
-- **GKE**: a reserved global address and a Certificate Manager map (``components/gcp/ingress.py``) the Gateway
-  claims; GKE builds the load balancer, which terminates TLS on the Gateway's HTTPS listener.
-- **DNS**: the serving zone (Route 53, in the first AWS region's account; an existing zone, one delegated from an
-  existing parent, or one delegated by hand: ``serving.dns``) holds each region's hostname (alias A to the NLB; A
-  to the GKE address), the ACM validation records and the Certificate Manager DNS authorizations.
-  A stack without an AWS region has no Route 53 zone: its names live in DNS outside the platform, and the
-  addresses and authorization records are exported for it.
-
-In ``gcp-global-lb`` mode the GCP regions have no entry of their own: the global load balancer in
-``global_routing.py`` is their only front end (a GKE Gateway would build a second global load balancer for the
-same pods), and the Gateway, the HTTPRoute and regional names are skipped there.
-"""
+Notes: docs/architecture.md, "Workloads in the clusters"."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

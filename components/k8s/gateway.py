@@ -1,23 +1,5 @@
 """``aiplatform:k8s:IngressGateway``: the shared Gateway the serving HTTPRoute attaches to, per serving cluster.
-
-- **GKE**: the cluster runs with Gateway API enabled (``gateway_api_config`` in ``components/gcp/cluster.py``), which
-  installs the Gateway API CRDs and the GKE-managed GatewayClasses. The Gateway uses
-  ``gke-l7-global-external-managed``: a global external Application Load Balancer (``EXTERNAL_MANAGED``), the same
-  product ``components/k8s/global_routing.py`` builds for ``gcp-global-lb``. It sends traffic from Google's front
-  ends straight to the pods through container-native NEGs, from the GCLB ranges, and needs no proxy-only subnet.
-- **EKS** has neither the CRDs nor a controller. Envoy Gateway (the pinned ``gateway-helm`` chart) brings both: the
-  chart installs the standard Gateway API CRDs with its own, and its controller implements weighted
-  ``backendRefs`` in HTTPRoute (the canary split) in the open-source data plane. The AWS Load Balancer
-  Controller's Gateway API support would need the LBC, its IAM role and its own CRDs, for L7 features that still
-  trail Envoy's. Envoy Gateway runs its Envoy proxies in the controller's namespace (``envoy-gateway-system``),
-  on the system nodes, behind a Service of type NodePort on the fixed port the Pulumi-owned NLB targets
-  (``components/k8s/entry.py``, ``components/aws/ingress.py``). TLS terminates at the NLB; Envoy's listener is HTTP.
-- **GKE** with a domain: the Gateway claims the Pulumi-reserved global address (``NamedAddress``) and terminates
-  TLS on an HTTPS listener with the Certificate Manager map named in ``networking.gke.io/certmap``.
-
-The ``gateway`` namespace holds only the Gateway object (no pods on either cloud) and is default-deny like every
-workload namespace. Listeners admit HTTPRoutes only from the serving namespace.
-"""
+Notes: docs/architecture.md, "Workloads in the clusters"."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,11 +1,5 @@
 """``aiplatform:workloads:ServingService``: the inference server on one region's serving pool.
-
-Traffic enters only through the cluster's shared Gateway (namespace ``gateway``) via an HTTPRoute that also
-splits stable/canary by the spec's weight, for the global and the region's hostname (both written in DNS by
-``components/k8s/entry.py``). In ``gcp-global-lb`` mode a GCP region has no Gateway: the global load balancer
-reaches the stable and canary Services' standalone NEGs and splits by the same weight. Pods are Guaranteed QoS on the pool's GPUs, non-root with a read-only root, and stop
-inside the cloud's preemption window: preStop sleep (endpoints drop the pod), then the server drains.
-"""
+Notes: docs/architecture.md, "Workloads in the clusters"."""
 from __future__ import annotations
 
 import math

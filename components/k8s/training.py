@@ -1,9 +1,5 @@
 """``aiplatform:workloads:TrainingJob``: multi-node torchrun training as an Indexed Job on one GPU pool.
-
-Pod 0's stable DNS name (``<job>-0.<headless service>``) is the c10d rendezvous endpoint; rendezvous waits long
-enough for GPU nodes to scale up from zero; preemption (spot notices, drains) is ignored by the Job's retry
-budget while bug exit codes fail the Job at once; and every shutdown deadline sits inside the cloud's window.
-"""
+Notes: docs/architecture.md, "Workloads in the clusters"."""
 from __future__ import annotations
 
 from typing import Any, Callable

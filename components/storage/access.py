@@ -1,11 +1,4 @@
-"""Least-privilege identities for the training and serving service accounts.
-
-AWS: an IRSA role per workload and region, trusted only by that service account. Training reads datasets, writes
-only under its own checkpoint prefix and its model prefix; serving only reads models. Every S3 statement names
-exact bucket ARNs (deterministic names), never "*", so reviewers see the policy in the preview.
-GCP: a Google service account per workload with bucket-level roles (prefix-scoped by IAM conditions for training)
-and a Workload Identity binding for exactly that Kubernetes service account.
-"""
+"""Least-privilege identities for the training and serving service accounts. Notes: docs/architecture.md, "Storage"."""
 from __future__ import annotations
 
 import json

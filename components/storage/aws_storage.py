@@ -1,9 +1,5 @@
 """S3 buckets per data class and the FSx for Lustre hot tier of one AWS region (pulumi-aws v7 resources).
-
-Each bucket gets its own encryption (SSE-KMS with the region's rotating storage key), versioning, lifecycle,
-ownership-controls and public-access-block resources, as pulumi-aws v7 splits them. FSx for Lustre PERSISTENT_2
-is linked to the dataset bucket by a data repository association, so jobs read S3 data at file-system speed.
-"""
+Notes: docs/architecture.md, "Storage"."""
 from __future__ import annotations
 
 import pulumi

@@ -1,9 +1,4 @@
-"""GCS buckets per data class and the Filestore hot tier of one GCP region.
-
-Uniform bucket-level access, enforced public access prevention, versioning and a customer-managed Cloud KMS key
-that rotates. In production the model bucket is a dual-region bucket with turbo replication, so every serving
-region in the pair reads models locally.
-"""
+"""GCS buckets per data class and the Filestore hot tier of one GCP region. Notes: docs/architecture.md, "Storage"."""
 from __future__ import annotations
 
 import pulumi

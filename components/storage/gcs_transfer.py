@@ -1,12 +1,5 @@
 """``aiplatform:storage:ModelTransferToGcs``: production models exported to S3 reach the GCP serving regions.
-
-S3 replication (``replication.py``) only reaches S3 buckets. A Storage Transfer Service job copies the training
-region's model prefix from S3 to a GCP serving region's model bucket every hour, under the same keys, so serving
-there reads ``gs://<prefix>-<region>-models/<workload>/`` like AWS serving reads its S3 replica. The transfer
-service reaches AWS without access keys: its Google service account assumes an IAM role by web identity
-(``accounts.google.com``, trusted for exactly that account's subject id), which may only list and read that prefix
-and decrypt with the source bucket's key. On GCS it may write only the destination model bucket.
-"""
+Notes: docs/architecture.md, "Storage"."""
 from __future__ import annotations
 
 import json

@@ -1,20 +1,5 @@
 """``aiplatform:storage:KubernetesStorage``: the region's storage as volumes pods can mount.
-
-Static PersistentVolumes (and claims in the training namespace) for the hot tier (FSx for Lustre CSI, Filestore
-CSI) and the dataset bucket (Mountpoint for S3 CSI, GCS FUSE CSI), read-only where jobs only
-read. Static volumes bind to exactly the storage this stack declared, rather than provisioning new storage.
-Each CSI driver in use gets a StorageClass on the cluster (``STATIC_CLASSES``) that its volumes and claims name,
-so a claim binds only to a volume of its own driver: reclaim policy Retain (deleting a claim never deletes the
-data), no expansion (the capacity is the file system's or bucket's, set by this stack), and Immediate binding
-(the volumes are pre-bound to their claims and reachable from every zone of the cluster's network, so there
-is no topology to wait for, and the claims the Job waits on become Bound without a pod).
-
-The pods run as a non-root uid/gid (their pod security context, passed in as ``run_as``). The FUSE mounts do not
-honour ``fsGroup``, so they carry that uid/gid as mount options: Mountpoint for S3 with ``allow-other`` (other
-users than the mounting one may read) and the pod's own IRSA identity (``authenticationSource: pod``); GCS FUSE
-with ``implicit-dirs`` (datasets uploaded without directory placeholder objects), and pods mounting it carry the
-``gke-gcsfuse/volumes`` annotation that injects the FUSE sidecar. Lustre and Filestore are POSIX file systems.
-"""
+Notes: docs/architecture.md, "Storage"."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,8 +1,5 @@
 """Lifecycle rules per data class, said once and rendered for S3 and for GCS.
-
-checkpoints: to infrequent access after N days, old versions expire; datasets: to a cold class that still reads
-instantly; archive: to the deepest class; everything: incomplete multipart uploads are aborted.
-"""
+Notes: docs/architecture.md, "Storage"."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,10 +1,5 @@
 """``aiplatform:storage:ModelReplication``: production model artifacts follow the serving regions.
-
-Training exports models to its region's model bucket; S3 replication copies them (re-encrypted with each
-destination's key) to the model bucket of every other AWS serving region, so serving always reads locally.
-GCP serving regions get the models by a Storage Transfer Service job (``gcs_transfer.py``); their model buckets
-are dual-region with turbo replication, so the pair's other region reads them locally too (``gcp_storage.py``).
-"""
+Notes: docs/architecture.md, "Storage"."""
 from __future__ import annotations
 
 import json
