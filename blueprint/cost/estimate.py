@@ -4,12 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from blueprint import catalog
+from blueprint.catalog.prices import PriceBook, load_prices
 from blueprint.cost import aws as _aws  # noqa: F401 - registers the AWS pricers
 from blueprint.cost import gcp as _gcp  # noqa: F401 - registers the GCP pricers
 from blueprint.cost.context import PRICERS, Ctx, Free, PlanIndex, Unpriced, region_of
 from blueprint.cost.free import free_reason
 from blueprint.cost.model import Classified, CostComponent, CostEstimate, LineItem, Range
-from blueprint.catalog.prices import PriceBook, load_prices
 from blueprint.cost.usage import Usage, load_usage
 from blueprint.plan.model import Plan, PlannedResource
 

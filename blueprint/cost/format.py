@@ -5,9 +5,9 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+from blueprint.catalog.prices import Price
 from blueprint.cost.diff import CostDiff
 from blueprint.cost.model import OVER, UNKNOWN, BudgetVerdict, Classified, CostComponent, CostEstimate, LineItem, Range
-from blueprint.catalog.prices import Price
 
 MARKER = "<!-- blueprint-cost -->"
 DIFF_MARKER = "<!-- blueprint-cost-diff -->"

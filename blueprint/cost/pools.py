@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from blueprint.catalog.prices import Price
 from blueprint.cost.context import Ctx, Unpriced
 from blueprint.cost.model import CostComponent, Range
-from blueprint.catalog.prices import Price
 
 ON_DEMAND, SPOT, RESERVED, CAPACITY_BLOCK = "on-demand", "spot", "reserved", "capacity-block"
 

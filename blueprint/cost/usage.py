@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from blueprint.spec.load import REPO
 from blueprint.plan.model import PlannedResource
+from blueprint.spec.load import REPO
 
 DEFAULTS_FILE = Path(__file__).with_name("usage_defaults.yaml")
 KNOWN_KEYS = {"version", "resource_type_default_usage", "resource_usage", "transfers"}

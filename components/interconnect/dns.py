@@ -7,8 +7,8 @@ import pulumi_aws as aws
 import pulumi_gcp as gcp
 
 from blueprint.spec import AddressPlan, Cloud, PlatformSpec
-from components.compute import RegionalCompute
 from blueprint.spec.topology import HA_VPN, Link
+from components.compute import RegionalCompute
 from components.interconnect.vpn import CLOUD_DNS_FORWARDING_RANGE
 
 DNS_PORTS = [("udp", 53), ("tcp", 53)]

@@ -8,12 +8,12 @@ import pulumi_aws as aws
 import pulumi_gcp as gcp
 
 from blueprint.spec import Cloud, PlatformSpec, Region
-from components.aws.iam import irsa_role
-from components.compute import RegionalCompute, after
 from blueprint.spec.names import (
     CHECKPOINTS, DATASETS, GKE_WI_ANNOTATION, IRSA_ANNOTATION, MODELS, SERVING_NAMESPACE, TRAINING_NAMESPACE,
     bucket_name, s3_arn,
 )
+from components.aws.iam import irsa_role
+from components.compute import RegionalCompute, after
 
 READ = ["s3:GetObject", "s3:GetObjectVersion"]
 WRITE = ["s3:PutObject", "s3:AbortMultipartUpload"]

@@ -6,10 +6,10 @@ import pulumi
 import pulumi_aws as aws
 
 from blueprint.spec import PlatformSpec, Region
+from blueprint.spec.names import DATA_CLASSES, DATASETS, HOT_SHARE, bucket_name
 from components.aws.kms import rotating_key
 from components.compute import RegionalCompute
 from components.storage.lifecycle import rules_for, s3_rules
-from blueprint.spec.names import DATA_CLASSES, DATASETS, HOT_SHARE, bucket_name
 
 LUSTRE_PORTS = [(988, 988), (1018, 1023)]
 REPOSITORY = DATASETS  # the bucket the file system links (data repository association)

@@ -4,12 +4,12 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
+from blueprint.catalog.gcs import dual_region_location, dual_region_partner
 from blueprint.spec import PlatformSpec, Region
+from blueprint.spec.names import DATA_CLASSES, HOT_SHARE, MODELS, bucket_name
 from components.compute import RegionalCompute
 from components.gcp.kms import key_ring, rotating_key
 from components.storage.lifecycle import gcs_rules, rules_for
-from blueprint.catalog.gcs import dual_region_location, dual_region_partner
-from blueprint.spec.names import DATA_CLASSES, HOT_SHARE, MODELS, bucket_name
 
 
 def bucket_location(region: Region, replicated: bool) -> tuple[str, dict | None, str | None]:

@@ -9,8 +9,8 @@ import pulumi_aws as aws
 import pulumi_gcp as gcp
 
 from blueprint.spec import PlatformSpec, Region
-from components.gcp.project import GcpProject
 from blueprint.spec.names import MODELS, bucket_name, s3_arn
+from components.gcp.project import GcpProject
 
 REPEAT_INTERVAL = "3600s"  # the shortest interval Storage Transfer Service accepts: a new model arrives within an hour
 # A fixed first day, so plans do not change with the clock; a past date starts the hourly runs the next day.

@@ -8,8 +8,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from blueprint.spec import Cloud, PlatformSpec, Region
-from components.compute import RegionalCompute
 from blueprint.spec.names import DATASETS, HOT_SHARE, TRAINING_NAMESPACE, bucket_name
+from components.compute import RegionalCompute
 
 DATASETS_PATH = "/mnt/datasets"  # the dataset bucket, read-only
 HOT_PATH = "/mnt/hot"            # the hot tier, read-only for jobs (they read datasets there)

@@ -8,9 +8,9 @@ import pulumi
 import pulumi_aws as aws
 
 from blueprint.spec import PlatformSpec, Region
+from blueprint.spec.names import MODELS, bucket_name, s3_arn
 from components.compute import after
 from components.storage.aws_storage import AwsStorage
-from blueprint.spec.names import MODELS, bucket_name, s3_arn
 
 
 class ModelReplication(pulumi.ComponentResource):
