@@ -22,11 +22,20 @@ def _git(root: Path, *args: str) -> bytes:
         raise PlanError(f"git {' '.join(args)} failed: {exc.stderr.decode().strip()}") from None
 
 
+def _safe_or_skipped(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:
+    """tarfile's ``data`` filter, except that a member it refuses (a link to an absolute path or out of the tree,
+    such as a committed ``.venv`` symlink) is left out instead of failing the whole export."""
+    try:
+        return tarfile.data_filter(member, dest)
+    except tarfile.FilterError:
+        return None
+
+
 def export_tree(ref: str, dest: Path, root: Path = REPO) -> None:
     """Write the files of `ref` into `dest` (like a checkout, without touching the work tree or index)."""
     archive = _git(root, "archive", "--format=tar", ref)
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
-        tar.extractall(dest, filter="data")
+        tar.extractall(dest, filter=_safe_or_skipped)
 
 
 def entry_module(tree: Path) -> str:
