@@ -1,12 +1,9 @@
 """The Pulumi program: read the stack's typed spec, then declare the platform from it.
-
-`pulumi up -s prod` runs this against real clouds; `blueprint plan --stack prod` runs the very same file
-offline under Pulumi's mock runtime.
-"""
+Notes: docs/architecture.md, "Program"."""
 import pulumi
 
-from blueprint.spec import SpecError, load_from_pulumi_config
-from components.platform import build_platform
+from blueprint.spec import SpecError
+from components.platform import build_platform, load_from_pulumi_config
 
 try:
     spec = load_from_pulumi_config()

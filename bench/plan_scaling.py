@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from blueprint import catalog  # noqa: E402 - the repository first on the path
+from blueprint.plan import run_plan  # noqa: E402
+
 
 def synthetic_platform(regions: int, pools: int) -> dict:
     """A valid spec with `regions` regions offering L4, alternating clouds, `pools` serving pools each."""
-    from blueprint import catalog
-
     keys = [(c, r) for r0 in range(64) for c in ("aws", "gcp")
             for r in catalog.region_names(c)[r0:r0 + 1] if "l4" in catalog.region(c, r).gpus]
     if len(keys) < regions:
@@ -39,11 +42,6 @@ def synthetic_platform(regions: int, pools: int) -> dict:
 
 def measure(regions: int, pools: int, repeat: int) -> dict:
     """Run in a child process: plan `repeat` times, report the best time and the peak RSS."""
-    import resource
-    import time
-
-    from blueprint.plan import run_plan
-
     platform = synthetic_platform(regions, pools)
     run_plan("dev", platform=platform)  # warm imports so the timing is the plan, not module loading
     best, count = float("inf"), 0

@@ -1,1 +1,1 @@
-"""Offline tooling for the GPU platform blueprint: the typed spec, the plan engine and the ``blueprint`` CLI."""
+"""The platform's lower layers: the typed spec and catalog, the offline plan engine and the cost estimator."""

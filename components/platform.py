@@ -2,9 +2,17 @@
 from __future__ import annotations
 
 import pulumi
+from pulumi.runtime.config import is_config_secret
 
-from blueprint.spec import Cloud, PlatformSpec, address_plan
+from blueprint.spec import Cloud, PlatformSpec, SpecError, SpecIssue, address_plan, load_spec
+from blueprint.spec.load import placeholder_error
+from blueprint.spec.names import CONFIG_KEY, CONFIG_NAMESPACE, FULL_KEY, MODELS
+from components.aws.account import AwsAccount
+from components.aws.region import AwsRegion
 from components.compute import RegionalCompute
+from components.gcp.network import GcpNetwork
+from components.gcp.project import GcpProject
+from components.gcp.region import GcpRegion
 from components.interconnect.interconnect import Interconnect
 from components.k8s import WorkloadIdentities, deploy_workloads, workload_outputs
 from components.k8s.common import model_prefix
@@ -15,8 +23,27 @@ from components.storage.replication import ModelReplication
 from components.storage.tiered_storage import TieredStorage
 
 
+def load_from_pulumi_config() -> PlatformSpec:
+    """The program's spec: ``aiplatform:platform`` read through Pulumi's config (CLI or offline engine).
+
+    A deployment (``pulumi up``'s update; not a preview, not the offline engine, which always previews) refuses
+    documentation placeholders before any resource is declared; a preview warns about them.
+    """
+    config = pulumi.Config(CONFIG_NAMESPACE)
+    raw = config.get_object(CONFIG_KEY)
+    if raw is None:
+        raise SpecError(pulumi.get_stack(), [SpecIssue("", f"missing; set {FULL_KEY} in the stack file")])
+    spec = load_spec(raw, stack=pulumi.get_stack(), config_is_secret=is_config_secret(FULL_KEY))
+    placeholders = placeholder_error(raw, stack=spec.stack)
+    if placeholders is not None:
+        if not pulumi.runtime.is_dry_run():
+            raise placeholders
+        pulumi.log.warn(str(placeholders))
+    return spec
+
+
 def _regions(spec: PlatformSpec) -> dict[str, RegionalCompute]:
-    """One class per cloud behind one interface; each cloud is imported only when the stack uses it."""
+    """One class per cloud behind one interface."""
     addresses = address_plan(spec)
     computes: dict[str, RegionalCompute] = {}
     account = gcp_project = gcp_network = None
@@ -24,16 +51,11 @@ def _regions(spec: PlatformSpec) -> dict[str, RegionalCompute]:
     egress: list = []  # the deployer runner's NAT addresses: its region goes first, the others allow-list them
     for region in sorted(spec.regions, key=lambda r: runner is None or r.key != runner.key):
         if region.cloud is Cloud.aws:
-            from components.aws.account import AwsAccount
-            from components.aws.region import AwsRegion
             account = account or AwsAccount(spec, region.region)  # account-wide IAM, once per stack
             aws_region = AwsRegion(spec, region, addresses[region.key], account, deployer_egress=egress)
             egress = aws_region.deployer_runner.egress_cidrs if aws_region.deployer_runner else egress
             computes[region.key] = aws_region
         else:
-            from components.gcp.network import GcpNetwork
-            from components.gcp.project import GcpProject
-            from components.gcp.region import GcpRegion
             gcp_project = gcp_project or GcpProject(spec)  # APIs and service agents, once per project
             gcp_network = gcp_network or GcpNetwork(spec, gcp_project)  # one global VPC for every GCP region
             computes[region.key] = GcpRegion(spec, region, addresses[region.key], gcp_network, gcp_project)
@@ -81,7 +103,7 @@ def _replication(spec: PlatformSpec, computes: dict[str, RegionalCompute],
     for k in targets:
         if storages[k].region.cloud is Cloud.gcp:
             ModelTransferToGcs(spec, src.region, src.backend.key.arn, computes[source].cloud_provider,
-                               storages[k].region, storages[k].backend.buckets["models"],
+                               storages[k].region, storages[k].backend.buckets[MODELS],
                                computes[k].cloud_provider, computes[k].project,  # type: ignore[attr-defined]
                                prefix=f"{model_prefix(spec)}/")
 

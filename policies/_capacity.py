@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from blueprint.spec.names import GPU_RESOURCE
 from policies._facts import (
     EKS_NODE_GROUP, GKE_CLUSTER, GKE_NODE_POOL, gpu_type, gpus_per_instance, pool_of, pools_of,
 )
-from policies._pods import GPU_RESOURCE
 from policies._props import as_mapping, items, peek, plain, truthy
 from policies._stack import Stack
 

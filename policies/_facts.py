@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from blueprint import catalog
+from blueprint.spec.names import K8S_TAINT_EFFECTS, PURPOSE_LABEL
 from policies._pods import (  # noqa: F401 - re-exported for the policy modules
-    GPU_RESOURCE, WORKLOAD_TYPES, containers, pod_spec_path, requests_gpus,
+    WORKLOAD_TYPES, containers, pod_spec_path, requests_gpus,
 )
 from policies._props import as_mapping, at, is_unknown, items, peek, truthy
 
@@ -22,7 +23,6 @@ _GPU_NAMES = {"aws": re.compile(r"^(p\d|g\d|gr\d)"), "gcp": re.compile(r"^(a\d|g
 # GCS multi-regions and predefined dual-regions, by residency class.
 _GCS_LOCATIONS = {"US": "us", "NAM4": "us", "EU": "eu", "EUR4": "eu", "EUR5": "eu", "EUR7": "eu", "EUR8": "eu",
                   "ASIA": "apac", "ASIA1": "apac"}
-_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "PREFER_NO_SCHEDULE": "PreferNoSchedule", "NO_EXECUTE": "NoExecute"}
 
 
 def cloud_of(resource_type: str) -> str:
@@ -103,14 +103,14 @@ class Pool:
 
     @property
     def purpose(self) -> str | None:
-        return self.labels.get("aiplatform.io/purpose")
+        return self.labels.get(PURPOSE_LABEL)
 
 
 def _taints(raw: Any) -> list[tuple[str, str, str]]:
     out = []
     for t in items(raw):
         effect = str(peek(t, "effect") or "")
-        out.append((str(peek(t, "key") or ""), str(peek(t, "value") or ""), _EFFECTS.get(effect, effect)))
+        out.append((str(peek(t, "key") or ""), str(peek(t, "value") or ""), K8S_TAINT_EFFECTS.get(effect, effect)))
     return out
 
 

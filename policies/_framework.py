@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -19,6 +18,7 @@ from pulumi_policy import (
     StackValidationArgs, StackValidationPolicy,
 )
 
+from blueprint.spec.load import spec_from_environment
 from blueprint.spec.model import Exemption, PlatformSpec, PolicyConfig, SystemComponent, Tier
 from policies._aliases import canonical, family
 from policies._limits import TIER_LIMITS
@@ -29,7 +29,6 @@ from policies._refs import Cis, Equivalents
 from policies._system import reviewed_component
 
 PACK_NAME = "aiplatform-guardrails"
-FULL_KEY = "aiplatform:platform"
 REQUIRED_TAGS = ("owner", "cost-center", "environment")
 
 
@@ -54,7 +53,6 @@ class PolicySettings:
     # Where each GPU limit came from, for messages: "policy.maxGpusPerPool" or "the development tier default".
     limit_sources: Mapping[str, str]
     system_components: tuple[SystemComponent, ...] = ()
-    unpriced_threshold_usd: float = 0.0  # budget.unpricedThresholdUsd (the budget gate's tolerance, issue 19)
 
     def source_of(self, key: str) -> str:
         return self.limit_sources[key]
@@ -83,8 +81,7 @@ class PolicySettings:
             exemptions=tuple(p.exemptions), aws_tags={k: aws[k] for k in REQUIRED_TAGS},
             gcp_labels={k: gcp[k] for k in REQUIRED_TAGS}, budget_usd=spec.budget.monthly_usd,
             explicit_training_storage=bool(train and train.storage_region and train.storage_region != train.region),
-            limit_sources=_limit_sources(p, spec.tier), system_components=p.reviewed_system_components,
-            unpriced_threshold_usd=spec.budget.unpriced_threshold_usd)
+            limit_sources=_limit_sources(p, spec.tier), system_components=p.reviewed_system_components)
 
     @classmethod
     def strict(cls, stack: str = "") -> "PolicySettings":
@@ -115,11 +112,18 @@ class ExemptedNote:
 
 @dataclass
 class Context:
-    """Settings plus the date exemptions are judged on; collects exempted violations for reports."""
+    """Settings, the spec they come from (None: strict defaults) and the date exemptions are judged on; collects
+    exempted violations for reports."""
 
     settings: PolicySettings
     today: dt.date = field(default_factory=dt.date.today)
     exempted: list[ExemptedNote] = field(default_factory=list)
+    spec: PlatformSpec | None = None
+
+    @classmethod
+    def of(cls, spec: PlatformSpec | None, stack: str = "", today: dt.date | None = None) -> "Context":
+        settings = PolicySettings.from_spec(spec) if spec is not None else PolicySettings.strict(stack)
+        return cls(settings, today=today or dt.date.today(), spec=spec)
 
     def exemption_for(self, policy: str, urn: str) -> Exemption | None:
         """The exemption naming exactly this policy and this resource (its URN, or its name: the URN's last part)."""
@@ -151,6 +155,20 @@ class Context:
         return _report
 
 
+_PACK: dict[str, Any] = {}
+
+
+def register_pack(policies: Sequence[Any]) -> None:
+    """Record the assembled pack (``policies/__init__.py``) for the checks that judge policy names: exemptions."""
+    _PACK.clear()
+    _PACK.update((p.name, p) for p in policies)
+
+
+def pack_policies() -> Mapping[str, Any]:
+    """The pack's policies by name."""
+    return _PACK
+
+
 _ACTIVE: ContextVar[Context | None] = ContextVar("aiplatform_policy_context", default=None)
 _CLI_CACHE: dict[tuple, Context] = {}
 
@@ -174,28 +192,16 @@ def _cli_context() -> Context:
     key = (os.environ.get("PULUMI_CONFIG", ""), os.environ.get("PULUMI_STACK", ""), dt.date.today())
     if key not in _CLI_CACHE:
         _CLI_CACHE.clear()
-        _CLI_CACHE[key] = Context(settings_from_environment())
+        _CLI_CACHE[key] = context_from_environment()
     return _CLI_CACHE[key]
 
 
-def settings_from_environment() -> PolicySettings:
-    """The stack's settings inside ``pulumi preview``: stack config from the CLI, else the stack file."""
-    from blueprint.spec import load_spec
-    stack = os.environ.get("PULUMI_STACK", "")
-    config = json.loads(os.environ.get("PULUMI_CONFIG") or "{}")
-    raw = config.get(FULL_KEY)
-    if raw is not None:
-        secret_keys = json.loads(os.environ.get("PULUMI_CONFIG_SECRET_KEYS") or "[]")
-        value = json.loads(raw) if isinstance(raw, str) else raw
-        return PolicySettings.from_spec(load_spec(value, stack=stack, config_is_secret=FULL_KEY in secret_keys))
-    if stack:
-        from blueprint.plan.engine import stack_config
-        try:
-            cfg, _ = stack_config(stack)
-        except Exception:  # noqa: BLE001 - no such stack file: fall back to the strict defaults
-            return PolicySettings.strict(stack)
-        return PolicySettings.from_spec(load_spec(json.loads(cfg[FULL_KEY]), stack=stack))
-    return PolicySettings.strict(stack)
+def context_from_environment() -> Context:
+    """The stack's context inside ``pulumi preview``: its spec from the CLI's config, else its stack file
+    (``spec_from_environment``); the strict defaults where there is neither. An invalid spec is an error."""
+    return Context.of(spec_from_environment(), os.environ.get("PULUMI_STACK", ""))
+
+
 
 
 def pack_enforcement_level() -> EnforcementLevel:

@@ -1,13 +1,5 @@
 """GPU limits per environment tier: what a stack may run when its spec's ``policy:`` section says nothing.
-
-Without these the allowlist was the whole catalog and the GPU maxima were off on every shipped stack. A stack's
-``policy.allowedInstanceTypes`` / ``maxGpusPerPool`` / ``maxGpusPerStack`` still override them, through review.
-
-- development: small GPUs only (A10G, L4, L40S: AWS g5/g6/g6e, GCP g2), a few nodes.
-- staging: those plus the A100/H100 families (p4d, p4de, p5, a2, a3), so prod training can be rehearsed small.
-- production: H100/H200 training (p5, p5e, p5en, a3) and L4 serving (g6, g2). The maxima leave headroom over the
-  shipped prod stack (largest pool 32 GPUs, 86 in all; tests/policies/test_tier_limits.py keeps them honest).
-"""
+Notes: docs/architecture.md, "Policies"."""
 from __future__ import annotations
 
 from dataclasses import dataclass

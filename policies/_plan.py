@@ -5,15 +5,18 @@ from __future__ import annotations
 from pulumi_policy.deserialize import serialize_properties
 
 from blueprint.plan.model import UNKNOWN, Plan, PlannedResource
+from blueprint.spec import PlatformSpec
+from blueprint.spec.names import PROJECT
 
 
 def _custom(resource_type: str) -> bool:
     return resource_type.startswith("pulumi:providers:") or "/" in resource_type.split(":")[1]
 
 
-def plan_from_resources(resources, stack: str, project: str = "aiplatform") -> Plan:
-    """``PolicyResource`` objects (props behind unknown-checking proxies) -> plain ``PlannedResource`` records."""
-    out = []
+def plan_from_resources(resources, spec: PlatformSpec | None) -> Plan:
+    """``PolicyResource`` objects (props behind unknown-checking proxies) -> plain ``PlannedResource`` records, in a
+    plan of ``spec`` (the spec the pack judges the stack by)."""
+    stack, project, out = spec.stack if spec is not None else "", PROJECT, []
     for r in resources:
         if r.urn.split("::")[1:2]:
             project = r.urn.split("::")[1]
@@ -25,4 +28,6 @@ def plan_from_resources(resources, stack: str, project: str = "aiplatform") -> P
             dependencies=[d.urn for d in r.dependencies],
             property_dependencies={k: [d.urn for d in v] for k, v in r.property_dependencies.items()},
             inputs=dict(serialize_properties(r.props)), outputs={}))
-    return Plan(stack=stack, project=project, resources=out)
+    plan = Plan(stack=stack, project=project, resources=out)
+    plan.spec = spec
+    return plan

@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from blueprint.spec.names import GPU_RESOURCE
 from policies._props import as_mapping, at, items, peek, plain
 
-GPU_RESOURCE = "nvidia.com/gpu"
 _KINDS = {"Deployment": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "ReplicaSet": "apps/v1",
           "Job": "batch/v1", "CronJob": "batch/v1", "Pod": "core/v1", "PodTemplate": "core/v1",
           "ReplicationController": "core/v1"}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pulumi_policy import Severity
 
-from blueprint.spec.model import GPU_TAINT_EFFECT, GPU_TAINT_KEY
+from blueprint.spec.model import Purpose
+from blueprint.spec.names import GPU_TAINT
 from policies._capacity import (
     EC2_INSTANCE, LAUNCH_CONFIGURATION, LAUNCH_TEMPLATE, LAUNCHING_TYPES, SPOT_INSTANCE, declared_gpu_types,
 )
@@ -43,15 +44,16 @@ def ec2_imdsv2(args, report, settings):
 @resource_policy(
     "gpu-pool-tainted",
     description="GPU node pools (EKS node groups, GKE node pools, pools declared inside a GKE cluster) carry the "
-                "nvidia.com/gpu=present:NoSchedule taint so only GPU workloads land there.",
+                f"{GPU_TAINT.key}={GPU_TAINT.value}:{GPU_TAINT.effect} taint so only GPU workloads land there.",
     types=POOLS, severity=Severity.MEDIUM, concern="compute",
-    remediation="Add the taint from GpuPool.taint (key nvidia.com/gpu, value present, effect NO_SCHEDULE).",
+    remediation=f"Add the taint from GpuPool.taint (key {GPU_TAINT.key}, value {GPU_TAINT.value}, effect "
+                f"{GPU_TAINT.cloud_effect}).",
     url="https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/")
 def gpu_pool_tainted(args, report, settings):
     for pool in pools_of(args.resource_type, args.props):
-        if pool.is_gpu and not any(k == GPU_TAINT_KEY and e == GPU_TAINT_EFFECT for k, _, e in pool.taints):
+        if pool.is_gpu and not any(k == GPU_TAINT.key and e == GPU_TAINT.effect for k, _, e in pool.taints):
             where = f"{pool.where}: " if pool.where else ""
-            report(f"{where}GPU pool ({pool.instance_type}) has no {GPU_TAINT_KEY}:{GPU_TAINT_EFFECT} taint; "
+            report(f"{where}GPU pool ({pool.instance_type}) has no {GPU_TAINT.key}:{GPU_TAINT.effect} taint; "
                    "CPU pods would fill the GPU nodes")
 
 
@@ -84,7 +86,7 @@ def training_spot_outside_prod(args, report, settings):
     if settings.production:
         return
     for pool in pools_of(args.resource_type, args.props):
-        if pool.is_gpu and pool.purpose == "training" and not pool.spot:
+        if pool.is_gpu and pool.purpose == Purpose.training.value and not pool.spot:
             report(f"training pool is not spot in a {settings.tier.value} stack: on-demand GPUs cost 2-3x")
 
 

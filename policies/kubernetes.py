@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pulumi_policy import Severity
 
+from blueprint.spec.names import GPU_RESOURCE
 from policies._framework import at, falsy, items, peek, resource_policy, truthy
 from policies._pods import HELM_TYPES, WORKLOAD_TYPES, containers, pod_of, walk
 from policies._refs import EKS, GKE, K8S
@@ -45,7 +46,7 @@ def _runtime(pod) -> list:
     "k8s-no-privileged",
     description="No privileged containers (workloads of any API version, patches, Helm values).",
     types=POD_TYPES, severity=Severity.CRITICAL, concern="kubernetes",
-    remediation="Remove securityContext.privileged; use the device plugin's nvidia.com/gpu resource instead, and "
+    remediation=f"Remove securityContext.privileged; use the device plugin's {GPU_RESOURCE} resource instead, and "
                 "list a component that truly needs it in policy.systemComponents through review.",
     url=PSS, checkov=("CKV_K8S_16",), cis=(*EKS("4.2.1"), *K8S("5.2.2")))
 def k8s_no_privileged(args, report, settings):

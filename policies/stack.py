@@ -7,12 +7,16 @@ from collections import defaultdict
 
 from pulumi_policy import Severity
 
+from blueprint.cost import budget_verdict
+from blueprint.cost.model import OVER, UNKNOWN
+from blueprint.spec.names import GPU_RESOURCE, REPELLING_EFFECTS
 from policies._capacity import capacity
 from policies._facts import (
     EKS_CLUSTER, EKS_NODE_GROUP, WORKLOAD_TYPES, pod_spec_path, requests_gpus, selector_matches, selects_everything,
     tolerates,
 )
-from policies._framework import as_mapping, at, current, items, peek, stack_policy
+from policies._framework import as_mapping, at, current, items, pack_policies, peek, stack_policy
+from policies._plan import plan_from_resources
 from policies._refs import AWS, EKS, GKE, K8S
 from policies._stack import Stack
 from policies.storage import VERSIONED_CLASSES
@@ -65,7 +69,7 @@ def gpu_workload_schedulable(args, report, settings):
         tolerations = items(at(pod, "tolerations", []))
         fits = [r for r, p in stack.pools_of(cluster) if p.is_gpu
                 and all(p.labels.get(k) == v for k, v in selector.items()) and _node_affinity_allows(pod, p.labels)
-                and all(tolerates(tolerations, t) for t in p.taints if t[2] in ("NoSchedule", "NoExecute"))]
+                and all(tolerates(tolerations, t) for t in p.taints if t[2] in REPELLING_EFFECTS)]
         if not fits:
             report(f"no GPU pool in {cluster.name} matches nodeSelector {selector or '{}'} and is tolerated "
                    f"(tolerations: {[peek(t, 'key') for t in tolerations]}): pods would stay Pending", w.urn)
@@ -234,7 +238,7 @@ def node_subnets_private(args, report, settings):
                 "groups, EC2 instances and fleets, managed instance groups, node auto-provisioning, Karpenter.",
     severity=Severity.HIGH, concern="compute", hard=True,
     remediation="Lower the pool's maximum size, or raise policy.maxGpusPerPool through review; give Karpenter node "
-                "pools a spec.limits of nvidia.com/gpu.",
+                f"pools a spec.limits of {GPU_RESOURCE}.",
     url="https://www.finops.org/framework/capabilities/governance-policy-risk/")
 def gpu_max_per_pool(args, report, settings):
     limit = settings.max_gpus_per_pool
@@ -265,18 +269,13 @@ def gpu_max_per_stack(args, report, settings):
                 "unpriced GPU pool, or unpriced resources beyond budget.unpricedThresholdUsd, fail closed.",
     severity=Severity.HIGH, concern="cost",
     remediation="Shrink pools, use spot, or raise budget.monthlyUsd through review; price what is unpriced "
-                "(blueprint/cost/prices.yaml, or a pricer for a new resource type); see `blueprint cost`.",
+                "(blueprint/catalog/prices.yaml, or a pricer for a new resource type); see `blueprint cost`.",
     url="https://www.finops.org/framework/capabilities/budgeting/")
 def stack_within_budget(args, report, settings):
     if settings.budget_usd is None:
         args.not_applicable("no budget in the stack's spec")
-    # Imported here (the estimator is heavy) but never guarded: a broken estimator must fail the check loudly,
-    # not turn the budget guardrail into "not applicable".
-    from blueprint.cost import budget_verdict
-    from blueprint.cost.model import OVER, UNKNOWN
-    from policies._plan import plan_from_resources
-    verdict = budget_verdict(plan_from_resources(args.resources, settings.stack), budget_usd=settings.budget_usd,
-                             threshold_usd=settings.unpriced_threshold_usd, tier=settings.tier.value)
+    # Never guarded: a broken estimator fails the check loudly, it does not make the budget "not applicable".
+    verdict = budget_verdict(plan_from_resources(args.resources, current().spec))
     if verdict.state == OVER:
         report(f"estimated {verdict.reason()}")
     elif verdict.state == UNKNOWN:
@@ -292,8 +291,7 @@ def stack_within_budget(args, report, settings):
                 "through their settings (policy.maxGpusPerStack...), never through exemptions.",
     url="https://www.pulumi.com/docs/iac/using-pulumi/crossguard/")
 def policy_exemptions_valid(args, report, settings):
-    from policies import ALL_POLICIES
-    known = {p.name: p for p in ALL_POLICIES}
+    known = pack_policies()
     ctx = current()
     for ex in settings.exemptions:
         if ex.policy not in known:

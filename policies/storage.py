@@ -6,6 +6,7 @@ import re
 
 from pulumi_policy import Severity
 
+from blueprint.spec.names import CHECKPOINTS, MODELS
 from policies._documents import PUBLIC_MEMBERS, actions, iam_members, public_statement, statements
 from policies._framework import at, falsy, items, peek, present, resource_policy, truthy
 from policies._refs import AWS, EKS, GCP, GKE
@@ -35,7 +36,7 @@ EBS_VOLUME = "aws:ebs/volume:Volume"
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
 GKE_CLUSTER = "gcp:container/cluster:Cluster"
 FILESTORE = "gcp:filestore/instance:Instance"
-VERSIONED_CLASSES = ("checkpoints", "models")  # the data a bad write or delete must not destroy
+VERSIONED_CLASSES = (CHECKPOINTS, MODELS)  # the data a bad write or delete must not destroy
 PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 PUBLIC_CANNED = ("public-read", "public-read-write", "authenticated-read")
 PUBLIC_GCS_ACLS = ("publicRead", "publicReadWrite", "authenticatedRead")

@@ -6,8 +6,9 @@ import re
 
 from pulumi_policy import Severity
 
+from blueprint.spec.names import GPU_RESOURCE, GPU_TAINT
 from policies._framework import as_mapping, at, items, peek, resource_policy
-from policies._pods import GPU_RESOURCE, WORKLOAD_TYPES, containers, namespace_of, pod_of, requests_gpus
+from policies._pods import WORKLOAD_TYPES, containers, namespace_of, pod_of, requests_gpus
 from policies._refs import EKS, GKE, K8S
 
 SERVING_TYPES = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet")
@@ -38,11 +39,11 @@ def _requests(c):
 @resource_policy(
     "k8s-resources-set",
     description="Every container, init containers included, sets CPU and memory requests and a memory limit; a "
-                "container that requests nvidia.com/gpu sets an equal limit, and a GPU pod tolerates the GPU taint "
+                f"container that requests {GPU_RESOURCE} sets an equal limit, and a GPU pod tolerates the GPU taint "
                 "(a tolerating pod requests a GPU).",
     types=WORKLOAD_TYPES, severity=Severity.MEDIUM, concern="kubernetes",
     remediation="Set resources.requests {cpu, memory} and resources.limits {memory} on every container; for GPU "
-                "pods nvidia.com/gpu with request == limit and a toleration of nvidia.com/gpu:NoSchedule.",
+                f"pods {GPU_RESOURCE} with request == limit and a toleration of {GPU_TAINT.key}:{GPU_TAINT.effect}.",
     url="https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/",
     checkov=("CKV_K8S_10", "CKV_K8S_12", "CKV_K8S_13"))
 def k8s_resources_set(args, report, settings):

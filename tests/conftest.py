@@ -6,8 +6,9 @@ import copy
 import pytest
 
 from blueprint.plan import Plan, run_plan
-from blueprint.plan.engine import read_stack_file
 from blueprint.spec import FULL_KEY
+from blueprint.spec.load import read_stack_file
+from cli.commands import cost, deployer, plan, policy, render, review
 
 STACKS = ("dev", "staging", "prod")
 _cache: dict[str, Plan] = {}
@@ -38,6 +39,11 @@ def gcp_training_config() -> dict:
     gcp = next(r for r in cfg["regions"] if r["cloud"] == "gcp")
     gcp["storage"] = {"hot": dict(GCP_HOT_TIER)}
     return cfg
+
+def plan_commands_with(monkeypatch, planner) -> None:
+    """Make every ``blueprint`` command plan its stacks with ``planner(stack)`` (a broken or poorer variant)."""
+    for command in (cost, deployer, plan, policy, render, review):
+        monkeypatch.setattr(command, "run_plan", planner)
 
 
 @pytest.fixture(params=STACKS)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from blueprint.catalog.quotas import markdown, quota_needs
+from blueprint.spec.quotas import markdown, quota_needs
 from blueprint.plan import mocks, run_plan
-from blueprint.plan.engine import read_stack_file
+from blueprint.spec.load import read_stack_file
 from blueprint.plan.order import Graph, violations
 from blueprint.plan.order_rules import agent_api
 from blueprint.spec import FULL_KEY, load_spec
@@ -152,7 +152,7 @@ def test_the_first_deployment_page_shows_the_quotas_the_stacks_need_now():
     text = DOC.read_text()
     table = text.split("<!-- quota-table:start -->\n", 1)[1].split("\n<!-- quota-table:end -->", 1)[0]
     assert table == markdown({s: _spec(s) for s in ("dev", "staging", "prod")}), \
-        "docs/first-deployment.md quota table is stale: paste blueprint.catalog.quotas.markdown(...) there"
+        "docs/first-deployment.md quota table is stale: paste blueprint.spec.quotas.markdown(...) there"
 
 
 def test_the_first_deployment_page_names_the_manual_prerequisites_and_the_adopt_path():

@@ -4,14 +4,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from blueprint import docs
-from blueprint.cli import build_parser
+from cli import docs
+from cli.main import build_parser
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def test_command_page_is_the_parsers_help():
-    assert docs.OUT.read_text() == docs.render(), "docs/commands.md is stale: run `python -m blueprint.docs`"
+    assert docs.OUT.read_text() == docs.render(), "docs/commands.md is stale: run `python -m cli.docs`"
 
 
 def test_command_page_covers_every_command_and_subcommand():
@@ -38,7 +38,7 @@ def test_architecture_page_has_a_mermaid_diagram_of_the_platform():
 
 
 def test_readme_cost_breakdown_is_what_blueprint_cost_prints_for_prod(capsys):
-    from blueprint.cli import main
+    from cli.main import main
 
     readme = (REPO / "README.md").read_text()
     block = re.search(r"`blueprint cost --stack prod`.*?```text\n(.*?)```", readme, re.S).group(1).splitlines()[1:]

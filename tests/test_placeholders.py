@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from blueprint.cli import main
+from cli.main import main
 from blueprint.plan import run_plan
-from blueprint.plan.engine import PlanError, run_program, stack_config
-from blueprint.spec import load_from_pulumi_config
+from blueprint.plan.engine import PlanError, run_program
+from blueprint.spec.load import stack_config
+from components.platform import load_from_pulumi_config
 from blueprint.spec.placeholders import REPLACE_BEFORE_DEPLOYING, find_placeholders
 from tests.conftest import platform_config
 

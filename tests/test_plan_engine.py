@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from blueprint.cli import main
+from cli.main import main
 from blueprint.plan import UNKNOWN, Plan, run_plan
 from blueprint.spec import address_plan, load_spec
 from tests.conftest import platform_config, shipped_plan

@@ -51,7 +51,7 @@ def branch_adding_a_region(tmp_path_factory) -> Path:
 
 def _review(repo: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(repo)}
-    return subprocess.run([sys.executable, "-m", "blueprint", "review", "--stack", "staging", "--base", "HEAD~1",
+    return subprocess.run([sys.executable, "-m", "cli", "review", "--stack", "staging", "--base", "HEAD~1",
                            *args], cwd=repo, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -111,15 +111,15 @@ def test_strict_review_fails_the_pull_request_on_a_mandatory_failure(branch_addi
 
 def test_review_costs_come_from_the_cost_diff_with_a_base_and_have_no_delta_without():
     """A stack new at REF (no base plan) cost nothing before; without REF there is no before and no delta."""
-    from blueprint.commands.review import StackReview
+    from cli.commands.review import StackReview
     from blueprint.cost import diff_plans_cost
     from blueprint.plan import Plan
     from tests.cost.preview_fixture import preview_doc
 
     head = Plan.from_preview_json(preview_doc(), stack="prod")
-    new_stack = StackReview(stack="prod", head=head, diff=None, policy=None, budget=1.0,
+    new_stack = StackReview(stack="prod", head=head, diff=None, policy=None,
                             cost_diff=diff_plans_cost(None, head))
     assert new_stack.cost_before == 0 and new_stack.cost_after > 0
     assert new_stack.cost_delta == new_stack.cost_after == new_stack.cost_diff.after.expected
-    as_is = StackReview(stack="prod", head=head, diff=None, policy=None, budget=1.0, head_cost=123.0)
+    as_is = StackReview(stack="prod", head=head, diff=None, policy=None, head_cost=123.0)
     assert (as_is.cost_before, as_is.cost_after, as_is.cost_delta) == (None, 123.0, None)

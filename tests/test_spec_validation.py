@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from blueprint import catalog
-from blueprint.plan.engine import PlanError, run_plan, run_program, stack_config
+from blueprint.plan.engine import PlanError, run_plan, run_program
+from blueprint.spec.load import StackFileError, stack_config
 from blueprint.spec import FULL_KEY, SpecError, load_spec
 from tests.conftest import GCP_HOT_TIER, platform_config
 
@@ -193,7 +194,7 @@ def test_missing_owner_tag():
     cfg = platform_config("prod")
     del cfg["tags"]["owner"]
     text = str(_error("prod", cfg))
-    assert f"stack 'prod'" in text and f"{FULL_KEY}.tags.owner: required but missing" in text
+    assert "stack 'prod'" in text and f"{FULL_KEY}.tags.owner: required but missing" in text
 
 
 def test_enum_value_lists_allowed_values():
@@ -269,7 +270,7 @@ def test_bad_config_declares_nothing_even_inside_the_program(tmp_path):
     import json
     import runpy
 
-    from blueprint.plan.engine import REPO
+    from blueprint.spec.load import REPO
 
     cfg = platform_config("dev")
     _pool(cfg)["accelerator"] = "tpu-v5"
@@ -282,7 +283,7 @@ def test_bad_config_declares_nothing_even_inside_the_program(tmp_path):
 
 def test_unknown_stack_names_known_stacks(tmp_path):
     shutil.copytree(catalog._DATA.parents[2] / "stacks", tmp_path / "stacks")
-    with pytest.raises(PlanError, match="known stacks: dev, prod, staging"):
+    with pytest.raises(StackFileError, match="known stacks: dev, prod, staging"):
         stack_config("qa", root=tmp_path)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from blueprint.cli import build_parser
+from cli.main import build_parser
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
@@ -150,7 +150,7 @@ def test_policy_results_go_to_code_scanning_as_sarif_from_the_base_repository_on
 
 
 def test_the_review_comment_is_found_by_its_hidden_marker_and_updated_in_place():
-    from blueprint.commands.review import MARKER
+    from cli.commands.review import MARKER
     steps = _pull_request_steps()
     review = _step(steps, lambda s: "blueprint review" in s.get("run", ""))
     out = shlex.split(review["run"].split(".venv/bin/blueprint ", 1)[1])

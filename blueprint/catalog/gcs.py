@@ -1,10 +1,5 @@
 """GCS and Filestore location facts that validation and the storage components both need.
-
-GCS configurable dual-regions pair two regions of the same multi-region (location "US", "EU" or "ASIA", the pair
-in ``custom_placement_config``). The regions per multi-region, first the preferred partner (us-central1 + us-east4
-is the predefined NAM4 pair). Regions outside these (europe-west2 in London, australia-southeast1) belong to no
-multi-region a dual-region can be configured in. Source: cloud.google.com/storage/docs/locations (read 2026-11-09).
-"""
+Notes: docs/architecture.md, "Spec and catalog"."""
 from __future__ import annotations
 
 GCS_DUAL_REGION_GROUPS: dict[str, tuple[str, ...]] = {

@@ -1,10 +1,5 @@
 """How long a GPU pod has between a cloud's stop notice and the kill: the ONE table workloads derive timings from.
-
-Sources (re-check with the catalog's ``as_of``): "Spot Instance interruption notices" (AWS: two minutes before
-reclaim); "Spot VMs" / GKE "graceful node shutdown" (GCP: 30 s, of which GKE keeps the last 15 s for
-system-critical pods). Non-spot pools use the same window: planned drains (upgrades, scale-down, GPU host
-maintenance) are no gentler in practice, and a pool can switch to spot without touching its workloads.
-"""
+Notes: docs/architecture.md, "Spec and catalog"."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,8 +5,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from blueprint.catalog.prices import Price, PriceBook
 from blueprint.cost.model import CostComponent, Range
-from blueprint.cost.prices import Price, PriceBook
 from blueprint.plan.model import Plan, PlannedResource, is_unknown
 
 _ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z]$")  # us-central1-a -> us-central1

@@ -1,11 +1,5 @@
 """Cost of a change: two plans, or one ``pulumi preview --json`` with old and new states per step.
-
-Each side is estimated as a whole plan (so regions, launch templates and usage resolve as they would), then line
-items are matched by URN: create adds, delete subtracts, update and replace take new minus old. A replacement
-shows up in a preview as ``create-replacement``, ``replace`` and ``delete-replaced`` steps for one URN; they are
-folded into one ``replace`` so nothing is counted twice. ``same`` steps cost the same on both sides; ``read``
-steps are not managed by the stack and cost nothing.
-"""
+Notes: docs/architecture.md, "Cost"."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -156,5 +150,7 @@ def diff_preview(doc: dict[str, Any], stack: str = "", usage: Usage | None = Non
     head.stack = stack
     base = _plan_of(old, doc, stack)
     if context is not None and not doc.get("config"):
-        base.config = head.config = dict(context.config)  # the spec (budget, usage defaults) of the stack
+        base.config = head.config = dict(context.config)
+    if context is not None and head.spec is None:  # the preview's config holds no spec: the stack's (budget, tier)
+        base.spec = head.spec = context.spec
     return diff_estimates(estimate(base, usage), estimate(head, usage), ops)

@@ -1,16 +1,15 @@
 """The estimator: each planned resource's type and inputs to priced cost components, with usage and totals."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from blueprint import catalog
+from blueprint.catalog.prices import PriceBook, load_prices
 from blueprint.cost import aws as _aws  # noqa: F401 - registers the AWS pricers
 from blueprint.cost import gcp as _gcp  # noqa: F401 - registers the GCP pricers
 from blueprint.cost.context import PRICERS, Ctx, Free, PlanIndex, Unpriced, region_of
 from blueprint.cost.free import free_reason
 from blueprint.cost.model import Classified, CostComponent, CostEstimate, LineItem, Range
-from blueprint.cost.prices import PriceBook, load_prices
 from blueprint.cost.usage import Usage, load_usage
 from blueprint.plan.model import Plan, PlannedResource
 
@@ -24,16 +23,10 @@ CPU_MACHINES = frozenset(t for cloud in catalog.CLOUDS for t in catalog.system_i
 
 
 def _budget(plan: Plan) -> tuple[float | None, str | None, float]:
-    """(budget.monthlyUsd, tier, budget.unpricedThresholdUsd) of the plan's spec."""
-    # Imported here: the spec's validation reads the price catalog (blueprint.spec imports this package's prices).
-    from blueprint.spec import FULL_KEY, load_spec
-
-    raw = plan.config.get(FULL_KEY)
-    if not raw:
-        return None, None, 0.0
-    try:
-        spec = load_spec(json.loads(raw), stack=plan.stack)
-    except Exception:  # noqa: BLE001 - a plan without a valid spec (a fragment in a test) has no budget
+    """(budget.monthlyUsd, tier, budget.unpricedThresholdUsd) of the plan's spec; a plan without one (a program
+    fragment in a test) has no budget."""
+    spec = plan.spec
+    if spec is None:
         return None, None, 0.0
     return spec.budget.monthly_usd, spec.tier.value, spec.budget.unpriced_threshold_usd
 
@@ -136,8 +129,3 @@ def _transfers(usage: Usage, prices: PriceBook, regions: set[str], result: CostE
         items.append(LineItem(urn, TRANSFER_TYPE, f"{t.source} -> {t.dest}", t.source, "data transfer",
                               [CostComponent(f"Data transfer ({kind})", "GB", price, Range.flat(t.monthly_gb))]))
     return items
-
-
-def estimate_monthly_total(plan: Plan) -> float:
-    """Expected monthly USD of `plan` with the default usage for its stack (the budget gate reads `verdict()`)."""
-    return estimate(plan).total.expected

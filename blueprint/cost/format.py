@@ -5,9 +5,9 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+from blueprint.catalog.prices import Price
 from blueprint.cost.diff import CostDiff
 from blueprint.cost.model import OVER, UNKNOWN, BudgetVerdict, Classified, CostComponent, CostEstimate, LineItem, Range
-from blueprint.cost.prices import Price
 
 MARKER = "<!-- blueprint-cost -->"
 DIFF_MARKER = "<!-- blueprint-cost-diff -->"
@@ -97,7 +97,7 @@ def render_table(est: CostEstimate) -> str:
     derived = _derived_lines(est)
     if derived:
         lines += [f"Derived prices ({len(derived)}, marked {DERIVED} above; every other price is a dated reading, "
-                  "see blueprint/cost/prices.yaml):", *derived]
+                  "see blueprint/catalog/prices.yaml):", *derived]
     return "\n".join(lines)
 
 
@@ -144,8 +144,8 @@ def render_markdown(est: CostEstimate) -> str:
     else:
         lines.append("Every resource is priced or classified free of charge "
                      f"({len(est.free)} free resources of {len(est.free_types())} types).")
-    lines += ["", f"<sub>List prices as of {est.prices_as_of} (blueprint/cost/prices.yaml: each a dated reading or a "
-              f"derivation, marked {DERIVED}); "
+    lines += ["", f"<sub>List prices as of {est.prices_as_of} (blueprint/catalog/prices.yaml: each a dated reading "
+              f"or a derivation, marked {DERIVED}); "
               f"usage from {_usage_names(est)}.</sub>"]
     return "\n".join(lines) + "\n"
 

@@ -5,7 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from blueprint.cost.prices import Price
+from blueprint.catalog.prices import Price
 
 
 @dataclass(frozen=True)
@@ -147,10 +147,6 @@ class CostEstimate:
             out = out + item.monthly
         return out
 
-    @property
-    def over_budget(self) -> bool:
-        return self.budget_usd is not None and self.total.expected > self.budget_usd
-
     def derived_prices_dict(self) -> list[dict[str, Any]]:
         return [{"price": p.ref, "usd": p.usd, "unit": p.unit, "formula": p.formula, "inputs": dict(p.inputs)}
                 for p in self.derived_prices()]
@@ -186,12 +182,6 @@ class CostEstimate:
             raise LookupError(f"expected one line item for {urn_or_name}, found {len(found)}")
         return found[0]
 
-    def unpriced_types(self) -> dict[str, int]:
-        out: dict[str, int] = defaultdict(int)
-        for u in self.unpriced:
-            out[u.type] += 1
-        return dict(sorted(out.items()))
-
     def free_types(self) -> dict[str, int]:
         out: dict[str, int] = defaultdict(int)
         for u in self.free:
@@ -201,7 +191,7 @@ class CostEstimate:
     def as_dict(self) -> dict[str, Any]:
         return {"stack": self.stack, "currency": "USD", "prices_as_of": self.prices_as_of,
                 "usage_files": self.usage_files, "monthly": self.total.as_dict(), "budget_usd": self.budget_usd,
-                "over_budget": self.over_budget,
+                "over_budget": self.verdict().over_budget,
                 "by_region": {k: v.as_dict() for k, v in self.by_region().items()},
                 "by_component": [{"region": r, "component": c, "monthly": v.as_dict()}
                                  for (r, c), v in self.by_component().items()],
@@ -249,6 +239,10 @@ class BudgetVerdict:
         else:
             state = OVER if expected + reference > est.budget_usd else WITHIN
         return cls(state, expected, est.budget_usd, est.tier, est.unpriced_threshold_usd, gpu, unbounded, referenced)
+
+    @property
+    def over_budget(self) -> bool:
+        return self.state == OVER
 
     @property
     def reference_usd(self) -> float:

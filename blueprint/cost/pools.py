@@ -1,22 +1,12 @@
 """Node pool arithmetic shared by EKS node groups and GKE node pools (one rule set for both clouds).
-
-Node-hours per month bracket what the autoscaler can do: ``min`` is the scaling minimum always on, ``max`` the
-maximum always on, ``expected`` the usage file's ``average_nodes`` x ``monthly_hours`` (defaults: the desired size,
-730 h), never below the minimum. Reserved capacity is billed whether used or not, so it is flat: ``reserved_nodes``
-(default: the desired size) x 730 h at the reservation's rate. An On-Demand Capacity Reservation (AWS ODCR, GCP
-specific reservation) bills at the on-demand rate; an AWS Capacity Block at its own effective hourly rate for
-``monthly_hours``. Pools launched with ``capacity-reservations-only`` cannot grow past the reservation.
-Spot pools: ``max`` prices every node-hour at the on-demand rate (a spot pool that falls back, or a spot price that
-rises to on-demand); without a spot reading the expected column is at on-demand too, and says so. Re-run time after
-preemptions is its own line, ``spot_interruption_overhead`` x the pool's node-hours.
-"""
+Notes: docs/architecture.md, "Cost"."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from blueprint.catalog.prices import Price
 from blueprint.cost.context import Ctx, Unpriced
 from blueprint.cost.model import CostComponent, Range
-from blueprint.cost.prices import Price
 
 ON_DEMAND, SPOT, RESERVED, CAPACITY_BLOCK = "on-demand", "spot", "reserved", "capacity-block"
 

@@ -1,18 +1,5 @@
 """Re-read machine and spot prices from the providers into ``prices.yaml``, each written as a dated reading.
-
-AWS, per ``--aws-region``: on-demand Linux prices from the Price List bulk offer file; spot prices per Availability
-Zone from EC2 DescribeSpotPriceHistory (boto3, your credentials; the region's value is its dearest zone), or, with
-``--aws-spot-feed``, from the public feed behind the Spot pricing page (the region's lowest price, no zones); with
-``--aws-capacity-blocks``, Capacity Block rates quoted by DescribeCapacityBlockOfferings (upfront fee / hours).
-GCP, per ``--gcp-region``: Cloud Billing Catalog SKUs of Compute Engine (``GOOGLE_API_KEY``): a machine's on-demand
-and spot price is the sum of its vCPU, RAM, GPU and bundled local SSD SKUs. Other services keep their entries.
-
-    python -m blueprint.cost.refresh --aws-region us-west-2 --gcp-region us-east4 --write
-    python -m blueprint.cost.refresh --aws-region us-east-1 --aws-offer-file index.json --aws-spot-file spot.json
-
-Parsing is pure and tested on recorded files and a moto EC2; only ``main`` and the ``fetch_*`` calls leave the
-machine. Without a network (or credentials) it stops with one message naming what it could not reach.
-"""
+Notes: docs/architecture.md, "Cost"."""
 from __future__ import annotations
 
 import argparse
@@ -30,7 +17,15 @@ from typing import Any, Iterable
 import yaml
 
 from blueprint import catalog
-from blueprint.cost.prices import PRICES_FILE
+from blueprint.catalog.prices import PRICES_FILE
+
+try:  # optional (the test extra installs it): only the EC2 API path needs it, and says so when it is missing
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+    AWS_ERRORS: tuple[type[Exception], ...] = (BotoCoreError, ClientError)
+except ImportError:  # pragma: no cover - the test environment has boto3
+    boto3 = None
+    AWS_ERRORS = ()
 
 AWS_OFFER_URL = "https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/AmazonEC2/current/{region}/index.json"
 AWS_SPOT_FEED_URL = "https://website.spot.ec2.aws.a2z.com/spot.json"
@@ -106,26 +101,23 @@ def parse_spot_price_history(history: Iterable[dict[str, Any]]) -> dict[str, dic
 
 
 def _ec2(region: str, client):
-    """An EC2 client; boto3 is optional (the test extra installs it), so it is imported only on this path."""
+    """An EC2 client (boto3 is optional: the test extra installs it)."""
     if client is not None:
         return client
-    try:
-        import boto3
-    except ImportError:
-        raise Unreachable("the EC2 API: boto3 is not installed (pip install boto3), or use --aws-spot-feed") from None
+    if boto3 is None:
+        raise Unreachable("the EC2 API: boto3 is not installed (pip install boto3), or use --aws-spot-feed")
     return boto3.client("ec2", region_name=region)
 
 
 def fetch_spot_price_history(region: str, instance_types: list[str], client=None) -> list[dict[str, Any]]:
     """The current spot price of each type in each zone of ``region`` (StartTime now: the price in effect)."""
     client = _ec2(region, client)
-    from botocore.exceptions import BotoCoreError, ClientError  # present whenever boto3 is
     try:
         pages = client.get_paginator("describe_spot_price_history").paginate(
             InstanceTypes=instance_types, ProductDescriptions=["Linux/UNIX"],
             StartTime=dt.datetime.now(dt.timezone.utc))
         return [item for page in pages for item in page.get("SpotPriceHistory", [])]
-    except (BotoCoreError, ClientError) as exc:
+    except AWS_ERRORS as exc:
         raise Unreachable(f"EC2 DescribeSpotPriceHistory in {region}: {exc}") from None
 
 
@@ -162,14 +154,13 @@ def parse_capacity_block_offerings(offerings: Iterable[dict[str, Any]]) -> dict[
 
 def fetch_capacity_block_offerings(region: str, instance_types: list[str], client=None) -> list[dict[str, Any]]:
     client = _ec2(region, client)
-    from botocore.exceptions import BotoCoreError, ClientError  # present whenever boto3 is
     out = []
     try:
         for instance_type in instance_types:
             response = client.describe_capacity_block_offerings(
                 InstanceType=instance_type, InstanceCount=1, CapacityDurationHours=24)
             out += response.get("CapacityBlockOfferings", [])
-    except (BotoCoreError, ClientError) as exc:
+    except AWS_ERRORS as exc:
         raise Unreachable(f"EC2 DescribeCapacityBlockOfferings in {region}: {exc}") from None
     return out
 

@@ -1,9 +1,5 @@
 """Usage the plan cannot know: the documented defaults (``usage_defaults.yaml``) overlaid by the stack's own file.
-
-The per-stack file is ``stacks/usage.<stack>.yaml`` (same layout); ``estimate(plan, usage=...)`` takes any other.
-Attributes are looked up by resource type first, then by resource name or URN glob, in file order, later wins.
-Storage-class maps (``storage_gb``) are replaced whole, so a stack states the classes it means.
-"""
+Notes: docs/architecture.md, "Cost"."""
 from __future__ import annotations
 
 import fnmatch
@@ -13,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from blueprint.plan.engine import REPO
 from blueprint.plan.model import PlannedResource
+from blueprint.spec.load import REPO
 
 DEFAULTS_FILE = Path(__file__).with_name("usage_defaults.yaml")
 KNOWN_KEYS = {"version", "resource_type_default_usage", "resource_usage", "transfers"}

@@ -1,9 +1,5 @@
 """Compare two plans as a preview would: which resources are created, deleted, updated or unchanged.
-
-The result has the step shape of ``pulumi preview --json`` (``op`` with ``oldState`` / ``newState``), so cost and
-review read a diff of two offline plans and a real preview of a change the same way. Offline there are no
-provider schemas, so a changed input is an ``update``; a real preview also says ``replace`` where it must.
-"""
+Notes: docs/architecture.md, "Plan"."""
 from __future__ import annotations
 
 from collections import Counter
@@ -22,12 +18,6 @@ class Step:
     @property
     def resource(self) -> PlannedResource:
         return self.new or self.old  # type: ignore[return-value]
-
-    def changed_keys(self) -> list[str]:
-        if self.old is None or self.new is None:
-            return []
-        keys = set(self.old.inputs) | set(self.new.inputs)
-        return sorted(k for k in keys if self.old.inputs.get(k) != self.new.inputs.get(k))
 
 
 @dataclass

@@ -1,74 +1,28 @@
-"""The offline plan engine: run the real Pulumi program under Pulumi's mock runtime and record what it declares.
-
-Nothing is faked about the program: ``__main__.py`` runs as the CLI would run it, with the stack's config. The mock
-monitor answers like a ``pulumi preview`` of a new stack: every resource is a create, inputs are echoed back as
-outputs, and anything the cloud would compute (ids, ARNs, endpoints) stays unknown, exactly as in a real preview.
-"""
+"""The offline plan engine: the real Pulumi program run under Pulumi's mock runtime, as a ``pulumi preview`` of a
+new stack would see it (docs/architecture.md, "Offline tooling")."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import runpy
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
+from pulumi.runtime import mocks as runtime_mocks, settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
 
-from blueprint.plan.model import Plan, PlannedResource
-from blueprint.spec import FULL_KEY, load_spec
-
-REPO = Path(__file__).resolve().parents[2]
-PROJECT = "aiplatform"
-SECRET_PLACEHOLDER = "[secret]"
+from blueprint.plan.mocks import PreviewMocks, RecordingMonitor
+from blueprint.plan.model import Plan
+from blueprint.spec import PlatformSpec
+from blueprint.spec.load import REPO, load_stack
+from blueprint.spec.names import PROJECT
 
 
 class PlanError(RuntimeError):
     """The program failed under the engine (a ``SpecError`` message, or a bug with its traceback)."""
-
-
-def read_stack_file(stack: str, root: Path = REPO) -> dict[str, Any]:
-    path = root / "stacks" / f"Pulumi.{stack}.yaml"
-    if not path.exists():
-        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (root / "stacks").glob("Pulumi.*.yaml"))
-        raise PlanError(f"no stack '{stack}': {path} does not exist; known stacks: {', '.join(known)}")
-    with path.open() as f:
-        return (yaml.safe_load(f) or {}).get("config", {})
-
-
-def _strip_secure(value: Any, path: str, found: set[str]) -> Any:
-    """Replace ``{secure: …}`` leaves (encrypted by the CLI, undecryptable here) and remember where they were."""
-    if isinstance(value, dict):
-        if set(value) == {"secure"}:
-            found.add(path)
-            return SECRET_PLACEHOLDER
-        return {k: _strip_secure(v, f"{path}.{k}" if path else k, found) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_strip_secure(v, f"{path}[{i}]", found) for i, v in enumerate(value)]
-    return value
-
-
-def stack_config(stack: str, platform: dict | None = None, root: Path = REPO) -> tuple[dict[str, str], list[str]]:
-    """Config as the CLI hands it to a program: strings (objects as JSON) plus the secret keys.
-
-    The platform object is validated here first, with exact knowledge of which leaves were ``secure:``, so a
-    bad config fails before the program declares anything.
-    """
-    raw = read_stack_file(stack, root)
-    if platform is not None:
-        raw = {**raw, FULL_KEY: platform}
-    config: dict[str, str] = {}
-    secret_keys: list[str] = []
-    for key, value in raw.items():
-        found: set[str] = set()
-        value = _strip_secure(value, "", found)
-        if key == FULL_KEY:
-            load_spec(value, stack=stack, secret_paths=found)
-        if found:
-            secret_keys.append(key)
-        config[key] = value if isinstance(value, str) else json.dumps(value)
-    return config, secret_keys
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:
@@ -105,11 +59,11 @@ def run_plan(stack: str, *, platform: dict | None = None, root: Path = REPO, pre
     ``preview=False`` runs the program as ``pulumi up``'s update would (``is_dry_run()`` false), still against
     the mocks: tests use it for what the program refuses to deploy.
     """
-    config, secret_keys = stack_config(stack, platform, root)
+    config, secret_keys, spec = load_stack(stack, platform, root)
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     return run_program(lambda: runpy.run_path(str(root / "__main__.py"), run_name="__main__"),
-                       stack=stack, config=config, secret_keys=secret_keys, preview=preview, mocks=mocks)
+                       stack=stack, config=config, secret_keys=secret_keys, preview=preview, mocks=mocks, spec=spec)
 
 
 class _Diagnostics(logging.Handler):
@@ -135,19 +89,14 @@ def _program_logger() -> tuple[logging.Logger, _Diagnostics]:
 
 
 def run_program(program: Callable[[], None], *, stack: str = "test", config: dict[str, str] | None = None,
-                secret_keys: list[str] | None = None, preview: bool = True, mocks: Any = None) -> Plan:
+                secret_keys: list[str] | None = None, preview: bool = True, mocks: Any = None,
+                spec: PlatformSpec | None = None) -> Plan:
     """Run any Pulumi program function under the mock runtime and return what it declared.
 
     ``run_plan`` uses it for the real program; tests use it for small programs that declare one good or bad
     resource with the real provider SDK classes. ``mocks``: a ``pulumi.runtime.Mocks``; default ``PreviewMocks``.
+    ``spec``: the spec ``config`` was validated into (``run_plan``); without it the plan loads its config's own.
     """
-    from pulumi.runtime import mocks as runtime_mocks, settings
-    from pulumi.runtime.config import set_all_config
-    from pulumi.runtime.stack import run_pulumi_func
-    from pulumi.runtime.sync_await import _sync_await
-
-    from blueprint.plan.mocks import PreviewMocks, RecordingMonitor
-
     _event_loop()
     settings.ROOT.set(None)  # a fresh root Stack per run, so several stacks plan in one process
     monitor = RecordingMonitor(mocks if mocks is not None else PreviewMocks())
@@ -164,8 +113,11 @@ def run_program(program: Callable[[], None], *, stack: str = "test", config: dic
         settings.ROOT.set(None)
     if failure is not None:
         raise PlanError(_describe(failure)) from failure
-    return Plan(stack=stack, project=PROJECT, resources=list(monitor.recorded.values()), config=config or {},
+    plan = Plan(stack=stack, project=PROJECT, resources=list(monitor.recorded.values()), config=config or {},
                 diagnostics=diagnostics.records)
+    if spec is not None:
+        plan.spec = spec  # else the plan loads its config's spec when first asked
+    return plan
 
 
-__all__ = ["Plan", "PlanError", "PlannedResource", "read_stack_file", "run_plan", "run_program", "stack_config"]
+__all__ = ["PROJECT", "REPO", "Plan", "PlanError", "run_plan", "run_program"]

@@ -1,8 +1,5 @@
-"""What a plan holds, and its exchange format: the shape of ``pulumi preview --json``.
-
-Later tools (policy, cost, render) read a ``Plan``; ``Plan.from_preview_json`` reads a real CLI preview into the
-same model, so an offline plan and a real preview are handled by one code path.
-"""
+"""What a plan holds (its resources and its validated spec), and its exchange format: ``pulumi preview --json``,
+which ``Plan.from_preview_json`` reads back, so an offline plan and a real preview take one code path."""
 from __future__ import annotations
 
 import fnmatch
@@ -11,7 +8,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from blueprint.spec import PlatformSpec
+from blueprint.spec.load import spec_from_config
+
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's marker for a value known only after apply
+_NOT_LOADED = object()
 
 
 @dataclass
@@ -59,6 +60,20 @@ class Plan:
     config: dict[str, str] = field(default_factory=dict)
     # the program's log messages ({"severity", "message"}), as `pulumi preview --json` lists them
     diagnostics: list[dict[str, str]] = field(default_factory=list)
+    _spec: Any = field(default=_NOT_LOADED, init=False, repr=False, compare=False)
+
+    @property
+    def spec(self) -> PlatformSpec | None:
+        """The validated spec the plan was made from: set by the engine, which validated it; a plan read from a
+        preview or rebuilt from policy resources loads its config's spec once, when first asked (None: it has
+        none). An invalid spec is a ``SpecError``."""
+        if self._spec is _NOT_LOADED:
+            self._spec = spec_from_config(self.config, self.stack)
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: PlatformSpec | None) -> None:
+        self._spec = value
 
     def __iter__(self) -> Iterator[PlannedResource]:
         return iter(self.resources)

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from blueprint.plan.model import PlannedResource
-from blueprint.plan.order import EKS_CLUSTER, GKE_CLUSTER, Graph, Rule, known, strings
+from blueprint.plan.order_graph import EKS_CLUSTER, GKE_CLUSTER, Graph, Rule, known, strings
 from blueprint.plan.order_rules_k8s import K8S_RULES, NODE_GROUP, _nothing, name, untainted
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from blueprint.plan.model import PlannedResource
-from blueprint.plan.order import EKS_CLUSTER, GKE_CLUSTER, Graph, Rule, known
+from blueprint.plan.order_graph import EKS_CLUSTER, GKE_CLUSTER, Graph, Rule, known
+from blueprint.spec.names import KUBE_SYSTEM, POOL_LABEL
 
-POOL_LABEL = "aiplatform.io/pool"
 SKIP_AWAIT = "pulumi.com/skipAwait"
 NODE_GROUP, NODE_POOL = "aws:eks/nodeGroup:NodeGroup", "gcp:container/nodePool:NodePool"
 
@@ -178,7 +178,7 @@ BUILT_IN_GROUPS = {"core", "apps", "batch", "policy", "autoscaling", "networking
 CLUSTER_SCOPED = {"Namespace", "PersistentVolume", "StorageClass", "GatewayClass", "ClusterRole",
                   "ClusterRoleBinding", "CustomResourceDefinition", "PriorityClass", "ResourceFlavor",
                   "ClusterQueue", "Topology", "WorkloadPriorityClass"}
-BUILT_IN_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
+BUILT_IN_NAMESPACES = {"default", KUBE_SYSTEM, "kube-public", "kube-node-lease"}
 
 
 def _namespace_exists(g: Graph, r: PlannedResource) -> Iterator[str]:

@@ -1,18 +1,14 @@
-"""The typed platform spec (model), its loader with clear errors, and the address planner."""
-from blueprint.spec.addressing import AddressPlan, RegionAddresses, plan_addresses
-from blueprint.spec.load import CONFIG_KEY, CONFIG_NAMESPACE, FULL_KEY, SpecError, load_from_pulumi_config, load_spec
+"""The typed platform spec (model), its loader with clear errors, the address planner and the platform's names."""
+from blueprint.spec.addressing import AddressPlan, RegionAddresses, address_plan, plan_addresses
+from blueprint.spec.issues import SpecIssue
+from blueprint.spec.load import SpecError, StackFileError, load_spec
 from blueprint.spec.model import (
-    CapacityType, Cloud, Enforcement, GpuPool, PlatformSpec, Purpose, Region, Taint, Tier, Topology,
+    CapacityType, Cloud, Enforcement, GpuPool, PlatformSpec, Purpose, Region, Tier, Topology,
 )
-from blueprint.spec.validate import SpecIssue, address_requests
+from blueprint.spec.names import CONFIG_KEY, CONFIG_NAMESPACE, FULL_KEY, Taint
 
 __all__ = [
     "AddressPlan", "CapacityType", "Cloud", "CONFIG_KEY", "CONFIG_NAMESPACE", "Enforcement", "FULL_KEY", "GpuPool",
-    "PlatformSpec", "Purpose", "Region", "RegionAddresses", "SpecError", "SpecIssue", "Taint", "Tier", "Topology",
-    "address_plan", "load_from_pulumi_config", "load_spec",
+    "PlatformSpec", "Purpose", "Region", "RegionAddresses", "SpecError", "SpecIssue", "StackFileError", "Taint", "Tier",
+    "Topology", "address_plan", "load_spec", "plan_addresses",
 ]
-
-
-def address_plan(spec: PlatformSpec) -> AddressPlan:
-    """The validated spec's address plan (never raises for a spec that passed ``load_spec``)."""
-    return plan_addresses(spec.network.supernet, spec.network.region_prefix_length, address_requests(spec))

@@ -5,17 +5,21 @@ Rationale and the modes per tier: docs/operations.md ("First deployment").
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from blueprint import catalog
-from blueprint.spec.addressing import plan_addresses
+from blueprint.spec.addressing import address_requests, plan_addresses
+from blueprint.spec.issues import SpecIssue
 from blueprint.spec.model import Cloud, EksEndpoint, GkeEndpoint, PlatformSpec, Region, Tier
 from blueprint.spec.placeholders import DOC_NETWORKS
-from blueprint.spec.validate import ROLE_ARN, SpecIssue, address_requests
+from blueprint.spec.topology import links
 
 # RFC 5737: the IPv4 ranges for documentation and examples (their one home: placeholders.DOC_NETWORKS); no real
 # client has an address in them.
 DOCUMENTATION_RANGES = tuple(n for n in map(ipaddress.ip_network, DOC_NETWORKS) if n.version == 4)
 AT = "access.deployer"
+# An IAM role ARN (the deployer's and spec.iam.clusterAdminRoleArns): its one home, read by validate.py too.
+ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]+$")
 
 
 def _issue(path: str, message: str, allowed: tuple[str, ...] = ()) -> SpecIssue:
@@ -75,8 +79,6 @@ def _cidr_issues(spec: PlatformSpec) -> list[SpecIssue]:
 
 def linked(spec: PlatformSpec, a: str, b: str) -> bool:
     """Whether the stack's interconnect routes between regions ``a`` and ``b`` (or they are the same)."""
-    # topology is the one home of which regions link; it imports the spec package, so it is imported here
-    from components.interconnect.topology import links
     return a == b or any({a, b} == {link.a, link.b} for link in links(spec))
 
 

@@ -1,22 +1,12 @@
 """Address planner: non-overlapping CIDRs for every VPC, subnet, pod and service range, in both clouds.
-
-Pure and deterministic. Each region's block comes from its fixed catalog slot inside the spec's supernet,
-so adding or reordering regions never renumbers existing ones. Inside a block the layout is fixed:
-
-    block /p  ->  eighths (/p+3): 0-3 private subnets (AWS, one per zone) or 0 nodes, 1 services,
-                  3 GKE control plane (GCP); 4 public subnets (AWS, /p+6 each); 5 the deployer's runner subnet
-                  (AWS, its first /p+6, declared only where ``access.deployer.runnerSubnet`` puts it);
-                  upper half (/p+1) GKE pods.
-
-VPN tunnel inside ranges (link-local /30s, four per AWS-GCP region pair) come from ``169.254.64.0/18`` by the two
-regions' catalog slots, so they too are fixed per pair and never move when a region is added.
-"""
+Notes: docs/architecture.md, "Spec and catalog"."""
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
 
 from blueprint import catalog
+from blueprint.spec.model import PlatformSpec
 
 Net = ipaddress.IPv4Network
 
@@ -176,3 +166,13 @@ def _assert_disjoint(plan: AddressPlan) -> None:
     for (name_a, a), (name_b, b) in zip(ranges, ranges[1:]):
         if a.overlaps(b):
             raise AddressError("network", f"{name_a} {a} overlaps {name_b} {b}")
+
+
+def address_requests(spec: PlatformSpec) -> list[RegionRequest]:
+    return [RegionRequest(cloud=r.cloud.value, region=r.region, zones=spec.zone_count(r), cidr=r.cidr,
+                          path=f"regions[{i}]") for i, r in enumerate(spec.regions)]
+
+
+def address_plan(spec: PlatformSpec) -> AddressPlan:
+    """The validated spec's address plan (never raises for a spec that passed ``load_spec``)."""
+    return plan_addresses(spec.network.supernet, spec.network.region_prefix_length, address_requests(spec))

@@ -1,26 +1,35 @@
-"""Build a ``PlatformSpec`` from stack config, or fail with every problem at once.
-
-Errors name the stack, the full config key (``aiplatform:platform.regions[0].gpuPools[1].capacityType``)
-and the allowed values; they are raised before the program declares any resource.
-"""
+"""Build a ``PlatformSpec`` from stack config, or fail with every problem at once (the stack, the full key, the
+allowed values), before the program declares any resource; read stack files the way the Pulumi CLI hands them over."""
 from __future__ import annotations
 
+import json
+import os
 import re
-from enum import Enum
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, get_args, get_origin
 
+import yaml
 from pydantic import BaseModel, ValidationError
 
+from blueprint.spec.issues import SpecIssue
 from blueprint.spec.model import PlatformSpec
+from blueprint.spec.names import CONFIG_KEY, CONFIG_NAMESPACE, FULL_KEY
 from blueprint.spec.placeholders import REPLACE_BEFORE_DEPLOYING, find_placeholders
-from blueprint.spec.validate import SpecIssue, validate
+from blueprint.spec.validate import validate
 
-CONFIG_NAMESPACE = "aiplatform"
-CONFIG_KEY = "platform"
-FULL_KEY = f"{CONFIG_NAMESPACE}:{CONFIG_KEY}"
-
+REPO = Path(__file__).resolve().parents[2]  # the project: stacks/, Pulumi.yaml, __main__.py
+SECRET_PLACEHOLDER = "[secret]"  # an encrypted value, as the CLI masks it and as the offline engine passes it on
 # Leaf keys that hold credentials. They must come from `pulumi config set --secret`, never plain text.
 SECRET_KEY = re.compile(r"(password|secret|token|apikey|privatekey|authkey|webhookurl)$", re.IGNORECASE)
+
+__all__ = ["CONFIG_KEY", "CONFIG_NAMESPACE", "FULL_KEY", "REPO", "SECRET_PLACEHOLDER", "SpecError", "StackFileError",
+           "known_stacks", "load_spec", "load_stack", "placeholder_error", "read_stack_file", "spec_from_config",
+           "spec_from_environment", "stack_config"]
+
+
+class StackFileError(LookupError):
+    """No stack file for the stack that was asked for."""
 
 
 class SpecError(ValueError):
@@ -145,27 +154,98 @@ def placeholder_error(raw: Any, *, stack: str) -> SpecError | None:
     return SpecError(stack, issues, REPLACE_BEFORE_DEPLOYING) if issues else None
 
 
-def load_from_pulumi_config() -> PlatformSpec:
-    """The program's entry: read ``aiplatform:platform`` through Pulumi's config (CLI or offline engine).
+# --- stack files and config maps ---------------------------------------------------------------------------
+def known_stacks(root: Path = REPO) -> list[str]:
+    """The stacks with a file in ``stacks/``, by name."""
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (root / "stacks").glob("Pulumi.*.yaml"))
 
-    A deployment (``pulumi up``'s update; not a preview, not the offline engine, which always previews) refuses
-    documentation placeholders before any resource is declared; a preview warns about them.
+
+def read_stack_file(stack: str, root: Path = REPO) -> dict[str, Any]:
+    """``stacks/Pulumi.<stack>.yaml``'s ``config`` map, as written (encrypted leaves still ``{secure: ...}``)."""
+    path = root / "stacks" / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        raise StackFileError(f"no stack '{stack}': {path} does not exist; known stacks: "
+                             f"{', '.join(known_stacks(root))}")
+    with path.open() as f:
+        return (yaml.safe_load(f) or {}).get("config", {})
+
+
+def _strip_secure(value: Any, path: str, found: set[str]) -> Any:
+    """Replace ``{secure: …}`` leaves (encrypted by the CLI, undecryptable here) and remember where they were."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            found.add(path)
+            return SECRET_PLACEHOLDER
+        return {k: _strip_secure(v, f"{path}.{k}" if path else k, found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_secure(v, f"{path}[{i}]", found) for i, v in enumerate(value)]
+    return value
+
+
+def _masked(value: Any, path: str = "") -> set[str]:
+    """Where ``value`` holds the secret placeholder: the leaves that arrived encrypted."""
+    if isinstance(value, dict):
+        return set().union(*(_masked(v, f"{path}.{k}" if path else k) for k, v in value.items()))
+    if isinstance(value, list):
+        return set().union(*(_masked(v, f"{path}[{i}]") for i, v in enumerate(value)))
+    return {path} if value == SECRET_PLACEHOLDER else set()
+
+
+def load_stack(stack: str, platform: dict | None = None,
+               root: Path = REPO) -> tuple[dict[str, str], list[str], PlatformSpec | None]:
+    """Config as the CLI hands it to a program (strings, objects as JSON), its secret keys, and the validated spec
+    (None when the file sets no ``aiplatform:platform``: the program itself then says it is missing).
+
+    The platform object is validated here, with exact knowledge of which leaves were ``secure:``, so a bad config
+    fails before the program declares anything. ``platform`` replaces the stack file's object (tests).
     """
-    import pulumi
-    from pulumi.runtime.config import is_config_secret
+    raw = read_stack_file(stack, root)
+    if platform is not None:
+        raw = {**raw, FULL_KEY: platform}
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    spec: PlatformSpec | None = None
+    for key, value in raw.items():
+        found: set[str] = set()
+        value = _strip_secure(value, "", found)
+        if key == FULL_KEY:
+            spec = load_spec(value, stack=stack, secret_paths=found)
+        if found:
+            secret_keys.append(key)
+        config[key] = value if isinstance(value, str) else json.dumps(value)
+    return config, secret_keys, spec
 
-    config = pulumi.Config(CONFIG_NAMESPACE)
-    raw = config.get_object(CONFIG_KEY)
-    if raw is None:
-        raise SpecError(pulumi.get_stack(), [SpecIssue("", f"missing; set {FULL_KEY} in the stack file")])
-    spec = load_spec(raw, stack=pulumi.get_stack(), config_is_secret=is_config_secret(FULL_KEY))
-    placeholders = placeholder_error(raw, stack=spec.stack)
-    if placeholders is not None:
-        if not pulumi.runtime.is_dry_run():
-            raise placeholders
-        pulumi.log.warn(str(placeholders))
+
+def stack_config(stack: str, platform: dict | None = None, root: Path = REPO) -> tuple[dict[str, str], list[str]]:
+    """``load_stack`` without the spec: the config map and its secret keys."""
+    config, secret_keys, _ = load_stack(stack, platform, root)
+    return config, secret_keys
+
+
+def spec_from_config(config: Mapping[str, Any], stack: str) -> PlatformSpec | None:
+    """The validated spec of a config map as plans keep it (a preview's ``config``); None where it holds none, or
+    only the CLI's mask of an encrypted key. Leaves that are the secret placeholder count as encrypted."""
+    raw = config.get(FULL_KEY)
+    if raw is None or raw == SECRET_PLACEHOLDER:
+        return None
+    value = json.loads(raw) if isinstance(raw, str) else raw
+    return load_spec(value, stack=stack, secret_paths=_masked(value))
+
+
+def spec_from_environment(environ: Mapping[str, str] = os.environ, root: Path = REPO) -> PlatformSpec | None:
+    """The stack's spec inside ``pulumi preview --policy-pack``: the config the CLI passes (``PULUMI_CONFIG``), else
+    the stack file of ``PULUMI_STACK``; None with neither (no stack to read, or no stack file for it)."""
+    stack = environ.get("PULUMI_STACK", "")
+    config = json.loads(environ.get("PULUMI_CONFIG") or "{}")
+    raw = config.get(FULL_KEY)
+    if raw is not None:
+        secret_keys = json.loads(environ.get("PULUMI_CONFIG_SECRET_KEYS") or "[]")
+        value = json.loads(raw) if isinstance(raw, str) else raw
+        return load_spec(value, stack=stack, config_is_secret=FULL_KEY in secret_keys)
+    if not stack:
+        return None
+    try:
+        _, _, spec = load_stack(stack, root=root)
+    except StackFileError:
+        return None
     return spec
-
-
-def enum_values(enum: type[Enum]) -> tuple[str, ...]:
-    return tuple(m.value for m in enum)

@@ -1,9 +1,5 @@
 """The typed platform spec: the single source of truth every other part reads.
-
-Stack files spell keys in camelCase (Pulumi's convention); Python code uses snake_case attributes.
-Shapes and enums are checked here; facts that need the catalog or several fields at once are checked in
-``validate.py`` so the messages can name allowed values from the catalog.
-"""
+Notes: docs/architecture.md, "Spec and catalog"."""
 from __future__ import annotations
 
 import datetime as dt
@@ -14,11 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic.alias_generators import to_camel
 
 from blueprint import catalog
-
-GPU_TAINT_KEY = "nvidia.com/gpu"
-GPU_TAINT_VALUE = "present"
-GPU_TAINT_EFFECT = "NoSchedule"
-LABEL_PREFIX = "aiplatform.io"
+from blueprint.spec.names import (
+    ACCELERATOR_LABEL, CAPACITY_TYPE_LABEL, GPU_TAINT, KUBE_SYSTEM, MONITORING_NAMESPACE, POOL_LABEL, PURPOSE_LABEL,
+    Taint,
+)
 
 
 class _Model(BaseModel):
@@ -79,12 +74,6 @@ class Scaling(_Model):
     max: int = Field(ge=1)
 
 
-class Taint(_Model):
-    key: str
-    value: str
-    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
-
-
 class GpuPool(_Model):
     """One GPU node pool. A training pool reads and writes the storage of its own region; where that region has
     ``storage: null`` the pool must say explicitly where its data lives with ``storageRegion: "<cloud>/<region>"``
@@ -119,16 +108,16 @@ class GpuPool(_Model):
     @property
     def taint(self) -> Taint:
         """The one taint every GPU node carries and every GPU workload tolerates."""
-        return Taint(key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE, effect=GPU_TAINT_EFFECT)
+        return GPU_TAINT
 
     @property
     def labels(self) -> dict[str, str]:
         """Node labels that workloads select on; identical on AWS and GCP."""
         return {
-            f"{LABEL_PREFIX}/pool": self.name,
-            f"{LABEL_PREFIX}/accelerator": self.accelerator,
-            f"{LABEL_PREFIX}/capacity-type": self.capacity_type.value,
-            f"{LABEL_PREFIX}/purpose": self.purpose.value,
+            POOL_LABEL: self.name,
+            ACCELERATOR_LABEL: self.accelerator,
+            CAPACITY_TYPE_LABEL: self.capacity_type.value,
+            PURPOSE_LABEL: self.purpose.value,
         }
 
     def facts(self, cloud: Cloud) -> catalog.InstanceFacts:
@@ -297,10 +286,6 @@ class ServingDns(_Model):
     delegated: bool = False
 
     @property
-    def creates_zone(self) -> bool:
-        return self.existing_zone is None
-
-    @property
     def resolvable(self) -> bool:
         """Do names written in the zone resolve on the internet (so ACM can validate, health checks can probe)?"""
         return self.existing_zone is not None or self.parent_zone is not None or self.delegated
@@ -382,7 +367,7 @@ class SystemComponent(_Model):
 # policy.systemComponents (through review).
 REVIEWED_SYSTEM_COMPONENTS: tuple[SystemComponent, ...] = (
     SystemComponent(
-        kind="DaemonSet", namespace="kube-system", name="nvidia-device-plugin",
+        kind="DaemonSet", namespace=KUBE_SYSTEM, name="nvidia-device-plugin",
         images=["nvcr.io/nvidia/k8s-device-plugin"],
         policies=["k8s-no-host-path", "k8s-non-root", "k8s-read-only-root-fs", "k8s-seccomp-profile",
                   "k8s-resources-set"],
@@ -390,7 +375,7 @@ REVIEWED_SYSTEM_COMPONENTS: tuple[SystemComponent, ...] = (
                "chart sets no resources, seccomp profile or read-only root",
         reviewed_by="ml-platform"),
     SystemComponent(
-        kind="DaemonSet", namespace="monitoring", name="dcgm-exporter",
+        kind="DaemonSet", namespace=MONITORING_NAMESPACE, name="dcgm-exporter",
         images=["nvcr.io/nvidia/k8s/dcgm-exporter"],
         policies=["k8s-no-host-path", "k8s-non-root", "k8s-capabilities-restricted", "k8s-read-only-root-fs",
                   "k8s-seccomp-profile"],
@@ -398,7 +383,7 @@ REVIEWED_SYSTEM_COMPONENTS: tuple[SystemComponent, ...] = (
                "for the DCGM profiling metrics",
         reviewed_by="ml-platform"),
     SystemComponent(
-        kind="DaemonSet", namespace="kube-system", name="aws-efa-k8s-device-plugin",
+        kind="DaemonSet", namespace=KUBE_SYSTEM, name="aws-efa-k8s-device-plugin",
         images=["602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efa-k8s-device-plugin"],
         policies=["k8s-no-privileged", "k8s-no-privilege-escalation", "k8s-capabilities-restricted",
                   "k8s-no-host-namespaces", "k8s-no-host-path", "k8s-non-root", "k8s-read-only-root-fs",

@@ -1,8 +1,5 @@
 """Documentation placeholders in a stack's config: values that only ever appear in examples, never in a real account.
-
-The shipped stacks are templates and carry such values so they stay plannable offline; ``pulumi up`` refuses them
-(``load_from_pulumi_config``) and the offline commands list them as "must be replaced before deploying".
-"""
+Notes: docs/architecture.md, "Spec and catalog"."""
 from __future__ import annotations
 
 import ipaddress

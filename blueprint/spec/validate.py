@@ -1,15 +1,13 @@
 """Checks that need the catalog or several fields at once. Each returns issues; none raises.
-
-Every issue carries the config key path (relative to ``aiplatform:platform``) and, where there is a closed
-set, the allowed values, so the error tells the user what to write instead.
-"""
+Notes: docs/architecture.md, "Spec and catalog"."""
 from __future__ import annotations
 
-import re
 
 from blueprint import catalog
 from blueprint.catalog import gcs
-from blueprint.spec.addressing import AddressError, RegionRequest, plan_addresses
+from blueprint.catalog.prices import load_prices
+from blueprint.spec.access import ROLE_ARN, access_issues
+from blueprint.spec.addressing import AddressError, address_requests, plan_addresses
 from blueprint.spec.dns import dns_issues
 from blueprint.spec.exemptions import policy_issues
 from blueprint.spec.issues import SpecIssue
@@ -274,11 +272,6 @@ def _dedicated_issues(spec: PlatformSpec) -> list[SpecIssue]:
     return out
 
 
-def address_requests(spec: PlatformSpec) -> list[RegionRequest]:
-    return [RegionRequest(cloud=r.cloud.value, region=r.region, zones=spec.zone_count(r), cidr=r.cidr,
-                          path=f"regions[{i}]") for i, r in enumerate(spec.regions)]
-
-
 def _workload_issues(spec: PlatformSpec) -> list[SpecIssue]:
     out: list[SpecIssue] = []
     keys = tuple(r.key for r in spec.regions)
@@ -419,9 +412,6 @@ def _accelerator_issue(at: str, wanted: str | None, pool: GpuPool, region: Regio
                                            f"{pool.accelerator} ({where})", allowed)]
 
 
-ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]+$")
-
-
 def _project_issues(spec: PlatformSpec) -> list[SpecIssue]:
     out: list[SpecIssue] = []
     if spec.gcp_project is None and any(r.cloud is Cloud.gcp for r in spec.regions):
@@ -450,8 +440,6 @@ def _priced_in(prices, cloud: str, service: str, sku: str) -> tuple[str, ...]:
 def price_issues(spec: PlatformSpec, prices=None) -> list[SpecIssue]:
     """Every GPU pool, system pool and hot tier validation lets in is priced in its region, so the budget gate can
     judge it; otherwise the issue lists the regions where the catalog prices that instance type (or tier)."""
-    # Imported here: the cost package imports the spec (budgets, plans), so a module-level import would be circular.
-    from blueprint.cost.prices import load_prices
     prices = prices or load_prices()
     out: list[SpecIssue] = []
     for ri, region in enumerate(spec.regions):
@@ -495,6 +483,3 @@ def validate(spec: PlatformSpec) -> list[SpecIssue]:
             + access_issues(spec) + [SpecIssue(path, message) for path, message in policy_issues(spec)]
             + price_issues(spec))
 
-
-# At the end: access.py builds its issues with SpecIssue from this module.
-from blueprint.spec.access import access_issues  # noqa: E402

@@ -7,8 +7,8 @@ import pulumi
 import pulumi_aws as aws
 
 from blueprint.spec import PlatformSpec, Region, RegionAddresses
+from blueprint.spec.names import ROLE_TAG
 
-ROLE_TAG = "aiplatform.io/role"
 ROLE = "deployer-runner"
 
 

@@ -1,9 +1,5 @@
 """``aiplatform:aws:ClusterAddons``: what an EKS GPU cluster needs beyond the control plane.
-
-EKS-managed add-ons (VPC CNI with its network policy agent on and the Pod Identity agent before any node; CoreDNS,
-kube-proxy, metrics-server, the CSI drivers once the system nodes exist) and Helm releases: the NVIDIA device plugin
-and DCGM exporter, which tolerate exactly the taint the spec puts on GPU pools, and the cluster autoscaler.
-"""
+Notes: docs/architecture.md, "Compute"."""
 from __future__ import annotations
 
 import json
@@ -13,25 +9,14 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from blueprint import catalog
+from blueprint.catalog.charts import CHARTS
 from blueprint.spec import Cloud, PlatformSpec, Region
-from components.aws.gpu_node_pool import EFA_NODE_LABEL  # set by the pool on EFA nodes; EKS does not set it
+from blueprint.spec.names import (
+    ACCELERATOR_LABEL, EFA_NODE_LABEL, IRSA_ANNOTATION, KUBE_SYSTEM, MONITORING_NAMESPACE, system_nodes,
+)
 from components.aws.iam import irsa_role
 from components.compute import after
 
-# Chart versions are pinned: an add-on upgrade is a reviewed change like any other.
-CHARTS = {
-    "nvidia-device-plugin": ("https://nvidia.github.io/k8s-device-plugin", "0.17.1"),
-    "dcgm-exporter": ("https://nvidia.github.io/dcgm-exporter/helm-charts", "4.1.1"),
-    # the chart follows the cluster's minor: blueprint/catalog/gpu_catalog.yaml `cluster_autoscaler`
-    "cluster-autoscaler": ("https://kubernetes.github.io/autoscaler", None),
-    # plugin v0.5.20 (aws/eks-charts 5239609, 2026-08-03); since chart v0.5.16 the DaemonSet runs privileged
-    # (REVIEWED_SYSTEM_COMPONENTS in blueprint/spec/model.py lists what it breaks)
-    "aws-efa-k8s-device-plugin": ("https://aws.github.io/eks-charts", "v0.5.30"),
-}
-# The oldest chart of each GPU-node plugin a review accepted, with where it was read: a pin below it ships a plugin
-# the reviewed system-component entry no longer describes.
-REVIEWED_FLOOR = {"aws-efa-k8s-device-plugin": ("v0.5.30", "aws/eks-charts stable/aws-efa-k8s-device-plugin "
-                                                           "Chart.yaml at 5239609 (2026-08-03), appVersion v0.5.20")}
 # Installed before any node group (terraform-aws-eks `before_compute`): DaemonSets nodes need from their first boot.
 BEFORE_COMPUTE_ADDONS = ["vpc-cni", "eks-pod-identity-agent"]
 # Installed once the system nodes exist: CoreDNS is a Deployment, and an add-on whose pods cannot run stays
@@ -61,8 +46,8 @@ def storage_addons(region: Region) -> list[str]:
 
 def gpu_tolerations(region: Region) -> list[dict[str, str]]:
     """Tolerations for the GPU pools' taints, taken from the spec so daemon sets land on every GPU node."""
-    taints = {(p.taint.key, p.taint.value, p.taint.effect) for p in region.gpu_pools}
-    return [{"key": k, "operator": "Equal", "value": v, "effect": e} for k, v, e in sorted(taints)]
+    taints = {(p.taint.key, p.taint.value, p.taint.effect): p.taint for p in region.gpu_pools}
+    return [taints[k].toleration() for k in sorted(taints)]
 
 
 def autoscaler_policy(cluster_name: str) -> str:
@@ -106,7 +91,7 @@ class ClusterAddons(pulumi.ComponentResource):
 
         for addon in AFTER_COMPUTE_ADDONS + storage_addons(region):
             managed_addon(name, spec, cluster, addon, aws_child)
-        ebs_role = irsa_role(f"{name}-ebs-csi", spec, oidc_provider_arn, oidc_issuer, "kube-system",
+        ebs_role = irsa_role(f"{name}-ebs-csi", spec, oidc_provider_arn, oidc_issuer, KUBE_SYSTEM,
                              "ebs-csi-controller-sa", aws_child)
         ebs_policy = aws.iam.RolePolicyAttachment(
             f"{name}-ebs-csi", role=ebs_role.name,
@@ -116,11 +101,11 @@ class ClusterAddons(pulumi.ComponentResource):
 
         tolerations = gpu_tolerations(region)
         gpu_nodes = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-            {"matchExpressions": [{"key": "aiplatform.io/accelerator", "operator": "Exists"}]}]}}}
-        self._chart("nvidia-device-plugin", name, "kube-system", k8s_child,
+            {"matchExpressions": [{"key": ACCELERATOR_LABEL, "operator": "Exists"}]}]}}}
+        self._chart("nvidia-device-plugin", name, KUBE_SYSTEM, k8s_child,
                     {"tolerations": tolerations, "affinity": gpu_nodes,
                      "gfd": {"enabled": True}, "priorityClassName": "system-node-critical"})
-        self._chart("dcgm-exporter", name, "monitoring", k8s_child,
+        self._chart("dcgm-exporter", name, MONITORING_NAMESPACE, k8s_child,
                     {"tolerations": tolerations, "affinity": gpu_nodes,
                      # scraped by a PodMonitor declared once the Prometheus operator's CRDs exist
                      # (components/k8s/cluster_services.py); a ServiceMonitor here would fail before they do
@@ -128,31 +113,29 @@ class ClusterAddons(pulumi.ComponentResource):
 
         if any(p.uses_efa(Cloud.aws) for p in region.gpu_pools):
             # Pods on EFA pools request vpc.amazonaws.com/efa; this plugin advertises it on EFA nodes.
-            self._chart("aws-efa-k8s-device-plugin", name, "kube-system", k8s_child,
+            self._chart("aws-efa-k8s-device-plugin", name, KUBE_SYSTEM, k8s_child,
                         {"tolerations": tolerations, "nodeSelector": {EFA_NODE_LABEL: "true"}})
 
-        ca_role = irsa_role(f"{name}-cluster-autoscaler", spec, oidc_provider_arn, oidc_issuer, "kube-system",
+        ca_role = irsa_role(f"{name}-cluster-autoscaler", spec, oidc_provider_arn, oidc_issuer, KUBE_SYSTEM,
                             "cluster-autoscaler", aws_child)
         ca_policy = aws.iam.RolePolicy(f"{name}-cluster-autoscaler", role=ca_role.id,
                                        policy=autoscaler_policy(cluster_name), opts=aws_child)
         release = catalog.cluster_autoscaler(region.kubernetes_version)
         assert release is not None, "validated spec: a cluster autoscaler release for the cluster's minor"
-        self._chart("cluster-autoscaler", name, "kube-system", k8s_child, {
+        self._chart("cluster-autoscaler", name, KUBE_SYSTEM, k8s_child, {
             "autoDiscovery": {"clusterName": cluster_name}, "awsRegion": region.region,
             # the chart of the cluster's minor (its RBAC), and that minor's newest patch image
             "image": {"repository": CLUSTER_AUTOSCALER_IMAGE, "tag": release.image},
             "rbac": {"serviceAccount": {"name": "cluster-autoscaler",
-                                        "annotations": {"eks.amazonaws.com/role-arn":
+                                        "annotations": {IRSA_ANNOTATION:
                                                         after(ca_role.arn, [ca_policy])}}},
             "extraArgs": {"balance-similar-node-groups": "true", "skip-nodes-with-system-pods": "false",
                           "expander": "least-waste", "scale-down-unneeded-time": "10m"},
-            "nodeSelector": {"aiplatform.io/pool": "system"},
+            "nodeSelector": system_nodes(),
         }, version=release.chart)
         self.register_outputs({})
 
     def _chart(self, chart: str, name: str, namespace: str, opts: pulumi.ResourceOptions, values: dict,
                version: str | None = None) -> None:
-        repo, pinned = CHARTS[chart]
-        version = version or pinned
-        k8s.helm.v3.Release(f"{name}-{chart}", name=chart, chart=chart, version=version, namespace=namespace,
-                            create_namespace=True, repository_opts={"repo": repo}, values=values, opts=opts)
+        k8s.helm.v3.Release(f"{name}-{chart}", name=chart, **CHARTS[chart].release_args(version), namespace=namespace,
+                            create_namespace=True, values=values, opts=opts)

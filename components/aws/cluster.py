@@ -1,10 +1,5 @@
 """``aiplatform:aws:EksCluster``: a private EKS control plane with envelope encryption, logging and IRSA.
-
-The API endpoint is private; a public one exists only in ``access.deployer.eksEndpoint`` public-allowlist mode, for
-the deployer's egress addresses (``components/access/endpoints.py``). Kubernetes secrets are envelope-encrypted with the region's rotating KMS key. An IAM OIDC
-provider enables IRSA, and access entries (API auth mode) grant cluster-admin to the deployer's role and the roles the
-spec names; EKS's one-time grant to the cluster's creator is off.
-"""
+Notes: docs/architecture.md, "Compute"."""
 from __future__ import annotations
 
 import json
@@ -15,6 +10,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from blueprint.spec import PlatformSpec, Region
+from blueprint.spec.names import cluster_name
 from components.access.endpoints import eks_kubeconfig, eks_vpc_config
 from components.aws.iam import ServiceRole, service_role
 
@@ -46,7 +42,7 @@ class EksCluster(pulumi.ComponentResource):
         rules, ``components/access/path.py``); the Kubernetes provider waits for it, its first call goes through it."""
         super().__init__("aiplatform:aws:EksCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=opts.provider)
-        self.cluster_name = f"{spec.prefix}-{region.region}"
+        self.cluster_name = cluster_name(spec, region)
 
         role = service_role(f"{name}-cluster", "eks.amazonaws.com", spec,
                             ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"], child)

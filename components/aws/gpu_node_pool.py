@@ -1,23 +1,17 @@
 """``aiplatform:aws:GpuNodePool``: an EKS managed node group of GPU instances, from one ``GpuPool`` spec.
-
-The NVIDIA-accelerated AL2023 AMI, IMDSv2 and an encrypted gp3 root volume via the launch template; the shared
-taint and labels from the spec; spot, on-demand or a capacity reservation; EFA and a cluster placement group in a
-single zone where the instance type supports EFA (for an ODCR pool, the group its reservation was created in).
-Autoscaling-group tags describe the node template so the cluster autoscaler can scale the pool up from zero.
-"""
+Notes: docs/architecture.md, "Compute"."""
 from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
 
 from blueprint.spec import CapacityType, Cloud, GpuPool, PlatformSpec
+from blueprint.spec.names import EFA_NODE_LABEL, EFA_RESOURCE, GPU_RESOURCE
 from components.aws.iam import ServiceRole
 from components.aws.launch_template import efa_interfaces, node_launch_template
 from components.compute import GpuNodePoolBase
-from components.compute.base import GPU_RESOURCE
 
 AMI_TYPE = "AL2023_x86_64_NVIDIA"
-EKS_TAINT_EFFECT = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
 
 
 def capacity_type(pool: GpuPool) -> str:
@@ -29,8 +23,6 @@ def capacity_type(pool: GpuPool) -> str:
     return "ON_DEMAND"
 
 
-EFA_RESOURCE = "vpc.amazonaws.com/efa"
-EFA_NODE_LABEL = "vpc.amazonaws.com/efa.present"  # the EFA device plugin's node selector (addons.py)
 # The cluster autoscaler's AWS GPU label: a node carrying it but not yet advertising nvidia.com/gpu (device plugin
 # still starting) is counted as unready instead of triggering a second scale-up.
 CA_GPU_LABEL = "k8s.amazonaws.com/accelerator"
@@ -94,7 +86,7 @@ class GpuNodePool(GpuNodePoolBase):
                             "max_size": pool.scaling.max},
             update_config={"max_unavailable": 1},
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
-            taints=[{"key": pool.taint.key, "value": pool.taint.value, "effect": EKS_TAINT_EFFECT[pool.taint.effect]}],
+            taints=[{"key": pool.taint.key, "value": pool.taint.value, "effect": pool.taint.cloud_effect}],
             labels=node_labels(pool), tags=spec.aws_tags(**tags),
             opts=pulumi.ResourceOptions(parent=self, provider=opts.provider, depends_on=after or [],
                                         ignore_changes=["scalingConfig.desiredSize"]))

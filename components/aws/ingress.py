@@ -1,20 +1,5 @@
 """``aiplatform:aws:ServingEntry``: the internet-facing NLB in front of one EKS cluster's Envoy Gateway.
-
-Pulumi owns the load balancer (not the in-cluster service controller), so its ARN and DNS name are known to the
-program: the regional DNS record aliases it and Global Accelerator lists it as an endpoint.
-
-- The NLB sits in the region's public subnets with its own security group, the only group that admits the
-  internet (on the listener port). The EKS cluster security group, on every node, admits that group on the one
-  fixed NodePort Envoy's Service exposes, nothing else.
-- With a certificate, the listener is TLS:443 (ACM, TLS 1.2+) and forwards plaintext to the NodePort, where Envoy's
-  HTTP listener routes by hostname; without a domain in the spec it is TCP:80. A TLS entry whose certificate
-  cannot be issued yet (its zone awaits delegation) has no listener: the NLB accepts no plaintext meanwhile.
-- Targets are the system node group's instances (Envoy runs there): the target group is attached to that managed
-  node group's autoscaling group, so nodes it adds or replaces register themselves. The target group checks TCP
-  on the NodePort: Envoy's Service keeps ``externalTrafficPolicy: Local``, so a node without an Envoy pod refuses
-  the port and drops out, and client source addresses are preserved end to end. End-to-end health (``/readyz``
-  by name, through TLS and Envoy) is what Route 53 and Global Accelerator check.
-"""
+Notes: docs/architecture.md, "Compute"."""
 from __future__ import annotations
 
 import pulumi

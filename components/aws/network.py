@@ -1,9 +1,5 @@
 """``aiplatform:aws:Network``: one region's VPC, laid out by the address planner.
-
-Nodes live in private subnets with no inbound internet path; public subnets exist only for NAT gateways and load
-balancers. Images and credentials come through VPC endpoints (S3 gateway; ECR, STS, EKS interface endpoints), so
-a GPU node never needs the internet to start. Flow logs go to a KMS-encrypted log group.
-"""
+Notes: docs/architecture.md, "Compute"."""
 from __future__ import annotations
 
 import json
@@ -11,8 +7,9 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from blueprint.catalog.quotas import nat_gateway_zones
+from blueprint.spec.quotas import nat_gateway_zones
 from blueprint.spec import PlatformSpec, Region, RegionAddresses
+from blueprint.spec.names import cluster_subnet_tag
 from components.compute import after
 
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "eks", "logs", "ec2")
@@ -31,7 +28,7 @@ class AwsNetwork(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=opts.provider)
         tags = spec.aws_tags
         self.zones = list(region.facts.zones[: spec.zone_count(region)])
-        cluster_tag = f"kubernetes.io/cluster/{spec.prefix}-{region.region}"
+        cluster_tag = cluster_subnet_tag(spec, region)
 
         self.vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=str(addresses.block), enable_dns_hostnames=True,
                                enable_dns_support=True, tags=tags(Name=f"{spec.environment}-{region.region}"),

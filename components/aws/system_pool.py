@@ -5,6 +5,7 @@ import pulumi
 import pulumi_aws as aws
 
 from blueprint.spec import PlatformSpec, Region
+from blueprint.spec.names import SYSTEM_POOL, system_nodes
 from components.aws.iam import ServiceRole, service_role
 from components.aws.launch_template import node_launch_template
 
@@ -32,14 +33,14 @@ class SystemNodePool(pulumi.ComponentResource):
         pool = region.system_pool
         template = node_launch_template(f"{name}-lt", spec, volume_key=volume_key, disk_gb=50, opts=child)
         self.node_group = aws.eks.NodeGroup(
-            name, cluster_name=cluster.name, node_group_name="system", node_role_arn=node_role.arn,
+            name, cluster_name=cluster.name, node_group_name=SYSTEM_POOL, node_role_arn=node_role.arn,
             subnet_ids=subnet_ids, instance_types=[pool.instance_type], ami_type="AL2023_x86_64_STANDARD",
             capacity_type="ON_DEMAND",
             scaling_config={"min_size": pool.scaling.min, "desired_size": pool.scaling.desired,
                             "max_size": pool.scaling.max},
             update_config={"max_unavailable": 1},
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
-            labels={"aiplatform.io/pool": "system"}, tags=spec.aws_tags(),
+            labels=system_nodes(), tags=spec.aws_tags(),
             opts=pulumi.ResourceOptions(parent=self, provider=opts.provider, depends_on=after or [],
                                         ignore_changes=["scalingConfig.desiredSize"]))
         # The managed node group's own autoscaling group: load balancer target groups attach to it.

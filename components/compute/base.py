@@ -1,8 +1,5 @@
 """The one interface workloads, storage, interconnect and cost use for a region's cluster and GPU pools.
-
-AWS and GCP implement it (``components/aws``, ``components/gcp``); nothing downstream branches on the cloud to
-schedule a pod, because taints, labels and GPU counts all derive from the same ``GpuPool`` spec.
-"""
+Notes: docs/architecture.md, "Compute"."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,8 +7,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from blueprint.spec import Cloud, GpuPool, PlatformSpec, Region, RegionAddresses
-
-GPU_RESOURCE = "nvidia.com/gpu"
+from blueprint.spec.names import EFA_RESOURCE, POOL_LABEL
 
 
 def after(value: pulumi.Input[str], resources: list[pulumi.Resource]) -> pulumi.Output[str]:
@@ -34,11 +30,10 @@ class PodScheduling:
 
 def scheduling_for(pool: GpuPool, cloud: Cloud) -> PodScheduling:
     """Derive pod scheduling from the pool spec (the same taint and labels the node pool declares)."""
-    taint = pool.taint
-    extra = {"vpc.amazonaws.com/efa": pool.facts(cloud).efa_interfaces} if pool.uses_efa(cloud) else {}
+    extra = {EFA_RESOURCE: pool.facts(cloud).efa_interfaces} if pool.uses_efa(cloud) else {}
     return PodScheduling(
-        node_selector={"aiplatform.io/pool": pool.name},
-        tolerations=[{"key": taint.key, "operator": "Equal", "value": taint.value, "effect": taint.effect}],
+        node_selector={POOL_LABEL: pool.name},
+        tolerations=[pool.taint.toleration()],
         gpus_per_node=pool.facts(cloud).gpus,
         accelerator=pool.accelerator,
         extra_resources=extra,

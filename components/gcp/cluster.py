@@ -1,10 +1,5 @@
 """``aiplatform:gcp:GkeCluster``: a private, regional GKE cluster ready for GPU workloads.
-
-Private nodes, IP endpoints kept private (reached as ``access.deployer.gkeEndpoint`` says: the IAM-gated DNS endpoint or
-the private one, ``components/access/endpoints.py``), Workload
-Identity, shielded nodes, Dataplane V2 (which enforces NetworkPolicy), etcd encrypted with Cloud KMS, the GCS FUSE
-and Filestore CSI drivers, managed Prometheus with DCGM metrics, and no default node pool.
-"""
+Notes: docs/architecture.md, "Compute"."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -14,6 +9,7 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from blueprint.spec import PlatformSpec, Region, RegionAddresses
+from blueprint.spec.names import cluster_name
 from components.access.endpoints import gke_endpoint_args, gke_kubeconfig
 from components.compute import after
 
@@ -37,7 +33,7 @@ class GkeCluster(pulumi.ComponentResource):
         provider waits for it, its first call goes through it."""
         super().__init__("aiplatform:gcp:GkeCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=opts.provider)
-        self.cluster_name = f"{spec.prefix}-{region.region}"
+        self.cluster_name = cluster_name(spec, region)
         self.workload_pool = f"{spec.gcp_project}.svc.id.goog"
 
         self.node_service_account = gcp.serviceaccount.Account(

@@ -1,11 +1,5 @@
 """``aiplatform:gcp:GpuNodePool``: a GKE node pool of GPU machines, from the same ``GpuPool`` spec as on AWS.
-
-The machine family matches the accelerator; the GKE accelerator type and the boot disk type come from the machine's
-catalog entry (A3 Mega's H100 is ``nvidia-h100-mega-80gb``; A3 Ultra boots from Hyperdisk only). GKE installs the
-driver, and the pool carries the same taint and labels as an EKS pool. Spot, on-demand or a specific reservation;
-autoscaling from zero; the region's built zones, or one zone with compact placement for multi-node training pools;
-gVNIC, shielded nodes and the GKE metadata server for Workload Identity.
-"""
+Notes: docs/architecture.md, "Compute"."""
 from __future__ import annotations
 
 import pulumi
@@ -14,7 +8,6 @@ import pulumi_gcp as gcp
 from blueprint.spec import CapacityType, Cloud, GpuPool, PlatformSpec, Region
 from components.compute import GpuNodePoolBase
 
-GKE_TAINT_EFFECT = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
 
 
 def node_locations(spec: PlatformSpec, pool: GpuPool, region: Region) -> list[str]:
@@ -68,7 +61,7 @@ class GpuNodePool(GpuNodePoolBase):
                 "spot": pool.capacity_type is CapacityType.spot,
                 "reservation_affinity": reservation_affinity(pool),
                 "taints": [{"key": pool.taint.key, "value": pool.taint.value,
-                            "effect": GKE_TAINT_EFFECT[pool.taint.effect]}],
+                            "effect": pool.taint.cloud_effect}],
                 "labels": pool.labels,
                 "resource_labels": spec.gcp_labels(pool=pool.name),
                 "disk_type": facts.boot_disk, "disk_size_gb": pool.disk_size_gb,

@@ -1,21 +1,9 @@
 """``aiplatform:gcp:ServingEntry``: the address and certificate of one GKE cluster's Gateway.
-
-GKE builds the global external Application Load Balancer from the Gateway; Pulumi owns what the load balancer
-needs from outside the cluster, so the regional DNS record can point at a known address:
-
-- a reserved ``GlobalAddress`` the Gateway claims by name (``spec.addresses: [{type: NamedAddress}]``);
-- a Google-managed Certificate Manager certificate for the region's hostnames (DNS authorization, so it issues
-  before traffic arrives), in a ``CertificateMap`` the Gateway names in its ``networking.gke.io/certmap``
-  annotation, one map entry per hostname.
-
-The DNS authorizations are passed in: one per domain per project (a ``FIXED_RECORD`` authorization has one
-``_acme-challenge`` record per domain), shared by every GCP region that serves the global name.
-"""
+Notes: docs/architecture.md, "Compute"."""
 from __future__ import annotations
 
 import pulumi
-from pulumi_gcp import certificatemanager
-from pulumi_gcp.compute import GlobalAddress
+import pulumi_gcp as gcp
 
 from blueprint.spec import PlatformSpec
 
@@ -24,26 +12,26 @@ class GcpServingEntry(pulumi.ComponentResource):
     """``address_name`` and ``certificate_map_name`` are what the Gateway refers to."""
 
     def __init__(self, name: str, spec: PlatformSpec, *, base_name: str, hostnames: list[str],
-                 dns_authorizations: list[certificatemanager.DnsAuthorization], opts: pulumi.ResourceOptions):
+                 dns_authorizations: list[gcp.certificatemanager.DnsAuthorization], opts: pulumi.ResourceOptions):
         super().__init__("aiplatform:gcp:ServingEntry", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=opts.provider)
         labels = spec.gcp_labels()
         self.address_name = f"{base_name}-ip"
-        self.address = GlobalAddress(f"{name}-ip", name=self.address_name, address_type="EXTERNAL",
-                                     ip_version="IPV4", labels=labels, opts=child)
+        self.address = gcp.compute.GlobalAddress(f"{name}-ip", name=self.address_name, address_type="EXTERNAL",
+                                                 ip_version="IPV4", labels=labels, opts=child)
         self.certificate_map_name: str | None = None
-        self.certificate_map: certificatemanager.CertificateMap | None = None
+        self.certificate_map: gcp.certificatemanager.CertificateMap | None = None
         self.tls_resources: list[pulumi.Resource] = []
         if hostnames:
-            cert = certificatemanager.Certificate(
+            cert = gcp.certificatemanager.Certificate(
                 f"{name}-cert", name=f"{base_name}-cert", scope="DEFAULT", labels=labels,
-                managed=certificatemanager.CertificateManagedArgs(
+                managed=gcp.certificatemanager.CertificateManagedArgs(
                     domains=hostnames, dns_authorizations=[a.id for a in dns_authorizations]),
                 opts=child)
             self.certificate_map_name = f"{base_name}-certmap"
-            self.certificate_map = certificatemanager.CertificateMap(
+            self.certificate_map = gcp.certificatemanager.CertificateMap(
                 f"{name}-certmap", name=self.certificate_map_name, labels=labels, opts=child)
-            entries = [certificatemanager.CertificateMapEntry(
+            entries = [gcp.certificatemanager.CertificateMapEntry(
                 f"{name}-certmap-{i}", name=f"{base_name}-entry-{i}", map=self.certificate_map.name,
                 hostname=host, certificates=[cert.id], labels=labels, opts=child)
                 for i, host in enumerate(hostnames)]

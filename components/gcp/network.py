@@ -1,18 +1,14 @@
 """GCP networking: one global VPC for the stack, and per region a subnet, Cloud Router + NAT and firewall rules.
-
-A GCP VPC is global, so every GCP region of a stack shares one network (created once by ``build_platform``) and
-adds its own subnet. Nodes have private IPs only: egress goes through Cloud NAT, Google APIs through Private
-Google Access. Firewall rules allow only private traffic, the control plane's ports and Google health checks.
-"""
+Notes: docs/architecture.md, "Compute"."""
 from __future__ import annotations
 
 import pulumi
 import pulumi_gcp as gcp
 
 from blueprint.spec import PlatformSpec, Region, RegionAddresses
+from blueprint.spec.names import GCLB_RANGES
 from components.gcp.project import GcpProject
 
-HEALTH_CHECK_RANGES = ["35.191.0.0/16", "130.211.0.0/22"]
 CONTROL_PLANE_PORTS = ["443", "10250", "8443", "9443", "15017"]  # API, kubelet, admission webhooks
 
 
@@ -35,7 +31,7 @@ class GcpNetwork(pulumi.ComponentResource):
                              allows=[{"protocol": "tcp"}, {"protocol": "udp"}, {"protocol": "icmp"}],
                              description="Private traffic between the platform's regions and clouds", opts=child)
         gcp.compute.Firewall(f"{name}-allow-health-checks", network=self.network.id, direction="INGRESS",
-                             priority=1000, source_ranges=HEALTH_CHECK_RANGES, allows=[{"protocol": "tcp"}],
+                             priority=1000, source_ranges=list(GCLB_RANGES), allows=[{"protocol": "tcp"}],
                              description="Google Cloud load balancer health checks", opts=child)
         gcp.compute.Firewall(f"{name}-deny-all-ingress", network=self.network.id, direction="INGRESS",
                              priority=65534, source_ranges=["0.0.0.0/0"], denies=[{"protocol": "all"}],

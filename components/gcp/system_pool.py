@@ -5,6 +5,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from blueprint.spec import PlatformSpec, Region
+from blueprint.spec.names import SYSTEM_POOL, system_nodes
 from components.gcp.gpu_node_pool import initial_nodes_per_zone
 
 
@@ -17,15 +18,15 @@ class SystemNodePool(pulumi.ComponentResource):
         pool = region.system_pool
         zones = list(spec.zones(region))
         self.node_pool = gcp.container.NodePool(
-            name, name="system", cluster=cluster.id, location=region.region, node_locations=zones,
+            name, name=SYSTEM_POOL, cluster=cluster.id, location=region.region, node_locations=zones,
             autoscaling={"total_min_node_count": pool.scaling.min, "total_max_node_count": pool.scaling.max},
             initial_node_count=initial_nodes_per_zone(pool.scaling.desired, pool.scaling.max, len(zones),
                                                       round_up=True),
             management={"auto_repair": True, "auto_upgrade": True},
             node_config={
                 "machine_type": pool.instance_type, "disk_type": "pd-balanced", "disk_size_gb": 50,
-                "image_type": "COS_CONTAINERD", "labels": {"aiplatform.io/pool": "system"},
-                "resource_labels": spec.gcp_labels(pool="system"),
+                "image_type": "COS_CONTAINERD", "labels": system_nodes(),
+                "resource_labels": spec.gcp_labels(pool=SYSTEM_POOL),
                 "gvnic": {"enabled": True},
                 "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
                 "workload_metadata_config": {"mode": "GKE_METADATA"},

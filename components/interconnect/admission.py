@@ -1,25 +1,5 @@
 """``aiplatform:network:RemoteAdmission``: an AWS region's nodes admit what its private routes bring in.
-
-Routes carry packets from the other regions to a VPC, but the EKS security groups only admit the cluster
-itself, so without this the private paths would route and then drop. One ingress rule per remote prefix (the
-blocks ``topology.reachable_prefixes`` lists for the region, less its own) and per port range below, on the EKS
-cluster security group: EKS puts it on every managed node (our launch templates name no other group, EFA
-interfaces name it explicitly) and, under the VPC CNI, pods use their node's interfaces and VPC addresses.
-
-What a client in another region (or on GCP) gets, and why:
-
-* TCP 30000-32767, the Kubernetes NodePort range: Services of type NodePort and LoadBalancer (an internal NLB
-  with instance targets keeps the client address, so the node sees the remote prefix);
-* TCP 8080 (``serving.PORT``): the inference server's container port, for IP-mode load balancer targets and
-  direct pod calls (pod addresses are VPC addresses); Kubernetes network policies still decide which pods;
-* ICMP destination unreachable / fragmentation needed (type 3 code 4): path MTU discovery, since the VPN tunnels
-  carry less than the nodes' 9001-byte MTU; and ICMP echo request (type 8): reachability checks.
-
-Deliberately not 443 or "all traffic": the cluster security group is also on the EKS control plane's network
-interfaces, so 443 would open the private API server to every other region (only the deployer's range gets 443,
-``components/access/path.py``), and all traffic would expose the kubelet (10250) and node-local daemons. GCP needs no rule here: its network admits the supernet
-(``components/gcp/network.py``), and ``Interconnect`` adds a rule for AWS blocks outside it.
-"""
+Notes: docs/architecture.md, "Interconnect"."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,20 +1,10 @@
 """``aiplatform:network:DedicatedLinks``: Direct Connect and Cloud Interconnect, only when the spec names them.
-
-Both clouds meet the same far-side router (a colocation or partner cross-connect), so AWS-GCP traffic can leave
-the internet entirely; the HA VPN stays as the encrypted backup path (BGP prefers the dedicated routes).
-
-* AWS: the given Direct Connect gateway is associated with each region's TGW, allowing exactly that region's
-  block. The TGW's Direct Connect attachment (the association's ``transit_gateway_attachment_id``) is
-  associated with the ``inbound`` table and propagates into ``egress`` like a VPN (BGP).
-* GCP: one VLAN attachment per given Interconnect connection, in ``network.dedicated.interconnectRegion`` (a
-  connection only takes attachments in the regions its metro serves; default: the stack's first GCP region).
-  Global dynamic routing makes it usable from every GCP region. It sits on that region's Cloud Router, with a
-  BGP peer to ``network.dedicated.peerAsn`` (MD5-authenticated with ``bgpAuthKey`` when set).
-"""
+Notes: docs/architecture.md, "Interconnect"."""
 from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_gcp as gcp
 
 from blueprint.spec import AddressPlan, PlatformSpec
 from components.compute import RegionalCompute
@@ -51,8 +41,6 @@ class DedicatedLinks(pulumi.ComponentResource):
 
     def _interconnect(self, spec: PlatformSpec, addresses: AddressPlan, edge: RegionalCompute,
                       gcp_regions: list[RegionalCompute]) -> None:
-        from pulumi_gcp.compute import InterconnectAttachment, RouterInterface, RouterPeer
-
         links = spec.network.dedicated
         assert links is not None and edge.cloud_router is not None and links.peer_asn is not None
         opts = pulumi.ResourceOptions(parent=self, provider=edge.cloud_provider)
@@ -61,18 +49,18 @@ class DedicatedLinks(pulumi.ComponentResource):
         md5 = (pulumi.Output.secret(links.bgp_auth_key.get_secret_value()) if links.bgp_auth_key else None)
         for i, url in enumerate(links.interconnect_attachment_urls):
             label = f"{edge.child_name}-ic{i}"
-            attachment = InterconnectAttachment(
+            attachment = gcp.compute.InterconnectAttachment(
                 label, name=f"{spec.prefix}-ic{i}", region=region, router=router.id, interconnect=url,
                 type="DEDICATED", admin_enabled=True, mtu="1500", description=f"{spec.environment} dedicated link {i}",
                 opts=opts)
-            iface = RouterInterface(f"{label}-if", name=f"{label}-if", router=router.name, region=region,
-                                    ip_range=attachment.cloud_router_ip_address,
-                                    interconnect_attachment=attachment.name, opts=opts)
-            RouterPeer(f"{label}-bgp", name=f"{label}-bgp", router=router.name, region=region, interface=iface.name,
-                       peer_asn=links.peer_asn,
-                       peer_ip_address=attachment.customer_router_ip_address.apply(
-                           lambda ip: ip.split("/")[0] if ip else ip),
-                       advertise_mode="CUSTOM", advertised_ip_ranges=advertised, advertised_route_priority=50,
-                       md5_authentication_key={"name": f"{label}-md5", "key": md5} if md5 is not None else None,
-                       opts=opts)
+            iface = gcp.compute.RouterInterface(
+                f"{label}-if", name=f"{label}-if", router=router.name, region=region,
+                ip_range=attachment.cloud_router_ip_address, interconnect_attachment=attachment.name, opts=opts)
+            gcp.compute.RouterPeer(
+                f"{label}-bgp", name=f"{label}-bgp", router=router.name, region=region, interface=iface.name,
+                peer_asn=links.peer_asn,
+                peer_ip_address=attachment.customer_router_ip_address.apply(lambda ip: ip.split("/")[0] if ip else ip),
+                advertise_mode="CUSTOM", advertised_ip_ranges=advertised, advertised_route_priority=50,
+                md5_authentication_key={"name": f"{label}-md5", "key": md5} if md5 is not None else None,
+                opts=opts)
             self.attachments.append(attachment)

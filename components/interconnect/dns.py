@@ -1,28 +1,14 @@
 """``aiplatform:network:PrivateDns``: names that resolve from every region of the stack, on both clouds.
-
-Design (each cloud stays authoritative for its own subdomain; queries cross over the private links):
-
-* ``aws.<prefix>.internal``: a Route 53 private hosted zone associated with every AWS VPC. Route 53 private zones
-  span regions, so AWS regions resolve each other's names with nothing else.
-* ``gcp.<prefix>.internal``: a Cloud DNS private zone on the stack's global VPC, so every GCP region resolves it.
-* GCP -> AWS: a Cloud DNS forwarding zone for ``aws.<prefix>.internal`` (private forwarding path) targets the
-  Route 53 Resolver inbound endpoints of the AWS regions linked to GCP. Cloud DNS sends those queries from
-  35.199.192.0/19, so the Cloud Router advertises that range over the VPN (``vpn.py``), the VPC routes it to the TGW,
-  and the inbound endpoint's security group admits it.
-* AWS -> GCP: in each AWS region linked to GCP, a Route 53 Resolver outbound endpoint and a forwarding rule for
-  ``gcp.<prefix>.internal`` to Cloud DNS inbound forwarder addresses. GCP only answers those through a tunnel in
-  the forwarder's own region, so the rule targets the forwarders of the GCP regions the AWS region has VPNs to.
-  GCP allocates the forwarder addresses itself (purpose DNS_RESOLVER, one per subnet) when the inbound server
-  policy is created; they are read back with ``compute.getAddresses`` once the policy exists (unknown in preview).
-"""
+Notes: docs/architecture.md, "Interconnect"."""
 from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_gcp as gcp
 
 from blueprint.spec import AddressPlan, Cloud, PlatformSpec
+from blueprint.spec.topology import HA_VPN, Link
 from components.compute import RegionalCompute
-from components.interconnect.topology import HA_VPN, Link
 from components.interconnect.vpn import CLOUD_DNS_FORWARDING_RANGE
 
 DNS_PORTS = [("udp", 53), ("tcp", 53)]
@@ -59,15 +45,13 @@ class PrivateDns(pulumi.ComponentResource):
                                             opts=pulumi.ResourceOptions(parent=self, provider=c.cloud_provider))
             outputs["zones"]["aws"] = {"name": names["aws"], "zoneId": zone.zone_id}
         if gcp_regions:
-            from pulumi_gcp import dns
-
             first = gcp_regions[0]
             self.gcp_opts = pulumi.ResourceOptions(parent=self, provider=first.cloud_provider)
             self.network = [{"network_url": first.network_id}]
-            zone = dns.ManagedZone(f"{name}-gcp", name=f"{spec.prefix}-gcp-internal", dns_name=names["gcp"] + ".",
-                                   visibility="private", private_visibility_config={"networks": self.network},
-                                   description=f"{spec.environment}: private names of the GCP regions",
-                                   force_destroy=not spec.is_production, opts=self.gcp_opts)
+            zone = gcp.dns.ManagedZone(f"{name}-gcp", name=f"{spec.prefix}-gcp-internal", dns_name=names["gcp"] + ".",
+                                       visibility="private", private_visibility_config={"networks": self.network},
+                                       description=f"{spec.environment}: private names of the GCP regions",
+                                       force_destroy=not spec.is_production, opts=self.gcp_opts)
             outputs["zones"]["gcp"] = {"name": names["gcp"], "zoneId": zone.id}
         if vpn:
             outputs["forwarding"] = self._cross_cloud(name, names, regions, vpn)
@@ -75,19 +59,16 @@ class PrivateDns(pulumi.ComponentResource):
 
     def _cross_cloud(self, name: str, names: dict[str, str], regions: dict[str, RegionalCompute],
                      vpn: list[Link]) -> dict[str, list[str]]:
-        from pulumi_gcp import dns
-        from pulumi_gcp.compute import get_addresses_output
-
         spec = self.spec
-        policy = dns.Policy(f"{name}-inbound", name=f"{spec.prefix}-inbound", enable_inbound_forwarding=True,
-                            enable_logging=True, networks=self.network,
-                            description="Cloud DNS inbound forwarders, for Route 53 Resolver over the VPN",
-                            opts=self.gcp_opts)
+        policy = gcp.dns.Policy(f"{name}-inbound", name=f"{spec.prefix}-inbound", enable_inbound_forwarding=True,
+                                enable_logging=True, networks=self.network,
+                                description="Cloud DNS inbound forwarders, for Route 53 Resolver over the VPN",
+                                opts=self.gcp_opts)
         forwarders = {}
         for gcp_key in sorted({l.b for l in vpn}):
             gcp_c = regions[gcp_key]
             subnet = gcp_c.network.subnet  # type: ignore[attr-defined]  # GcpRegion's regional network
-            found = get_addresses_output(
+            found = gcp.compute.get_addresses_output(
                 filter=pulumi.Output.concat('(purpose = "DNS_RESOLVER") AND (subnetwork = "', subnet.self_link, '")'),
                 region=gcp_c.region.region,
                 opts=pulumi.InvokeOutputOptions(parent=self, provider=gcp_c.cloud_provider, depends_on=[policy]))
@@ -131,7 +112,7 @@ class PrivateDns(pulumi.ComponentResource):
             inbound_ips.append(inbound.ip_addresses.apply(lambda ips: [i.ip for i in ips or [] if i.ip]))
             routed[aws_key] = gcp_keys
 
-        dns.ManagedZone(
+        gcp.dns.ManagedZone(
             f"{name}-aws-forward", name=f"{spec.prefix}-aws-internal", dns_name=names["aws"] + ".",
             visibility="private", private_visibility_config={"networks": self.network},
             description="Forwards the AWS private zone to Route 53 Resolver inbound endpoints over the VPN",

@@ -1,17 +1,9 @@
 """``aiplatform:network:PrivateGoogleAccess``: Google APIs over the private.googleapis.com VIPs only.
-
-``components/gcp`` already turns Private Google Access on for every subnet; with the default domains that
-works only while the VPC keeps its default internet route, and API traffic goes to any Google public address.
-This adds the documented private.googleapis.com setup: a private Cloud DNS zone for ``googleapis.com`` (and
-``gcr.io`` / ``pkg.dev`` for images) answering with 199.36.153.8/30, and a route for that /30 to the default
-internet gateway. Google API traffic then stays on Google's network to four known addresses, keeps working if
-the 0.0.0.0/0 route is ever removed, and egress firewalls can name one range. (Private Service Connect for
-Google APIs would need an extra global internal address outside every region's block; the planner reserves
-none, and private.googleapis.com gives the same private path without one.)
-"""
+Notes: docs/architecture.md, "Interconnect"."""
 from __future__ import annotations
 
 import pulumi
+import pulumi_gcp as gcp
 
 from blueprint.spec import PlatformSpec
 from components.compute import RegionalCompute
@@ -22,27 +14,24 @@ DOMAINS = ("googleapis.com", "gcr.io", "pkg.dev")
 
 
 class PrivateGoogleAccess(pulumi.ComponentResource):
-    def __init__(self, spec: PlatformSpec, gcp: RegionalCompute, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, spec: PlatformSpec, compute: RegionalCompute, opts: pulumi.ResourceOptions | None = None):
         name = f"{spec.environment}-google-access"
         super().__init__("aiplatform:network:PrivateGoogleAccess", name, None, opts)
-        from pulumi_gcp import dns
-        from pulumi_gcp.compute import Route
-
-        child = pulumi.ResourceOptions(parent=self, provider=gcp.cloud_provider)
-        Route(f"{name}-vips", name=f"{spec.prefix}-private-googleapis", network=gcp.network_id,
-              dest_range=PRIVATE_RANGE, next_hop_gateway="default-internet-gateway", priority=900,
-              description="private.googleapis.com VIPs for Private Google Access", opts=child)
+        child = pulumi.ResourceOptions(parent=self, provider=compute.cloud_provider)
+        gcp.compute.Route(f"{name}-vips", name=f"{spec.prefix}-private-googleapis", network=compute.network_id,
+                          dest_range=PRIVATE_RANGE, next_hop_gateway="default-internet-gateway", priority=900,
+                          description="private.googleapis.com VIPs for Private Google Access", opts=child)
         self.zones = {}
         for domain in DOMAINS:
             label = domain.replace(".", "-")
-            zone = dns.ManagedZone(f"{name}-{label}", name=f"{spec.prefix}-{label}", dns_name=f"{domain}.",
-                                   visibility="private",
-                                   private_visibility_config={"networks": [{"network_url": gcp.network_id}]},
-                                   description=f"{domain} through private.googleapis.com", opts=child)
+            zone = gcp.dns.ManagedZone(f"{name}-{label}", name=f"{spec.prefix}-{label}", dns_name=f"{domain}.",
+                                       visibility="private",
+                                       private_visibility_config={"networks": [{"network_url": compute.network_id}]},
+                                       description=f"{domain} through private.googleapis.com", opts=child)
             apex = "private.googleapis.com." if domain == "googleapis.com" else f"{domain}."
-            dns.RecordSet(f"{name}-{label}-a", managed_zone=zone.name, name=apex, type="A", ttl=300,
-                          rrdatas=PRIVATE_VIPS, opts=child)
-            dns.RecordSet(f"{name}-{label}-wildcard", managed_zone=zone.name, name=f"*.{domain}.", type="CNAME",
-                          ttl=300, rrdatas=[apex], opts=child)
+            gcp.dns.RecordSet(f"{name}-{label}-a", managed_zone=zone.name, name=apex, type="A", ttl=300,
+                              rrdatas=PRIVATE_VIPS, opts=child)
+            gcp.dns.RecordSet(f"{name}-{label}-wildcard", managed_zone=zone.name, name=f"*.{domain}.", type="CNAME",
+                              ttl=300, rrdatas=[apex], opts=child)
             self.zones[domain] = zone
         self.register_outputs({"privateRange": PRIVATE_RANGE, "domains": list(DOMAINS)})

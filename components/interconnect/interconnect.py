@@ -1,23 +1,20 @@
 """``aiplatform:network:Interconnect``: private paths between every region of the stack, per ``network.topology``.
-
-It composes one concern per module: ``topology`` (which pairs link, pure), ``transit`` (a TGW per AWS region,
-peerings, static routes), ``vpn`` (HA VPN between a GCP region and an AWS TGW), ``dedicated`` (Direct Connect /
-Cloud Interconnect when the spec names them), ``admission`` (each AWS region's EKS cluster security group admits
-the prefixes routed to it), ``dns`` (private zones and cross-cloud forwarding) and ``google_access`` (Google APIs
-through private.googleapis.com on the GCP network). S3/ECR endpoints stay in each
-VPC (``components/aws/network.py``): they are regional, and each region reads its own buckets and registry.
-
-Outputs ``reachablePrefixes`` (per region: its block and the blocks its route tables reach) and ``links``, so
-workloads and tests can check reachability without re-deriving the topology.
-"""
+Notes: docs/architecture.md, "Interconnect"."""
 from __future__ import annotations
 
 import pulumi
+import pulumi_gcp as gcp
+import pulumi_random as random
 
 from blueprint.spec import AddressPlan, Cloud, PlatformSpec
+from blueprint.spec.topology import HA_VPN, TGW_PEERING, links, outside_supernet, peers, reachable_prefixes
 from components.compute import RegionalCompute
-from components.interconnect.topology import (HA_VPN, TGW_PEERING, links, outside_supernet, peers,
-                                              reachable_prefixes)
+from components.interconnect.admission import RemoteAdmission
+from components.interconnect.dedicated import DedicatedLinks
+from components.interconnect.dns import PrivateDns
+from components.interconnect.google_access import PrivateGoogleAccess
+from components.interconnect.transit import TransitHub, TransitPeering
+from components.interconnect.vpn import GcpVpnEndpoint, HaVpnLink
 
 
 class Interconnect(pulumi.ComponentResource):
@@ -28,8 +25,6 @@ class Interconnect(pulumi.ComponentResource):
         self.links = links(spec)
         self.hubs = {}
         if any(r.cloud is Cloud.aws for r in spec.regions):
-            from components.interconnect.transit import TransitHub, TransitPeering
-
             # A TGW in every AWS region with a link (a lone AWS region in hub-and-spoke still has one).
             linked_aws = sorted({k for l in self.links if l.kind in (TGW_PEERING, HA_VPN) for k in (l.a, l.b)
                                  if k.startswith("aws/")} | ({r.key for r in spec.regions if r.cloud is Cloud.aws}
@@ -42,10 +37,6 @@ class Interconnect(pulumi.ComponentResource):
             self._admit_remote_prefixes(spec, addresses, regions, child)
         vpn_links = [l for l in self.links if l.kind == HA_VPN]
         if vpn_links:
-            from components.interconnect.vpn import GcpVpnEndpoint, HaVpnLink
-
-            import pulumi_random as random
-
             keys = random.Provider(f"{spec.environment}-vpn-keys", opts=child)  # explicit, like every provider
             endpoints = {k: GcpVpnEndpoint(regions[k], child) for k in sorted({l.b for l in vpn_links})}
             for link in vpn_links:
@@ -54,17 +45,11 @@ class Interconnect(pulumi.ComponentResource):
         gcp_regions = [regions[r.key] for r in spec.regions if r.cloud is Cloud.gcp]
         if spec.network.dedicated is not None and (spec.network.dedicated.direct_connect_gateway_id
                                                    or spec.network.dedicated.interconnect_attachment_urls):
-            from components.interconnect.dedicated import DedicatedLinks
-
             DedicatedLinks(spec, addresses, self.hubs, gcp_regions, child)
             if spec.network.dedicated.direct_connect_gateway_id:
                 self._route_deployer_peer(spec)
         if gcp_regions:
-            from components.interconnect.google_access import PrivateGoogleAccess
-
             PrivateGoogleAccess(spec, gcp_regions[0], child)
-        from components.interconnect.dns import PrivateDns
-
         self.dns = PrivateDns(spec, addresses, regions, self.links, child)
         self.reachable_prefixes = reachable_prefixes(spec, addresses)
         links_out = [{"a": l.a, "b": l.b, "kind": l.kind} for l in self.links]
@@ -82,8 +67,6 @@ class Interconnect(pulumi.ComponentResource):
     def _admit_remote_prefixes(self, spec: PlatformSpec, addresses: AddressPlan,
                                regions: dict[str, RegionalCompute], child: pulumi.ResourceOptions) -> None:
         """Every linked AWS region's cluster security group admits the blocks routed to it (``admission.py``)."""
-        from components.interconnect.admission import RemoteAdmission
-
         self.admissions = {}
         for key in self.hubs:
             remote = [(k, str(addresses[k].block)) for k in peers(spec, key)]
@@ -97,10 +80,9 @@ class Interconnect(pulumi.ComponentResource):
         extra = outside_supernet(spec, addresses, sorted({l.a for l in vpn_links}))
         if not extra:
             return
-        from pulumi_gcp.compute import Firewall
-
-        gcp = regions[vpn_links[0].b]
-        Firewall(f"{spec.environment}-allow-interconnect", network=gcp.network_id, direction="INGRESS", priority=1000,
-                 source_ranges=extra, allows=[{"protocol": "tcp"}, {"protocol": "udp"}, {"protocol": "icmp"}],
-                 description="AWS regions with explicit CIDRs outside the supernet, over the VPN",
-                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(provider=gcp.cloud_provider)))
+        edge = regions[vpn_links[0].b]
+        gcp.compute.Firewall(
+            f"{spec.environment}-allow-interconnect", network=edge.network_id, direction="INGRESS", priority=1000,
+            source_ranges=extra, allows=[{"protocol": "tcp"}, {"protocol": "udp"}, {"protocol": "icmp"}],
+            description="AWS regions with explicit CIDRs outside the supernet, over the VPN",
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(provider=edge.cloud_provider)))

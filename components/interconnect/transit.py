@@ -1,15 +1,5 @@
 """``aiplatform:network:TransitHub``: one AWS region's Transit Gateway, its VPC attachment and two route tables.
-
-Why two route tables: the TGW's default tables are off, so every attachment is associated explicitly.
-
-* ``egress``: associated with the VPC attachment. It holds a static route per peered AWS region (peering
-  attachments carry no BGP) and the routes the VPN/Direct Connect attachments propagate (GCP prefixes via BGP).
-* ``inbound``: associated with every peering, VPN and Direct Connect attachment. Only the local VPC propagates
-  into it, so traffic arriving from a peer can reach this VPC and nothing else (no transit through a region;
-  hub-and-spoke spokes stay apart), and BGP to GCP advertises exactly this region's block.
-
-Auto-accept of shared attachments is off, so no other account can attach to the TGW unreviewed.
-"""
+Notes: docs/architecture.md, "Interconnect"."""
 from __future__ import annotations
 
 import ipaddress

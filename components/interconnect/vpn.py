@@ -1,20 +1,11 @@
 """HA VPN between a GCP region and an AWS region's Transit Gateway: 99.99% SLA with four tunnels and BGP.
-
-The documented GCP-AWS layout: the GCP HA VPN gateway has two interfaces; each becomes an AWS customer gateway
-with one VPN connection (two tunnels) on the TGW, so four tunnels in all. On GCP, one external VPN gateway
-(FOUR_IPS_REDUNDANCY) lists the four AWS tunnel outside addresses, and the region's Cloud Router gets one
-interface and one BGP peer per tunnel. Tunnel inside /30s come from the address planner (fixed per region pair);
-pre-shared keys are random per tunnel and only ever travel as secrets.
-
-The Cloud Router advertises only the GCP region's block, plus 35.199.192.0/19: Cloud DNS sends forwarded queries
-from that range, and the answers from the Route 53 inbound endpoint must come back through the tunnels.
-"""
+Notes: docs/architecture.md, "Interconnect"."""
 from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_gcp as gcp
 import pulumi_random as random
-from pulumi_gcp.compute import ExternalVpnGateway, HaVpnGateway, RouterInterface, RouterPeer, VPNTunnel
 
 from blueprint.spec import AddressPlan
 from components.compute import RegionalCompute
@@ -33,9 +24,10 @@ class GcpVpnEndpoint(pulumi.ComponentResource):
         assert compute.cloud_router is not None, "GCP regions expose their Cloud Router"
         self.compute = compute
         self.router = compute.cloud_router
-        self.gateway = HaVpnGateway(name, name=f"{compute.spec.prefix}-{compute.region.region}",
-                                    region=compute.region.region, network=compute.network_id, stack_type="IPV4_ONLY",
-                                    opts=pulumi.ResourceOptions(parent=self, provider=compute.cloud_provider))
+        self.gateway = gcp.compute.HaVpnGateway(
+            name, name=f"{compute.spec.prefix}-{compute.region.region}", region=compute.region.region,
+            network=compute.network_id, stack_type="IPV4_ONLY",
+            opts=pulumi.ResourceOptions(parent=self, provider=compute.cloud_provider))
         self.register_outputs({"haVpnGatewayId": self.gateway.id})
 
 
@@ -77,29 +69,30 @@ class HaVpnLink(pulumi.ComponentResource):
         hub.route_vpc_to_tgw("to-cloud-dns", CLOUD_DNS_FORWARDING_RANGE)
 
         outside = [conn.tunnel1_address if t == 0 else conn.tunnel2_address for conn in connections for t in (0, 1)]
-        peer_gw = ExternalVpnGateway(f"{name}-aws", name=f"{spec.prefix}-{name}"[:63],
-                                     redundancy_type="FOUR_IPS_REDUNDANCY",
-                                     description=f"AWS {aws_c.region.region} TGW tunnels",
-                                     interfaces=[{"id": k, "ip_address": ip} for k, ip in enumerate(outside)],
-                                     opts=gcp_opts)
+        peer_gw = gcp.compute.ExternalVpnGateway(
+            f"{name}-aws", name=f"{spec.prefix}-{name}"[:63], redundancy_type="FOUR_IPS_REDUNDANCY",
+            description=f"AWS {aws_c.region.region} TGW tunnels",
+            interfaces=[{"id": k, "ip_address": ip} for k, ip in enumerate(outside)], opts=gcp_opts)
         router = endpoint.router
         advertised = [{"range": str(addresses[gcp_c.region.key].block), "description": gcp_c.region.key},
                       {"range": CLOUD_DNS_FORWARDING_RANGE, "description": "Cloud DNS forwarding source"}]
         self.tunnels = []
         for k in range(4):
-            tunnel = VPNTunnel(f"{name}-t{k}", name=f"{spec.prefix}-{name}-t{k}"[:63], region=gcp_c.region.region,
-                               vpn_gateway=endpoint.gateway.id, vpn_gateway_interface=k // 2,
-                               peer_external_gateway=peer_gw.id, peer_external_gateway_interface=k,
-                               shared_secret=keys[k], ike_version=2, router=router.id, opts=gcp_opts)
+            tunnel = gcp.compute.VPNTunnel(
+                f"{name}-t{k}", name=f"{spec.prefix}-{name}-t{k}"[:63], region=gcp_c.region.region,
+                vpn_gateway=endpoint.gateway.id, vpn_gateway_interface=k // 2, peer_external_gateway=peer_gw.id,
+                peer_external_gateway_interface=k, shared_secret=keys[k], ike_version=2, router=router.id,
+                opts=gcp_opts)
             cidr = inside[k]
             aws_ip, gcp_ip = str(cidr[1]), str(cidr[2])
-            iface = RouterInterface(f"{name}-if{k}", name=f"{name}-if{k}"[:63], router=router.name,
-                                    region=gcp_c.region.region, ip_range=f"{gcp_ip}/30", vpn_tunnel=tunnel.name,
-                                    opts=gcp_opts)
-            RouterPeer(f"{name}-bgp{k}", name=f"{name}-bgp{k}"[:63], router=router.name, region=gcp_c.region.region,
-                       interface=iface.name, peer_asn=spec.network.aws_asn, peer_ip_address=aws_ip,
-                       ip_address=gcp_ip, advertise_mode="CUSTOM", advertised_ip_ranges=advertised,
-                       advertised_route_priority=100, opts=gcp_opts)
+            iface = gcp.compute.RouterInterface(
+                f"{name}-if{k}", name=f"{name}-if{k}"[:63], router=router.name, region=gcp_c.region.region,
+                ip_range=f"{gcp_ip}/30", vpn_tunnel=tunnel.name, opts=gcp_opts)
+            gcp.compute.RouterPeer(
+                f"{name}-bgp{k}", name=f"{name}-bgp{k}"[:63], router=router.name, region=gcp_c.region.region,
+                interface=iface.name, peer_asn=spec.network.aws_asn, peer_ip_address=aws_ip, ip_address=gcp_ip,
+                advertise_mode="CUSTOM", advertised_ip_ranges=advertised, advertised_route_priority=100,
+                opts=gcp_opts)
             self.tunnels.append(tunnel)
         self.connections = connections
         self.register_outputs({"vpnConnectionIds": [c.id for c in connections],

@@ -7,23 +7,20 @@ from typing import Any, Callable
 import pulumi
 
 from blueprint.spec import PlatformSpec
+from blueprint.spec.names import SERVING_NAMESPACE
 from components.compute import RegionalCompute
 from components.k8s.cluster_services import ClusterServices
 from components.k8s.entry import ServingEntries
 from components.k8s.global_routing import GlobalRouting
 from components.k8s.kueue import Kueue
-from components.k8s.serving import NAMESPACE as SERVING_NAMESPACE
 from components.k8s.serving import ServingService
 from components.k8s.training import TrainingJob
 
 
 @dataclass
 class WorkloadIdentities:
-    """Seam for the storage issue (components/storage/access.py): cloud identities per region key.
-
-    AWS: the IRSA role ARN; GCP: the Google service account email. Missing entries deploy the pods without a
-    cloud identity (they then cannot reach the buckets), so wire these in platform.py once storage lands.
-    """
+    """The workloads' cloud identities per region key (``components/storage/access.py``, wired in ``platform.py``):
+    AWS the IRSA role ARN, GCP the Google service account email. A pod without one cannot reach the buckets."""
 
     training: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     serving: dict[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -109,5 +106,5 @@ def workload_outputs(workloads: Workloads) -> dict[str, Any]:
     return out
 
 
-__all__ = ["ClusterServices", "GlobalRouting", "Kueue", "ServingEntries", "ServingService", "TrainingJob", "WorkloadIdentities", "Workloads", "deploy_workloads",
-           "workload_outputs"]
+__all__ = ["ClusterServices", "GlobalRouting", "Kueue", "ServingEntries", "ServingService", "TrainingJob",
+           "WorkloadIdentities", "Workloads", "deploy_workloads", "workload_outputs"]

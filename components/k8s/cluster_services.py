@@ -1,37 +1,17 @@
 """``aiplatform:k8s:ClusterServices``: the in-cluster services the workloads' manifests rely on, per cluster.
-
-- The Prometheus operator and a Prometheus in ``monitoring`` (kube-prometheus-stack): the ``PodMonitor`` CRD the
-  workloads' scrape configs use, and ``prometheus-operated.monitoring:9090``, the server KEDA queries.
-- KEDA, where the serving workload autoscales on queue depth: the ``ScaledObject`` CRD and its operator.
-- On EKS, a PodMonitor for the DCGM exporter's GPU metrics (GKE collects DCGM through managed Prometheus).
-- Where serving runs behind a Gateway, the shared ingress Gateway its HTTPRoute attaches to
-  (``components/k8s/gateway.py``), on the region's Pulumi-owned entry point (``components/k8s/entry.py``).
-
-Chart versions are pinned like every other add-on; pods run on the system pool.
-"""
+Notes: docs/architecture.md, "Workloads in the clusters"."""
 from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from blueprint.catalog.charts import CHARTS
 from blueprint.spec import Cloud, PlatformSpec
+from blueprint.spec.names import KEDA_NAMESPACE, MONITORING_NAMESPACE, SERVING_NAMESPACE, system_nodes
 from components.compute import RegionalCompute
 from components.k8s import common
-from components.k8s.entry import RegionEntry, gateway_fronted
-from components.k8s.gateway import HTTP, IngressGateway
-from components.storage.names import SERVING_NAMESPACE
-
-CHARTS = {
-    "kube-prometheus-stack": ("https://prometheus-community.github.io/helm-charts", "76.5.1"),
-    # the newest chart whose KEDA is tested on the clusters' minor (KEDA_KUBERNETES); kedacore/charts v2.20.2
-    "keda": ("https://kedacore.github.io/charts", "2.20.2"),
-}
-# KEDA's compatibility matrix: the Kubernetes minors each release is tested on ("N-2",
-# keda.sh/docs/2.22/operate/cluster, read 2026-08-22). The chart installs on anything >= 1.23; this is the support.
-KEDA_KUBERNETES = {"2.17": ("1.30", "1.32"), "2.18": ("1.31", "1.33"), "2.19": ("1.32", "1.34"),
-                   "2.20": ("1.33", "1.35"), "2.21": ("1.34", "1.36")}
-KEDA_NAMESPACE = "keda"
-SYSTEM_NODES = {"aiplatform.io/pool": "system"}
+from components.k8s.entry import HTTP, RegionEntry, gateway_fronted
+from components.k8s.gateway import IngressGateway
 
 
 def prometheus_values() -> dict:
@@ -41,11 +21,11 @@ def prometheus_values() -> dict:
         "grafana": {"enabled": False},
         "kubeControllerManager": {"enabled": False}, "kubeScheduler": {"enabled": False},
         "kubeEtcd": {"enabled": False}, "kubeProxy": {"enabled": False},
-        "prometheusOperator": {"nodeSelector": SYSTEM_NODES},
-        "kube-state-metrics": {"nodeSelector": SYSTEM_NODES},
-        "alertmanager": {"alertmanagerSpec": {"nodeSelector": SYSTEM_NODES}},
+        "prometheusOperator": {"nodeSelector": system_nodes()},
+        "kube-state-metrics": {"nodeSelector": system_nodes()},
+        "alertmanager": {"alertmanagerSpec": {"nodeSelector": system_nodes()}},
         "prometheus": {"prometheusSpec": {
-            "nodeSelector": SYSTEM_NODES, "retention": "15d",
+            "nodeSelector": system_nodes(), "retention": "15d",
             "podMonitorSelectorNilUsesHelmValues": False, "serviceMonitorSelectorNilUsesHelmValues": False,
             "ruleSelectorNilUsesHelmValues": False}},
     }
@@ -74,7 +54,7 @@ class ClusterServices(pulumi.ComponentResource):
         prov = compute.k8s_provider
         # every pod here runs on the system pool: the releases wait for its nodes, or Helm's wait times out
         self._nodes = [compute.system_pool] if compute.system_pool is not None else []
-        self.prometheus = self._chart(name, "kube-prometheus-stack", common.MONITORING_NAMESPACE, prometheus_values(),
+        self.prometheus = self._chart(name, "kube-prometheus-stack", MONITORING_NAMESPACE, prometheus_values(),
                                       prov)
         serve = spec.workloads.serving
         self.keda = None
@@ -84,9 +64,9 @@ class ClusterServices(pulumi.ComponentResource):
                 self.ingress = IngressGateway(f"{name}-ingress", compute.region.cloud, prov, [SERVING_NAMESPACE],
                                               entry, nodes=self._nodes, opts=pulumi.ResourceOptions(parent=self))
             if serve.keda:
-                self.keda = self._chart(name, "keda", KEDA_NAMESPACE, {"nodeSelector": SYSTEM_NODES}, prov)
+                self.keda = self._chart(name, "keda", KEDA_NAMESPACE, {"nodeSelector": system_nodes()}, prov)
         if compute.region.cloud is Cloud.aws and compute.region.gpu_pools:
-            pod_monitor(f"{name}-dcgm", "dcgm-exporter", common.MONITORING_NAMESPACE,
+            pod_monitor(f"{name}-dcgm", "dcgm-exporter", MONITORING_NAMESPACE,
                         {"app.kubernetes.io/name": "dcgm-exporter"}, "metrics", [],
                         common.k8s_opts(self, prov, [self.prometheus]))
         self.register_outputs({})
@@ -107,7 +87,5 @@ class ClusterServices(pulumi.ComponentResource):
         return self.ingress.listener if self.ingress is not None else HTTP
 
     def _chart(self, name: str, chart: str, namespace: str, values: dict, prov) -> k8s.helm.v3.Release:
-        repo, version = CHARTS[chart]
-        return k8s.helm.v3.Release(f"{name}-{chart}", name=chart, chart=chart, version=version, namespace=namespace,
-                                   create_namespace=True, repository_opts={"repo": repo}, values=values,
-                                   opts=common.k8s_opts(self, prov, self._nodes))
+        return k8s.helm.v3.Release(f"{name}-{chart}", name=chart, **CHARTS[chart].release_args(), namespace=namespace,
+                                   create_namespace=True, values=values, opts=common.k8s_opts(self, prov, self._nodes))

@@ -1,8 +1,5 @@
 """Pieces both workloads share: names, the pod's GPU scheduling and resources, and the network-policy baseline.
-
-Everything here is pure (dicts in the Kubernetes wire shape) except ``namespace`` / ``baseline_policies``, which
-declare resources with the cluster's provider passed explicitly.
-"""
+Notes: docs/architecture.md, "Workloads in the clusters"."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,13 +8,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from blueprint.spec import Cloud, GpuPool, PlatformSpec, Region
+from blueprint.spec.names import (
+    GKE_WI_ANNOTATION, GPU_RESOURCE, IRSA_ANNOTATION, KUBE_SYSTEM, MODELS, PROJECT, object_uri,
+)
 from components.compute import PodScheduling, scheduling_for
-from components.compute.base import GPU_RESOURCE
 
-MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "aiplatform"}
-GATEWAY_NAMESPACE = "gateway"      # where the shared Gateway object lives (components/k8s/gateway.py)
-MONITORING_NAMESPACE = "monitoring"  # Prometheus scrapes metrics from there
-DNS_NAMESPACE = "kube-system"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": PROJECT}
 # Node headroom for kubelet and daemonsets: pods request this share of the node's CPU and memory per GPU.
 NODE_SHARE = 0.85
 # Seam: the serving server's queue-depth gauge (workloads/serve.py exports it on /metrics).
@@ -38,9 +34,6 @@ def k8s_opts(parent: pulumi.Resource, provider: pulumi.ProviderResource | None,
     return pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=depends_on or [])
 
 
-from components.storage.names import bucket_name, object_uri  # noqa: E402,F401 - one naming scheme for all
-
-
 def model_prefix(spec: PlatformSpec) -> str:
     """The models-bucket key prefix training exports to and serving loads from: the training workload's name
     (serving's own name only when the stack trains elsewhere). One function so the two cannot drift."""
@@ -52,7 +45,7 @@ def model_prefix(spec: PlatformSpec) -> str:
 
 def model_uri(spec: PlatformSpec, region: Region) -> str:
     """The trained model's URI in ``region``'s own models bucket (replication copies keys unchanged)."""
-    return object_uri(spec, region, "models", model_prefix(spec))
+    return object_uri(spec, region, MODELS, model_prefix(spec))
 
 
 # --- pods ---------------------------------------------------------------------------------------------------
@@ -90,7 +83,7 @@ def namespace(name: str, parent: pulumi.Resource, provider, resource_name: str) 
 
 
 def dns_egress() -> dict[str, Any]:
-    return {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": DNS_NAMESPACE}}}],
+    return {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": KUBE_SYSTEM}}}],
             "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
 
 
@@ -132,7 +125,7 @@ def service_account(name: str, ns: str, cloud: Cloud, identity: pulumi.Input[str
     """The pod's identity; bound to the cloud identity (IRSA role ARN / GCP service account email) when given."""
     annotations: dict[str, Any] = {}
     if identity is not None:
-        key = "eks.amazonaws.com/role-arn" if cloud is Cloud.aws else "iam.gke.io/gcp-service-account"
+        key = IRSA_ANNOTATION if cloud is Cloud.aws else GKE_WI_ANNOTATION
         annotations[key] = identity
     return k8s.core.v1.ServiceAccount(
         resource_name, metadata={"name": name, "namespace": ns, "labels": MANAGED_BY, "annotations": annotations},

@@ -1,22 +1,5 @@
 """``aiplatform:workloads:ServingEntries``: the Pulumi-owned public entry point of every serving region.
-
-Every name and address global routing needs is declared here, so nothing depends on an in-cluster controller
-publishing it later:
-
-- **EKS**: an internet-facing NLB (``components/aws/ingress.py``) whose TLS listener holds an ACM certificate,
-  forwarding to Envoy Gateway's fixed NodePort (``ENVOY_NODE_PORT``); Envoy's Gateway listener stays plain HTTP.
-- **GKE**: a reserved global address and a Certificate Manager map (``components/gcp/ingress.py``) the Gateway
-  claims; GKE builds the load balancer, which terminates TLS on the Gateway's HTTPS listener.
-- **DNS**: the serving zone (Route 53, in the first AWS region's account; an existing zone, one delegated from an
-  existing parent, or one delegated by hand: ``serving.dns``) holds each region's hostname (alias A to the NLB; A
-  to the GKE address), the ACM validation records and the Certificate Manager DNS authorizations.
-  A stack without an AWS region has no Route 53 zone: its names live in DNS outside the platform, and the
-  addresses and authorization records are exported for it.
-
-In ``gcp-global-lb`` mode the GCP regions have no entry of their own: the global load balancer in
-``global_routing.py`` is their only front end (a GKE Gateway would build a second global load balancer for the
-same pods), and the Gateway, the HTTPRoute and regional names are skipped there.
-"""
+Notes: docs/architecture.md, "Workloads in the clusters"."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -24,11 +7,27 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_gcp as gcp
 
 from blueprint.spec import Cloud, PlatformSpec
+from components.aws.ingress import AwsServingEntry, lb_name
 from components.compute import RegionalCompute
-from components.k8s.gateway import ENVOY_NODE_PORT, HTTP, HTTPS, Listener
+from components.gcp.ingress import GcpServingEntry
 
+ENVOY_NODE_PORT = 30080  # the NodePort Envoy's Service exposes on every node: the Pulumi-owned NLB's target port
+
+
+@dataclass(frozen=True)
+class Listener:
+    """A Gateway listener (``gateway.py``); its name is the HTTPRoute's ``sectionName``."""
+
+    name: str
+    protocol: str
+    port: int
+
+
+HTTP = Listener("http", "HTTP", 80)
+HTTPS = Listener("https", "HTTPS", 443)  # GKE: TLS from the Certificate Manager map
 TTL = 60
 DELEGATION_TTL = 3600  # the parent's NS record: a re-created zone's new name servers take over within the hour
 
@@ -176,8 +175,6 @@ class ServingEntries(pulumi.ComponentResource):
 
     # --- EKS --------------------------------------------------------------------------------------------------
     def _aws(self, spec: PlatformSpec, compute: RegionalCompute) -> RegionEntry:
-        from components.aws.ingress import AwsServingEntry, lb_name
-
         serve = spec.workloads.serving
         assert serve is not None and compute.system_asg_name is not None
         name = f"{compute.child_name}-{serve.name}"
@@ -211,10 +208,6 @@ class ServingEntries(pulumi.ComponentResource):
 
     # --- GKE --------------------------------------------------------------------------------------------------
     def _gcp(self, spec: PlatformSpec, compute: RegionalCompute) -> RegionEntry:
-        from pulumi_gcp import certificatemanager
-
-        from components.gcp.ingress import GcpServingEntry
-
         serve = spec.workloads.serving
         assert serve is not None
         name = f"{compute.child_name}-{serve.name}"
@@ -223,7 +216,7 @@ class ServingEntries(pulumi.ComponentResource):
         auths = []
         for domain in names:
             if domain not in self._authorizations:  # one FIXED_RECORD authorization per domain per project
-                auth = certificatemanager.DnsAuthorization(
+                auth = gcp.certificatemanager.DnsAuthorization(
                     f"{domain}-authorization", name=domain.replace(".", "-")[:63].rstrip("-"), domain=domain,
                     type="FIXED_RECORD", labels=spec.gcp_labels(), opts=opts)
                 if self.zone is not None:

@@ -1,64 +1,26 @@
 """``aiplatform:k8s:IngressGateway``: the shared Gateway the serving HTTPRoute attaches to, per serving cluster.
-
-- **GKE**: the cluster runs with Gateway API enabled (``gateway_api_config`` in ``components/gcp/cluster.py``), which
-  installs the Gateway API CRDs and the GKE-managed GatewayClasses. The Gateway uses
-  ``gke-l7-global-external-managed``: a global external Application Load Balancer (``EXTERNAL_MANAGED``), the same
-  product ``components/k8s/global_routing.py`` builds for ``gcp-global-lb``. It sends traffic from Google's front
-  ends straight to the pods through container-native NEGs, from the GCLB ranges, and needs no proxy-only subnet.
-- **EKS** has neither the CRDs nor a controller. Envoy Gateway (the pinned ``gateway-helm`` chart) brings both: the
-  chart installs the standard Gateway API CRDs with its own, and its controller implements weighted
-  ``backendRefs`` in HTTPRoute (the canary split) in the open-source data plane. The AWS Load Balancer
-  Controller's Gateway API support would need the LBC, its IAM role and its own CRDs, for L7 features that still
-  trail Envoy's. Envoy Gateway runs its Envoy proxies in the controller's namespace (``envoy-gateway-system``),
-  on the system nodes, behind a Service of type NodePort on the fixed port the Pulumi-owned NLB targets
-  (``components/k8s/entry.py``, ``components/aws/ingress.py``). TLS terminates at the NLB; Envoy's listener is HTTP.
-- **GKE** with a domain: the Gateway claims the Pulumi-reserved global address (``NamedAddress``) and terminates
-  TLS on an HTTPS listener with the Certificate Manager map named in ``networking.gke.io/certmap``.
-
-The ``gateway`` namespace holds only the Gateway object (no pods on either cloud) and is default-deny like every
-workload namespace. Listeners admit HTTPRoutes only from the serving namespace.
-"""
+Notes: docs/architecture.md, "Workloads in the clusters"."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from blueprint.catalog.charts import CHARTS
 from blueprint.spec import Cloud
+from blueprint.spec.names import ENVOY_NAMESPACE, GATEWAY_NAMESPACE, GCLB_RANGES, system_nodes
 from components.k8s import common
-
-if TYPE_CHECKING:
-    from components.k8s.entry import RegionEntry
+from components.k8s.entry import ENVOY_NODE_PORT, HTTP, Listener, RegionEntry
 
 GATEWAY_NAME = "platform"
-ENVOY_NODE_PORT = 30080  # the NodePort Envoy's Service exposes on every node: the Pulumi-owned NLB's target port
-
-
-@dataclass(frozen=True)
-class Listener:
-    """A Gateway listener; its name is the HTTPRoute's ``sectionName``."""
-
-    name: str
-    protocol: str
-    port: int
-
-
-HTTP = Listener("http", "HTTP", 80)
-HTTPS = Listener("https", "HTTPS", 443)  # GKE: TLS from the Certificate Manager map
 GKE_GATEWAY_CLASS = "gke-l7-global-external-managed"  # managed by GKE; not declared here
 ENVOY_GATEWAY_CLASS = "envoy"
 ENVOY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
-ENVOY_NAMESPACE = "envoy-gateway-system"
-ENVOY_CHART = ("oci://docker.io/envoyproxy/gateway-helm", "v1.8.2")
 ENVOY_PROXY = "platform-proxy"
 # Labels Envoy Gateway puts on the proxy pods of one Gateway.
 OWNING_GATEWAY = {"gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME,
-                  "gateway.envoyproxy.io/owning-gateway-namespace": common.GATEWAY_NAMESPACE}
-# GCP's external Application Load Balancers (and their health checks) reach NEG endpoints from these ranges.
-GCLB_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
-SYSTEM_NODES = {"aiplatform.io/pool": "system"}
+                  "gateway.envoyproxy.io/owning-gateway-namespace": GATEWAY_NAMESPACE}
 
 
 def gateway_class(cloud: Cloud) -> str:
@@ -68,7 +30,7 @@ def gateway_class(cloud: Cloud) -> str:
 def parent_ref(listener: Listener = HTTP) -> dict[str, str]:
     """What an HTTPRoute names to attach to the shared Gateway's listener."""
     return {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GATEWAY_NAME,
-            "namespace": common.GATEWAY_NAMESPACE, "sectionName": listener.name}
+            "namespace": GATEWAY_NAMESPACE, "sectionName": listener.name}
 
 
 def data_plane_peers(cloud: Cloud) -> list[dict[str, Any]]:
@@ -99,22 +61,21 @@ class IngressGateway(pulumi.ComponentResource):
         ``nodes``: the system node pool the controller and its proxies are pinned to, which they wait for."""
         super().__init__("aiplatform:k8s:IngressGateway", name, None, opts)
         self.listener = entry.listener if entry is not None else HTTP
-        ns = common.namespace(common.GATEWAY_NAMESPACE, self, provider, f"{name}-ns")
-        common.default_deny(common.GATEWAY_NAMESPACE, self, provider, f"{name}-deny", [ns])
+        ns = common.namespace(GATEWAY_NAMESPACE, self, provider, f"{name}-ns")
+        common.default_deny(GATEWAY_NAMESPACE, self, provider, f"{name}-deny", [ns])
         after: list[pulumi.Resource] = [ns]
         self.controller: k8s.helm.v3.Release | None = None
         if cloud is Cloud.aws:
-            chart, version = ENVOY_CHART
             self.controller = k8s.helm.v3.Release(
-                f"{name}-envoy-gateway", name="envoy-gateway", chart=chart, version=version,
+                f"{name}-envoy-gateway", name="envoy-gateway", **CHARTS["gateway-helm"].release_args(),
                 namespace=ENVOY_NAMESPACE, create_namespace=True,
-                values={"deployment": {"pod": {"nodeSelector": SYSTEM_NODES}}},
+                values={"deployment": {"pod": {"nodeSelector": system_nodes()}}},
                 opts=common.k8s_opts(self, provider, nodes))
             proxy = k8s.apiextensions.CustomResource(
                 f"{name}-envoy-proxy", api_version="gateway.envoyproxy.io/v1alpha1", kind="EnvoyProxy",
                 metadata={"name": ENVOY_PROXY, "namespace": ENVOY_NAMESPACE, "labels": common.MANAGED_BY},
                 spec={"provider": {"type": "Kubernetes", "kubernetes": {
-                    "envoyDeployment": {"replicas": 2, "pod": {"nodeSelector": SYSTEM_NODES}},
+                    "envoyDeployment": {"replicas": 2, "pod": {"nodeSelector": system_nodes()}},
                     # the NLB targets the nodes on one fixed port; Local: a node without an Envoy pod refuses
                     # it (failing the target group's check) and the client's address reaches Envoy
                     "envoyService": {"type": "NodePort", "externalTrafficPolicy": "Local", "patch": {
@@ -131,7 +92,7 @@ class IngressGateway(pulumi.ComponentResource):
             after.append(self.gateway_class)
         self.gateway = k8s.apiextensions.CustomResource(
             f"{name}-gateway", api_version="gateway.networking.k8s.io/v1", kind="Gateway",
-            metadata={"name": GATEWAY_NAME, "namespace": common.GATEWAY_NAMESPACE, "labels": common.MANAGED_BY,
+            metadata={"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "labels": common.MANAGED_BY,
                       **({"annotations": entry.gateway_annotations} if entry and entry.gateway_annotations else {})},
             spec=gateway_spec(cloud, route_namespaces, self.listener, entry.gateway_addresses if entry else None),
             opts=common.k8s_opts(self, provider, [*after, *(entry.gateway_after if entry else [])]))

@@ -1,24 +1,5 @@
 """``aiplatform:workloads:GlobalRouting``: one global name in front of every serving region.
-
-Each region's public entry point and its own hostname are declared in ``components/k8s/entry.py``; this module only
-adds the global layer over them.
-
-- ``route53-latency``: in the serving zone, a latency record per region (CNAME to the region's hostname) with a
-  Route 53 health check on ``https://<regional name>/readyz`` (port 443, SNI), which the region's TLS listener
-  (NLB on EKS, the Gateway's HTTPS listener on GKE) and the HTTPRoute's ``/readyz`` rule answer; an unhealthy
-  region drops out of answers.
-- ``global-accelerator``: an accelerator, a TCP listener on the NLBs' port and an endpoint group per AWS region
-  whose endpoint is that region's NLB (client IP preserved); the global name is an alias of the accelerator. For
-  load balancer endpoints Global Accelerator uses the load balancer's own target health (the NLB's target group
-  check), not the endpoint group's health-check settings, so none are set. GCP serving regions keep only their
-  regional names (an accelerator cannot target them).
-- ``gcp-global-lb``: a global external Application Load Balancer whose backends are the standalone NEGs GKE
-  creates for the stable and canary Services in each GCP region's zones, split by the canary weight. It is the
-  GCP regions' only front end: they declare no Gateway (which would be a second global load balancer). GKE's NEG
-  controller creates the NEGs after the Service exists; each Service is complete only once GKE has written its
-  ``neg-status`` (``serving.WAIT_FOR_NEGS``), and the backends are read from that status (name and zones).
-Route 53 and Global Accelerator are global services: they use the first AWS region's provider.
-"""
+Notes: docs/architecture.md, "Workloads in the clusters"."""
 from __future__ import annotations
 
 import json
@@ -26,6 +7,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_gcp as gcp
 
 from blueprint.spec import Cloud, PlatformSpec
 from components.compute import RegionalCompute
@@ -140,8 +122,6 @@ class GlobalRouting(pulumi.ComponentResource):
             self.entries.zone.alias(f"{serve.name}-global", self.hostname, accel.dns_name, accel.hosted_zone_id)
 
     def _gcp_lb(self, spec: PlatformSpec, computes: list[RegionalCompute]) -> None:
-        import pulumi_gcp as gcp
-
         serve = spec.workloads.serving
         assert serve is not None and computes, "gcp-global-lb needs a GCP serving region (validated in the spec)"
         opts = pulumi.ResourceOptions(parent=self, provider=computes[0].cloud_provider)

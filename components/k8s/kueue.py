@@ -10,18 +10,18 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from blueprint.catalog.charts import CHARTS
 from blueprint.spec import Cloud, GpuPool, PlatformSpec, Purpose
+from blueprint.spec.names import GPU_RESOURCE, KUEUE_NAMESPACE, TRAINING_NAMESPACE, system_nodes
 from components.compute import RegionalCompute, scheduling_for
-from components.compute.base import GPU_RESOURCE
 from components.k8s import common
-from components.k8s.cluster_services import SYSTEM_NODES
 
-# The chart from the Kueue project's registry (kueue.sigs.k8s.io/docs/installation, "Install by Helm"); its CRDs
-# are templates (charts/kueue/templates/crd), so they are installed and upgraded with the release.
-CHART = ("oci://registry.k8s.io/kueue/charts/kueue", "0.19.2")
-NAMESPACE = "kueue-system"
+# The chart (blueprint/catalog/charts.py) comes from the Kueue project's registry (kueue.sigs.k8s.io/docs/
+# installation, "Install by Helm"); its CRDs are templates (charts/kueue/templates/crd), so they are installed and
+# upgraded with the release.
+CHART = CHARTS["kueue"]
 API_VERSION = "kueue.x-k8s.io/v1beta2"  # the storage version in 0.19 (v1beta1 is served, deprecated)
-QUEUED_NAMESPACES = ("training",)  # where Jobs are submitted to a queue (components/k8s/training.py NAMESPACE)
+QUEUED_NAMESPACES = (TRAINING_NAMESPACE,)  # where Jobs are submitted to a queue (components/k8s/training.py)
 FRAMEWORKS = ("batch/job",)
 CPU, MEMORY = "cpu", "memory"
 
@@ -50,7 +50,7 @@ def manager_config(namespaces: tuple[str, ...] = QUEUED_NAMESPACES) -> str:
 
 def chart_values() -> dict[str, Any]:
     """The controller on the system pool, two replicas with a PDB: its webhooks admit every queued Job."""
-    return {"controllerManager": {"replicas": 2, "nodeSelector": dict(SYSTEM_NODES),
+    return {"controllerManager": {"replicas": 2, "nodeSelector": system_nodes(),
                                   "podDisruptionBudget": {"enabled": True, "minAvailable": 1}},
             "managerConfig": {"controllerManagerConfigYaml": manager_config()}}
 
@@ -106,12 +106,11 @@ class Kueue(pulumi.ComponentResource):
         name = f"{compute.child_name}-kueue"
         super().__init__("aiplatform:k8s:Kueue", name, None, opts)
         self._name, self._provider, self._cloud = name, compute.k8s_provider, compute.region.cloud
-        repo, version = CHART
         # awaited (Helm --wait): the controller serves the webhooks every Kueue object and queued Job goes through;
         # its pods run on the system pool, so the release waits for that pool's nodes (as ClusterServices' charts)
         nodes = [compute.system_pool] if compute.system_pool is not None else []
         self.release = k8s.helm.v3.Release(
-            f"{name}-chart", name="kueue", chart=repo, version=version, namespace=NAMESPACE, create_namespace=True,
+            f"{name}-chart", name="kueue", **CHART.release_args(), namespace=KUEUE_NAMESPACE, create_namespace=True,
             values=chart_values(), opts=common.k8s_opts(self, self._provider, nodes))
         self.cluster_queues: dict[str, k8s.apiextensions.CustomResource] = {}
         for pool in queued_pools(spec, compute):
@@ -120,7 +119,7 @@ class Kueue(pulumi.ComponentResource):
             self.cluster_queues[pool.name] = self._object(
                 f"{name}-{pool.name}-queue", "ClusterQueue", cluster_queue_name(pool), None,
                 cluster_queue(pool, self._cloud), [self.release, flavor])
-        self.register_outputs({"chartVersion": version, "clusterQueues": sorted(self.cluster_queues)})
+        self.register_outputs({"chartVersion": CHART.version, "clusterQueues": sorted(self.cluster_queues)})
 
     def local_queue(self, queue: str, pool: GpuPool, namespace: k8s.core.v1.Namespace,
                     ns_name: str) -> k8s.apiextensions.CustomResource:

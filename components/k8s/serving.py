@@ -1,11 +1,5 @@
 """``aiplatform:workloads:ServingService``: the inference server on one region's serving pool.
-
-Traffic enters only through the cluster's shared Gateway (namespace ``gateway``) via an HTTPRoute that also
-splits stable/canary by the spec's weight, for the global and the region's hostname (both written in DNS by
-``components/k8s/entry.py``). In ``gcp-global-lb`` mode a GCP region has no Gateway: the global load balancer
-reaches the stable and canary Services' standalone NEGs and splits by the same weight. Pods are Guaranteed QoS on the pool's GPUs, non-root with a read-only root, and stop
-inside the cloud's preemption window: preStop sleep (endpoints drop the pod), then the server drains.
-"""
+Notes: docs/architecture.md, "Workloads in the clusters"."""
 from __future__ import annotations
 
 import math
@@ -16,15 +10,15 @@ import pulumi_kubernetes as k8s
 
 from blueprint.catalog.preemption import shutdown_budget
 from blueprint.spec import Cloud, GpuPool, PlatformSpec
+from blueprint.spec.names import MONITORING_NAMESPACE, SERVING_NAMESPACE, TRACK_LABEL
 from components.compute import RegionalCompute
 from components.k8s import common
 from components.k8s import gateway as ingress
 from components.k8s.cluster_services import pod_monitor
-from components.k8s.entry import global_hostname, regional_hostname  # noqa: F401 - the names serving answers for
+from components.k8s.entry import HTTP, Listener, global_hostname, regional_hostname
 
-NAMESPACE = "serving"
 PORT = 8080
-PROMETHEUS_URL = f"http://prometheus-operated.{common.MONITORING_NAMESPACE}.svc:9090"
+PROMETHEUS_URL = f"http://prometheus-operated.{MONITORING_NAMESPACE}.svc:9090"
 CPU_TARGET_PERCENT = 70
 WARMUP_LIMIT_S = 900  # model download + CUDA warm-up allowed before liveness applies
 HEALTH_PATH = "/readyz"  # what load balancers probe: 200 only once the model is loaded and not draining
@@ -53,15 +47,15 @@ def readiness_rule(spec: PlatformSpec, model_uri: str, resource_name: str,
     """A PrometheusRule that fires while the stable Deployment has no available replica, naming the model it
     waits for, and resolves when serving becomes ready (from kube-state-metrics, which kube-prometheus-stack runs)."""
     app = spec.workloads.serving.name
-    expr = f'kube_deployment_status_replicas_available{{namespace="{NAMESPACE}",deployment="{app}"}} == 0'
+    expr = f'kube_deployment_status_replicas_available{{namespace="{SERVING_NAMESPACE}",deployment="{app}"}} == 0'
     return k8s.apiextensions.CustomResource(
         resource_name, api_version="monitoring.coreos.com/v1", kind="PrometheusRule",
-        metadata={"name": f"{app}-readiness", "namespace": NAMESPACE, "labels": common.MANAGED_BY},
+        metadata={"name": f"{app}-readiness", "namespace": SERVING_NAMESPACE, "labels": common.MANAGED_BY},
         spec={"groups": [{"name": f"{app}-readiness", "rules": [{
             "alert": "ServingNotReady", "expr": expr, "for": NOT_READY_FOR,
             "labels": {"severity": "warning", "service": app},
             "annotations": {
-                "summary": f"{app} has no ready replica in {NAMESPACE}",
+                "summary": f"{app} has no ready replica in {SERVING_NAMESPACE}",
                 "description": f"{app} loads its model from {model_uri}; until training has exported a model there "
                                "(and replication has copied it to this region) no replica can become ready. "
                                "The alert resolves when the first replica is ready."}}]}]},
@@ -76,7 +70,7 @@ def gke_health_check(resource_name: str, service: str,
     server answers 404, so every backend would stay unhealthy."""
     return k8s.apiextensions.CustomResource(
         resource_name, api_version="networking.gke.io/v1", kind="HealthCheckPolicy",
-        metadata={"name": service, "namespace": NAMESPACE, "labels": common.MANAGED_BY},
+        metadata={"name": service, "namespace": SERVING_NAMESPACE, "labels": common.MANAGED_BY},
         spec={"default": {"checkIntervalSec": 10, "timeoutSec": 5, "healthyThreshold": 1, "unhealthyThreshold": 3,
                           "config": {"type": "HTTP", "httpHealthCheck": {
                               "portSpecification": "USE_SERVING_PORT", "requestPath": HEALTH_PATH}}},
@@ -114,7 +108,7 @@ class ServingService(pulumi.ComponentResource):
     def __init__(self, spec: PlatformSpec, compute: RegionalCompute, pool: GpuPool, *,
                  identity: pulumi.Input[str] | None = None, model_uri: str | None = None,
                  cluster_services: list[pulumi.Resource] | None = None,
-                 gateway: pulumi.Resource | None = None, listener: ingress.Listener = ingress.HTTP,
+                 gateway: pulumi.Resource | None = None, listener: Listener = HTTP,
                  opts: pulumi.ResourceOptions | None = None):
         """``identity``: IRSA role ARN (AWS) or GCP service-account email allowed to read the model prefix.
         ``cluster_services``: the releases that install the PodMonitor / ScaledObject CRDs (``ClusterServices``).
@@ -134,16 +128,17 @@ class ServingService(pulumi.ComponentResource):
         sched, resources = common.gpu_resources(pool, cloud, 1)
         app = serve.name
 
-        ns = common.namespace(NAMESPACE, self, prov, f"{name}-ns")
+        ns = common.namespace(SERVING_NAMESPACE, self, prov, f"{name}-ns")
         after_ns = [ns]
-        self.service_account = common.service_account(app, NAMESPACE, cloud, identity, self, prov, f"{name}-sa",
+        self.service_account = common.service_account(app, SERVING_NAMESPACE, cloud, identity, self, prov, f"{name}-sa",
                                                       after_ns)
-        common.default_deny(NAMESPACE, self, prov, f"{name}-deny", after_ns)
+        common.default_deny(SERVING_NAMESPACE, self, prov, f"{name}-deny", after_ns)
         # the Gateway's data plane (Envoy pods on EKS; on GKE the GCLB, whose ranges the gcp-global-lb NEGs share)
         allow_in = [{"from": ingress.data_plane_peers(cloud), "ports": [{"protocol": "TCP", "port": PORT}]},
-                    common.from_namespace(common.MONITORING_NAMESPACE, PORT)]
+                    common.from_namespace(MONITORING_NAMESPACE, PORT)]
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-allow", metadata={"name": f"{app}-allow", "namespace": NAMESPACE, "labels": common.MANAGED_BY},
+            f"{name}-allow",
+            metadata={"name": f"{app}-allow", "namespace": SERVING_NAMESPACE, "labels": common.MANAGED_BY},
             spec={"podSelector": {"matchLabels": {"app.kubernetes.io/name": app}},
                   "policyTypes": ["Ingress", "Egress"], "ingress": allow_in,
                   "egress": [common.dns_egress(), common.https_egress(),
@@ -153,7 +148,7 @@ class ServingService(pulumi.ComponentResource):
         def deployment(track: str, image: str, replicas: int | None) -> tuple[k8s.apps.v1.Deployment,
                                                                                k8s.core.v1.Service]:
             component = "server" if track == "stable" else "canary"
-            lbl = {**common.labels(app, component), "aiplatform.io/track": track}
+            lbl = {**common.labels(app, component), TRACK_LABEL: track}
             sel = common.selector(app, component)
             deploy_name = app if track == "stable" else f"{app}-canary"
             container = {
@@ -183,14 +178,15 @@ class ServingService(pulumi.ComponentResource):
             }
             dep = k8s.apps.v1.Deployment(
                 f"{name}-{track}",
-                metadata={"name": deploy_name, "namespace": NAMESPACE, "labels": lbl, "annotations": dict(NO_AWAIT)},
+                metadata={"name": deploy_name, "namespace": SERVING_NAMESPACE, "labels": lbl,
+                          "annotations": dict(NO_AWAIT)},
                 # no replicas for the autoscaled stable track: the HPA / KEDA own that field
                 spec={**({"replicas": replicas} if replicas is not None else {}), "selector": {"matchLabels": sel},
                       "progressDeadlineSeconds": PROGRESS_DEADLINE_S,
                       "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
                       "template": {"metadata": {"labels": lbl}, "spec": pod}},
                 opts=common.k8s_opts(self, prov, [self.service_account]))
-            svc_meta: dict[str, Any] = {"name": deploy_name, "namespace": NAMESPACE, "labels": lbl,
+            svc_meta: dict[str, Any] = {"name": deploy_name, "namespace": SERVING_NAMESPACE, "labels": lbl,
                                         "annotations": dict(NO_AWAIT)}
             if serve.global_routing == "gcp-global-lb" and cloud is Cloud.gcp:
                 # the Service is created once GKE's NEG controller has created its NEGs (it then writes
@@ -205,7 +201,7 @@ class ServingService(pulumi.ComponentResource):
                 opts=common.k8s_opts(self, prov, after_ns))
             self.services[track] = svc
             k8s.policy.v1.PodDisruptionBudget(
-                f"{name}-{track}-pdb", metadata={"name": deploy_name, "namespace": NAMESPACE, "labels": lbl},
+                f"{name}-{track}-pdb", metadata={"name": deploy_name, "namespace": SERVING_NAMESPACE, "labels": lbl},
                 spec={"maxUnavailable": 1, "selector": {"matchLabels": sel}},
                 opts=common.k8s_opts(self, prov, after_ns))
             if gateway is not None and cloud is Cloud.gcp:
@@ -218,8 +214,8 @@ class ServingService(pulumi.ComponentResource):
         self.readiness = readiness_rule(spec, self.model_uri, f"{name}-readiness",
                                         common.k8s_opts(self, prov, crds))
         # every track's /metrics, labelled with the app name the KEDA query selects on
-        pod_monitor(f"{name}-metrics", app, NAMESPACE, {"app.kubernetes.io/name": app}, "http",
-                    ["app.kubernetes.io/name", "aiplatform.io/track"], common.k8s_opts(self, prov, crds))
+        pod_monitor(f"{name}-metrics", app, SERVING_NAMESPACE, {"app.kubernetes.io/name": app}, "http",
+                    ["app.kubernetes.io/name", TRACK_LABEL], common.k8s_opts(self, prov, crds))
         self._autoscaling(spec, name, prov, crds)
         backends = [{"name": serve.name, "port": PORT, "weight": 100 - serve.canary_weight}]
         if serve.canary_image and serve.canary_weight > 0:
@@ -231,9 +227,9 @@ class ServingService(pulumi.ComponentResource):
         self.register_outputs({"hostname": self.hostname, "modelUri": self.model_uri})
 
     def _route(self, spec: PlatformSpec, name: str, prov, backends: list[dict[str, Any]],
-               listener: ingress.Listener, after: list[pulumi.Resource]) -> None:
+               listener: Listener, after: list[pulumi.Resource]) -> None:
         app = spec.workloads.serving.name
-        route_meta: dict[str, Any] = {"name": app, "namespace": NAMESPACE, "labels": common.MANAGED_BY}
+        route_meta: dict[str, Any] = {"name": app, "namespace": SERVING_NAMESPACE, "labels": common.MANAGED_BY}
         hostnames = [h for h in (global_hostname(spec), self.hostname) if h]
         k8s.apiextensions.CustomResource(
             f"{name}-route", api_version="gateway.networking.k8s.io/v1", kind="HTTPRoute", metadata=route_meta,
@@ -249,12 +245,12 @@ class ServingService(pulumi.ComponentResource):
         """KEDA on the server's queue depth when enabled (KEDA owns the HPA then), else an HPA on CPU."""
         serve = spec.workloads.serving
         assert serve is not None
-        meta = {"name": serve.name, "namespace": NAMESPACE, "labels": common.MANAGED_BY}
+        meta = {"name": serve.name, "namespace": SERVING_NAMESPACE, "labels": common.MANAGED_BY}
         target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": serve.name}
         opts = common.k8s_opts(self, prov, [*after, self.deployment])
         if serve.keda:
             # the stable track only: the canary's pods share the app name, and their queue is not this Deployment's
-            query = (f'sum({common.QUEUE_DEPTH_METRIC}{{namespace="{NAMESPACE}",'
+            query = (f'sum({common.QUEUE_DEPTH_METRIC}{{namespace="{SERVING_NAMESPACE}",'
                      f'app_kubernetes_io_name="{serve.name}",aiplatform_io_track="stable"}})')
             k8s.apiextensions.CustomResource(
                 f"{name}-scaler", api_version="keda.sh/v1alpha1", kind="ScaledObject", metadata=meta,

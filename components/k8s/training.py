@@ -1,9 +1,5 @@
 """``aiplatform:workloads:TrainingJob``: multi-node torchrun training as an Indexed Job on one GPU pool.
-
-Pod 0's stable DNS name (``<job>-0.<headless service>``) is the c10d rendezvous endpoint; rendezvous waits long
-enough for GPU nodes to scale up from zero; preemption (spot notices, drains) is ignored by the Job's retry
-budget while bug exit codes fail the Job at once; and every shutdown deadline sits inside the cloud's window.
-"""
+Notes: docs/architecture.md, "Workloads in the clusters"."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -13,12 +9,14 @@ import pulumi_kubernetes as k8s
 
 from blueprint.catalog.preemption import shutdown_budget
 from blueprint.spec import GpuPool, PlatformSpec
+from blueprint.spec.names import (
+    CHECKPOINTS, DATASETS, GCSFUSE_ANNOTATION, MONITORING_NAMESPACE, TRAINING_NAMESPACE, object_uri,
+)
 from components.compute import RegionalCompute
 from components.k8s import common
 from components.k8s.cluster_services import pod_monitor
 from components.k8s.kueue import Kueue
 
-NAMESPACE = "training"
 RDZV_PORT = 29400
 METRICS_PORT = 9090
 CONTAINER = "trainer"
@@ -91,8 +89,8 @@ class TrainingJob(pulumi.ComponentResource):
         name = f"{compute.child_name}-{train.name}"
         storage_region = spec.region(spec.training_data_region())
         assert storage_region is not None
-        self.checkpoint_uri = checkpoint_uri or train.checkpoint_uri or common.object_uri(
-            spec, storage_region, "checkpoints", train.name)
+        self.checkpoint_uri = checkpoint_uri or train.checkpoint_uri or object_uri(
+            spec, storage_region, CHECKPOINTS, train.name)
         self.model_uri = model_uri or common.model_uri(spec, storage_region)
         budget = shutdown_budget(cloud.value)
         sched, resources = common.gpu_resources(pool, cloud, train.gpus_per_node)
@@ -100,12 +98,12 @@ class TrainingJob(pulumi.ComponentResource):
         job_name, svc_name = train.name, f"{train.name}-rdzv"
         pod_labels = common.labels(train.name, "trainer")
 
-        ns = common.namespace(NAMESPACE, self, prov, f"{name}-ns")
+        ns = common.namespace(TRAINING_NAMESPACE, self, prov, f"{name}-ns")
         self.namespace = ns
         after_ns = [ns]
-        self.service_account = common.service_account(train.name, NAMESPACE, cloud, identity, self, prov,
+        self.service_account = common.service_account(train.name, TRAINING_NAMESPACE, cloud, identity, self, prov,
                                                       f"{name}-sa", after_ns)
-        common.default_deny(NAMESPACE, self, prov, f"{name}-deny", after_ns)
+        common.default_deny(TRAINING_NAMESPACE, self, prov, f"{name}-deny", after_ns)
         security = pod_security_context()
         self.volumes = volumes(ns, (security["runAsUser"], security["runAsGroup"])) if volumes is not None else None
         mounts = self.volumes.mounts if self.volumes is not None else []
@@ -114,20 +112,20 @@ class TrainingJob(pulumi.ComponentResource):
         elif self.volumes is not None:
             data = f"{self.volumes.data_dir}/{train.data}"
         else:  # fsspec reads the object directly
-            data = common.object_uri(spec, storage_region, "datasets", train.data).rstrip("/")
+            data = object_uri(spec, storage_region, DATASETS, train.data).rstrip("/")
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-allow", metadata={"name": f"{train.name}-allow", "namespace": NAMESPACE,
+            f"{name}-allow", metadata={"name": f"{train.name}-allow", "namespace": TRAINING_NAMESPACE,
                                        "labels": common.MANAGED_BY},
             spec={"podSelector": {"matchLabels": common.selector(train.name, "trainer")},
                   "policyTypes": ["Ingress", "Egress"],
                   # rendezvous and NCCL (any port) between the job's own pods; metrics to Prometheus
                   "ingress": [{"from": [{"podSelector": {"matchLabels": common.selector(train.name, "trainer")}}]},
-                              common.from_namespace(common.MONITORING_NAMESPACE, METRICS_PORT)],
+                              common.from_namespace(MONITORING_NAMESPACE, METRICS_PORT)],
                   "egress": [{"to": [{"podSelector": {"matchLabels": common.selector(train.name, "trainer")}}]},
                              common.dns_egress(), common.https_egress(), *common.identity_egress(cloud)]},
             opts=common.k8s_opts(self, prov, after_ns))
         self.service = k8s.core.v1.Service(
-            f"{name}-rdzv", metadata={"name": svc_name, "namespace": NAMESPACE, "labels": pod_labels},
+            f"{name}-rdzv", metadata={"name": svc_name, "namespace": TRAINING_NAMESPACE, "labels": pod_labels},
             spec={"clusterIP": "None", "publishNotReadyAddresses": True,  # DNS before readiness: rendezvous needs it
                   "selector": common.selector(train.name, "trainer"),
                   "ports": [{"name": "rdzv", "port": RDZV_PORT, "targetPort": RDZV_PORT, "protocol": "TCP"}]},
@@ -138,7 +136,7 @@ class TrainingJob(pulumi.ComponentResource):
         if train.kueue_queue:
             assert kueue is not None, "a queued workload needs the cluster's Kueue (deploy_workloads declares it)"
             job_labels["kueue.x-k8s.io/queue-name"] = train.kueue_queue
-            self.queue = kueue.local_queue(train.kueue_queue, pool, ns, NAMESPACE)
+            self.queue = kueue.local_queue(train.kueue_queue, pool, ns, TRAINING_NAMESPACE)
         container = {
             "name": CONTAINER, "image": train.image, "imagePullPolicy": "IfNotPresent",
             "command": torchrun_command(job_name, svc_name, train.nodes, gpus, budget.launcher_timeout_s),
@@ -166,10 +164,10 @@ class TrainingJob(pulumi.ComponentResource):
         }
         pod_meta: dict[str, Any] = {"labels": pod_labels}
         if any(m.gcs_fuse for m in mounts):  # GKE injects the GCS FUSE sidecar into pods that ask for it
-            pod_meta["annotations"] = {"gke-gcsfuse/volumes": "true"}
+            pod_meta["annotations"] = {GCSFUSE_ANNOTATION: "true"}
         self.job = k8s.batch.v1.Job(
             f"{name}-job",
-            metadata={"name": job_name, "namespace": NAMESPACE, "labels": job_labels,
+            metadata={"name": job_name, "namespace": TRAINING_NAMESPACE, "labels": job_labels,
                       # a training run outlives `pulumi up`; don't block the deployment on its completion
                       "annotations": {"pulumi.com/skipAwait": "true"}},
             spec={"completionMode": "Indexed", "completions": train.nodes, "parallelism": train.nodes,
@@ -183,6 +181,7 @@ class TrainingJob(pulumi.ComponentResource):
                 # Kueue owns spec.suspend once it admits the job: a later `pulumi up` must not suspend it again
                 pulumi.ResourceOptions(ignore_changes=["spec.suspend"] if train.kueue_queue else None)))
         # train_* series from local rank 0 of every node (the trainer's --metrics-port)
-        pod_monitor(f"{name}-metrics", train.name, NAMESPACE, common.selector(train.name, "trainer"), "metrics",
+        pod_monitor(f"{name}-metrics", train.name, TRAINING_NAMESPACE, common.selector(train.name, "trainer"),
+                    "metrics",
                     ["app.kubernetes.io/name"], common.k8s_opts(self, prov, [*after_ns, *(cluster_services or [])]))
         self.register_outputs({"job": job_name, "checkpointUri": self.checkpoint_uri})

@@ -1,11 +1,4 @@
-"""Least-privilege identities for the training and serving service accounts.
-
-AWS: an IRSA role per workload and region, trusted only by that service account. Training reads datasets, writes
-only under its own checkpoint prefix and its model prefix; serving only reads models. Every S3 statement names
-exact bucket ARNs (deterministic names), never "*", so reviewers see the policy in the preview.
-GCP: a Google service account per workload with bucket-level roles (prefix-scoped by IAM conditions for training)
-and a Workload Identity binding for exactly that Kubernetes service account.
-"""
+"""Least-privilege identities for the training and serving service accounts. Notes: docs/architecture.md, "Storage"."""
 from __future__ import annotations
 
 import json
@@ -15,16 +8,19 @@ import pulumi_aws as aws
 import pulumi_gcp as gcp
 
 from blueprint.spec import Cloud, PlatformSpec, Region
+from blueprint.spec.names import (
+    CHECKPOINTS, DATASETS, GKE_WI_ANNOTATION, IRSA_ANNOTATION, MODELS, SERVING_NAMESPACE, TRAINING_NAMESPACE,
+    bucket_name, s3_arn,
+)
 from components.aws.iam import irsa_role
 from components.compute import RegionalCompute, after
-from components.storage.names import SERVING_NAMESPACE, TRAINING_NAMESPACE, bucket_name, s3_arn
 
 READ = ["s3:GetObject", "s3:GetObjectVersion"]
 WRITE = ["s3:PutObject", "s3:AbortMultipartUpload"]
 
 
 def training_s3_policy(spec: PlatformSpec, storage_region: Region, workload: str) -> dict:
-    datasets, ckpt, models = (bucket_name(spec, storage_region, c) for c in ("datasets", "checkpoints", "models"))
+    datasets, ckpt, models = (bucket_name(spec, storage_region, c) for c in (DATASETS, CHECKPOINTS, MODELS))
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "ListOwnData", "Effect": "Allow", "Action": "s3:ListBucket",
          "Resource": [s3_arn(datasets), s3_arn(ckpt), s3_arn(models)]},
@@ -36,7 +32,7 @@ def training_s3_policy(spec: PlatformSpec, storage_region: Region, workload: str
 
 
 def serving_s3_policy(spec: PlatformSpec, region: Region) -> dict:
-    models = bucket_name(spec, region, "models")
+    models = bucket_name(spec, region, MODELS)
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "ListModels", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": [s3_arn(models)]},
         {"Sid": "ReadModels", "Effect": "Allow", "Action": READ, "Resource": [s3_arn(models, "*")]},
@@ -84,7 +80,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
                         aws.iam.RolePolicy(f"{name}-kms", role=role.id, policy=kms_policy(storage_key, training),
                                            opts=child)]
             # the pod's service account names the role once its policies are attached
-            self.annotation = ("eks.amazonaws.com/role-arn", after(role.arn, policies))
+            self.annotation = (IRSA_ANNOTATION, after(role.arn, policies))
         else:
             account = gcp.serviceaccount.Account(name, account_id=f"{workload}-{compute.region.region}"[:30].rstrip("-"),
                                                  display_name=f"{workload} in {compute.region.key}", opts=child)
@@ -103,13 +99,13 @@ class WorkloadIdentity(pulumi.ComponentResource):
                                             f"[{namespace}/{workload}]"),
                 opts=child))
             # the pod's service account names the identity once it may act as it and reach its buckets
-            self.annotation = ("iam.gke.io/gcp-service-account", after(account.email, grants))
+            self.annotation = (GKE_WI_ANNOTATION, after(account.email, grants))
         self.register_outputs({"identity": self.annotation[1]})
 
     @staticmethod
     def _gcs_grants(training: bool, workload: str) -> list[tuple[str, str, str | None]]:
         if not training:
-            return [("models", "roles/storage.objectViewer", None)]
-        return [("datasets", "roles/storage.objectViewer", None),
-                ("checkpoints", "roles/storage.objectUser", f"{workload}/"),
-                ("models", "roles/storage.objectCreator", f"{workload}/")]
+            return [(MODELS, "roles/storage.objectViewer", None)]
+        return [(DATASETS, "roles/storage.objectViewer", None),
+                (CHECKPOINTS, "roles/storage.objectUser", f"{workload}/"),
+                (MODELS, "roles/storage.objectCreator", f"{workload}/")]

@@ -1,23 +1,18 @@
 """S3 buckets per data class and the FSx for Lustre hot tier of one AWS region (pulumi-aws v7 resources).
-
-Each bucket gets its own encryption (SSE-KMS with the region's rotating storage key), versioning, lifecycle,
-ownership-controls and public-access-block resources, as pulumi-aws v7 splits them. FSx for Lustre PERSISTENT_2
-is linked to the dataset bucket by a data repository association, so jobs read S3 data at file-system speed; the
-bucket (versioned) is the durable copy, as FSx takes no backups of a file system linked to S3.
-"""
+Notes: docs/architecture.md, "Storage"."""
 from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
 
 from blueprint.spec import PlatformSpec, Region
+from blueprint.spec.names import DATA_CLASSES, DATASETS, HOT_SHARE, bucket_name
 from components.aws.kms import rotating_key
 from components.compute import RegionalCompute
 from components.storage.lifecycle import rules_for, s3_rules
-from components.storage.names import DATA_CLASSES, bucket_name
 
 LUSTRE_PORTS = [(988, 988), (1018, 1023)]
-REPOSITORY = "datasets"  # the bucket the file system links (data repository association)
+REPOSITORY = DATASETS  # the bucket the file system links (data repository association)
 
 
 def s3_bucket(name: str, spec: PlatformSpec, region: Region, data_class: str, key: aws.kms.Key,
@@ -89,7 +84,7 @@ class AwsStorage(pulumi.ComponentResource):
             automatic_backup_retention_days=0,
             tags=spec.aws_tags(), opts=child)
         aws.fsx.DataRepositoryAssociation(
-            f"{name}-datasets", file_system_id=fs.id, file_system_path="/datasets",
+            f"{name}-datasets", file_system_id=fs.id, file_system_path=f"/{HOT_SHARE}",
             data_repository_path=self.buckets[REPOSITORY].bucket.apply(lambda b: f"s3://{b}/"),
             batch_import_meta_data_on_create=True,
             s3={"auto_import_policy": {"events": ["NEW", "CHANGED", "DELETED"]},

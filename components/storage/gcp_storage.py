@@ -1,20 +1,15 @@
-"""GCS buckets per data class and the Filestore hot tier of one GCP region.
-
-Uniform bucket-level access, enforced public access prevention, versioning and a customer-managed Cloud KMS key
-that rotates, in the location of what it encrypts. In production the model bucket is a dual-region bucket with
-turbo replication, so every serving region in the pair reads models locally; its key is in the multi-region.
-"""
+"""GCS buckets per data class and the Filestore hot tier of one GCP region. Notes: docs/architecture.md, "Storage"."""
 from __future__ import annotations
 
 import pulumi
 import pulumi_gcp as gcp
 
+from blueprint.catalog.gcs import dual_region_location, dual_region_partner
 from blueprint.spec import PlatformSpec, Region
+from blueprint.spec.names import DATA_CLASSES, HOT_SHARE, MODELS, bucket_name
 from components.compute import RegionalCompute
 from components.gcp.kms import key_ring, rotating_key
 from components.storage.lifecycle import gcs_rules, rules_for
-from blueprint.catalog.gcs import dual_region_location, dual_region_partner
-from components.storage.names import DATA_CLASSES, bucket_name
 
 
 def bucket_location(region: Region, replicated: bool) -> tuple[str, dict | None, str | None]:
@@ -52,7 +47,7 @@ class GcpStorage(pulumi.ComponentResource):
         keyed = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(self.key_grants)))
         self.buckets = {}
         for data_class in DATA_CLASSES:
-            location, placement, rpo = bucket_location(region, data_class == "models" and spec.is_production)
+            location, placement, rpo = bucket_location(region, data_class == MODELS and spec.is_production)
             key, opts = self.key, keyed
             if placement is not None:
                 key, opts = self._multi_region_key(name, spec, region, location, project, child)
@@ -71,7 +66,7 @@ class GcpStorage(pulumi.ComponentResource):
                 f"{name}-filestore", name=f"{spec.environment}-{region.region}-hot",
                 location=region.region if regional else region.facts.zones[0],
                 tier=hot.filestore_tier, kms_key_name=self.key.id,
-                file_shares={"name": "datasets", "capacity_gb": hot.capacity_gib},
+                file_shares={"name": HOT_SHARE, "capacity_gb": hot.capacity_gib},
                 # the network by name: Filestore stores the bare name of a network in its own project, and a path
                 # here would differ from it on every refresh, so each later `up` would replace the instance
                 # (ForceNew; hashicorp/terraform-provider-google#16548, cluster-toolkit modules/file-system/filestore)

@@ -1,12 +1,5 @@
 """``aiplatform:storage:ModelTransferToGcs``: production models exported to S3 reach the GCP serving regions.
-
-S3 replication (``replication.py``) only reaches S3 buckets. A Storage Transfer Service job copies the training
-region's model prefix from S3 to a GCP serving region's model bucket every hour, under the same keys, so serving
-there reads ``gs://<prefix>-<region>-models/<workload>/`` like AWS serving reads its S3 replica. The transfer
-service reaches AWS without access keys: its Google service account assumes an IAM role by web identity
-(``accounts.google.com``, trusted for exactly that account's subject id), which may only list and read that prefix
-and decrypt with the source bucket's key. On GCS it may write only the destination model bucket.
-"""
+Notes: docs/architecture.md, "Storage"."""
 from __future__ import annotations
 
 import json
@@ -16,8 +9,8 @@ import pulumi_aws as aws
 import pulumi_gcp as gcp
 
 from blueprint.spec import PlatformSpec, Region
+from blueprint.spec.names import MODELS, bucket_name, s3_arn
 from components.gcp.project import GcpProject
-from components.storage.names import bucket_name, s3_arn
 
 REPEAT_INTERVAL = "3600s"  # the shortest interval Storage Transfer Service accepts: a new model arrives within an hour
 # A fixed first day, so plans do not change with the clock; a past date starts the hourly runs the next day.
@@ -71,7 +64,7 @@ class ModelTransferToGcs(pulumi.ComponentResource):
         on_gcp = pulumi.ResourceOptions(parent=self, provider=gcp_provider)
         # the lookup creates the agent, once the API is on; the sink grants name it only after that
         transfer_agent, agent = gcp_project.transfer_agent()
-        src = bucket_name(spec, source, "models")
+        src = bucket_name(spec, source, MODELS)
 
         role = aws.iam.Role(name, description=f"Storage Transfer Service reads s3://{src}/{prefix}",
                             assume_role_policy=agent.subject_id.apply(transfer_trust_policy),

@@ -1,20 +1,5 @@
 """``aiplatform:storage:KubernetesStorage``: the region's storage as volumes pods can mount.
-
-Static PersistentVolumes (and claims in the training namespace) for the hot tier (FSx for Lustre CSI, Filestore
-CSI) and the dataset bucket (Mountpoint for S3 CSI, GCS FUSE CSI), read-only where jobs only
-read. Static volumes bind to exactly the storage this stack declared, rather than provisioning new storage.
-Each CSI driver in use gets a StorageClass on the cluster (``STATIC_CLASSES``) that its volumes and claims name,
-so a claim binds only to a volume of its own driver: reclaim policy Retain (deleting a claim never deletes the
-data), no expansion (the capacity is the file system's or bucket's, set by this stack), and Immediate binding
-(the volumes are pre-bound to their claims and reachable from every zone of the cluster's network, so there
-is no topology to wait for, and the claims the Job waits on become Bound without a pod).
-
-The pods run as a non-root uid/gid (their pod security context, passed in as ``run_as``). The FUSE mounts do not
-honour ``fsGroup``, so they carry that uid/gid as mount options: Mountpoint for S3 with ``allow-other`` (other
-users than the mounting one may read) and the pod's own IRSA identity (``authenticationSource: pod``); GCS FUSE
-with ``implicit-dirs`` (datasets uploaded without directory placeholder objects), and pods mounting it carry the
-``gke-gcsfuse/volumes`` annotation that injects the FUSE sidecar. Lustre and Filestore are POSIX file systems.
-"""
+Notes: docs/architecture.md, "Storage"."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,13 +8,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from blueprint.spec import Cloud, PlatformSpec, Region
+from blueprint.spec.names import DATASETS, HOT_SHARE, TRAINING_NAMESPACE, bucket_name
 from components.compute import RegionalCompute
-from components.storage.names import TRAINING_NAMESPACE, bucket_name
 
 DATASETS_PATH = "/mnt/datasets"  # the dataset bucket, read-only
 HOT_PATH = "/mnt/hot"            # the hot tier, read-only for jobs (they read datasets there)
-FSX_DATASETS_DIR = "datasets"    # the FSx data repository association's file system path (aws_storage.py)
-GCSFUSE_ANNOTATION = "gke-gcsfuse/volumes"
 STATIC_CLASSES = {  # CSI driver -> the StorageClass its static volumes and their claims name
     "s3.csi.aws.com": "static-s3-mountpoint",
     "fsx.csi.aws.com": "static-fsx-lustre",
@@ -64,7 +47,7 @@ def data_dir(region: Region) -> str:
     repository association), else through the bucket mount (Filestore is not linked to it)."""
     hot = region.storage.hot if region.storage else None
     if region.cloud is Cloud.aws and hot is not None and hot.kind == "fsx-lustre":
-        return f"{HOT_PATH}/{FSX_DATASETS_DIR}"
+        return f"{HOT_PATH}/{HOT_SHARE}"
     return DATASETS_PATH
 
 
@@ -90,7 +73,7 @@ class KubernetesStorage(pulumi.ComponentResource):
         self.data_dir = data_dir(region)
         self.claims: list[k8s.core.v1.PersistentVolumeClaim] = []
         uid, gid = run_as
-        datasets = bucket_name(spec, region, "datasets")
+        datasets = bucket_name(spec, region, DATASETS)
         hot = region.storage.hot if region.storage else None
         by_claim = {m.claim: m for m in self.mounts}
         if region.cloud is Cloud.aws:
@@ -118,7 +101,7 @@ class KubernetesStorage(pulumi.ComponentResource):
                     "driver": "filestore.csi.storage.gke.io",
                     "volumeHandle": pulumi.Output.all(location, storage.hot.name).apply(
                         lambda v: f"modeInstance/{v[0]}/{v[1]}/datasets"),
-                    "volumeAttributes": {"ip": storage.hot.networks.apply(_first_ip), "volume": "datasets"}},
+                    "volumeAttributes": {"ip": storage.hot.networks.apply(_first_ip), "volume": HOT_SHARE}},
                     None, access="ReadWriteMany")
         self.register_outputs({"claims": [m.claim for m in self.mounts]})
 

@@ -1,13 +1,11 @@
 """Lifecycle rules per data class, said once and rendered for S3 and for GCS.
-
-checkpoints: to infrequent access after N days, old versions expire; datasets: to a cold class that still reads
-instantly; archive: to the deepest class; everything: incomplete multipart uploads are aborted.
-"""
+Notes: docs/architecture.md, "Storage"."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from blueprint.spec.model import Lifecycle
+from blueprint.spec.names import ARCHIVE, CHECKPOINTS, DATASETS, MODELS
 
 
 @dataclass(frozen=True)
@@ -24,11 +22,11 @@ GCS_CLASS = {"infrequent": "NEARLINE", "cold": "COLDLINE", "deep": "ARCHIVE"}
 
 def rules_for(data_class: str, lc: Lifecycle) -> Rule:
     return {
-        "checkpoints": Rule("checkpoints", lc.checkpoints_to_infrequent_days, "infrequent",
+        CHECKPOINTS: Rule(CHECKPOINTS, lc.checkpoints_to_infrequent_days, "infrequent",
                             lc.checkpoints_noncurrent_expire_days),
-        "datasets": Rule("datasets", lc.datasets_to_cold_days, "cold", 30),
-        "archive": Rule("archive", lc.archive_to_deep_days, "deep"),
-        "models": Rule("models", None, None, 90),
+        DATASETS: Rule(DATASETS, lc.datasets_to_cold_days, "cold", 30),
+        ARCHIVE: Rule(ARCHIVE, lc.archive_to_deep_days, "deep"),
+        MODELS: Rule(MODELS, None, None, 90),
     }[data_class]
 
 

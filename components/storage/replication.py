@@ -1,10 +1,5 @@
 """``aiplatform:storage:ModelReplication``: model artifacts follow the serving regions, in every tier.
-
-Training exports models to its region's model bucket; S3 replication copies them (re-encrypted with each
-destination's key) to the model bucket of every other AWS serving region, so serving always reads locally.
-GCP serving regions get the models by a Storage Transfer Service job (``gcs_transfer.py``); their model buckets
-are dual-region with turbo replication, so the pair's other region reads them locally too (``gcp_storage.py``).
-"""
+Notes: docs/architecture.md, "Storage"."""
 from __future__ import annotations
 
 import json
@@ -13,9 +8,9 @@ import pulumi
 import pulumi_aws as aws
 
 from blueprint.spec import PlatformSpec, Region
+from blueprint.spec.names import MODELS, bucket_name, s3_arn
 from components.compute import after
 from components.storage.aws_storage import AwsStorage
-from components.storage.names import bucket_name, s3_arn
 
 
 class ModelReplication(pulumi.ComponentResource):
@@ -25,8 +20,8 @@ class ModelReplication(pulumi.ComponentResource):
         name = f"aws-{source.region}-model-replication"
         super().__init__("aiplatform:storage:ModelReplication", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
-        src = bucket_name(spec, source, "models")
-        dests = {key: bucket_name(spec, region, "models") for key, (region, _) in destinations.items()}
+        src = bucket_name(spec, source, MODELS)
+        dests = {key: bucket_name(spec, region, MODELS) for key, (region, _) in destinations.items()}
         role = aws.iam.Role(name, assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
             tags=spec.aws_tags(), opts=child)
@@ -45,7 +40,7 @@ class ModelReplication(pulumi.ComponentResource):
                 {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:GenerateDataKey"], "Resource": list(arns[1:])}]})),
             opts=child)
         aws.s3.BucketReplicationConfig(
-            name, bucket=source_storage.buckets["models"].id, role=after(role.arn, [s3, kms]),
+            name, bucket=source_storage.buckets[MODELS].id, role=after(role.arn, [s3, kms]),
             rules=[{"id": f"to-{key.replace('/', '-')}", "status": "Enabled", "priority": i, "filter": {"prefix": ""},
                     "delete_marker_replication": {"status": "Enabled"},
                     "source_selection_criteria": {"sse_kms_encrypted_objects": {"status": "Enabled"}},
@@ -53,5 +48,5 @@ class ModelReplication(pulumi.ComponentResource):
                                     "encryption_configuration": {"replica_kms_key_id": storage.key.arn}}}
                    for i, (key, (_, storage)) in enumerate(sorted(destinations.items()))],
             opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[
-                source_storage.versioning["models"], *[s.versioning["models"] for _, s in destinations.values()]]))
+                source_storage.versioning[MODELS], *[s.versioning[MODELS] for _, s in destinations.values()]]))
         self.register_outputs({"destinations": sorted(dests.values())})

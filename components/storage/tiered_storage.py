@@ -5,6 +5,8 @@ import pulumi
 
 from blueprint.spec import Cloud, PlatformSpec, Region
 from components.compute import RegionalCompute
+from components.storage.aws_storage import AwsStorage
+from components.storage.gcp_storage import GcpStorage
 
 
 class TieredStorage(pulumi.ComponentResource):
@@ -22,11 +24,9 @@ class TieredStorage(pulumi.ComponentResource):
         self.region = region
         child = pulumi.ResourceOptions(parent=self)
         if region.cloud is Cloud.aws:
-            from components.storage.aws_storage import AwsStorage
             self.backend = AwsStorage(compute.child_name, spec, region, compute, child)
             self.key_id = self.backend.key.arn
         else:
-            from components.storage.gcp_storage import GcpStorage
             self.backend = GcpStorage(compute.child_name, spec, region, compute, child)
             self.key_id = self.backend.key.id
         self.register_outputs({"keyId": self.key_id})

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from blueprint.cli import main
-from blueprint.commands.deployer import HOSTED, describe, runs_on
+from cli.main import main
+from cli.commands.deployer import HOSTED, describe, runs_on
 from blueprint.spec import load_spec
 from tests.conftest import DEPLOYER_ROLE, platform_config, shipped_plan
 
@@ -62,7 +62,7 @@ def test_the_bootstrap_pass_leaves_out_exactly_what_needs_a_reachable_cluster(ca
     """`pulumi up $(blueprint deployer --format bootstrap)` creates the runner subnet and every cloud resource but
     no Kubernetes object: it excludes each kubernetes.Provider (by the URN the engine gives it, every ancestor's
     type included) and its dependents."""
-    from blueprint.commands.deployer import engine_urn
+    from cli.commands.deployer import engine_urn
 
     plan = shipped_plan("prod")
     assert main(["deployer", "--stack", "prod", "--format", "bootstrap"]) == 0

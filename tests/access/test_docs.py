@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from blueprint.commands.deployer import LABELS_VARIABLE
+from cli.commands.deployer import LABELS_VARIABLE
 from blueprint.spec.model import EksEndpoint, GkeEndpoint
 
 REPO = Path(__file__).resolve().parents[2]

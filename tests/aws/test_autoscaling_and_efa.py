@@ -118,10 +118,10 @@ def test_every_cluster_with_a_cpu_autoscaler_serves_the_resource_metrics_api(any
 def test_gpu_node_plugins_are_pinned_no_older_than_their_reviewed_release():
     """The EFA plugin was pinned at chart v0.5.6 (plugin v0.5.4, 14 releases behind); the review floor records the
     release its system-component entry describes (first-up review round 1, k8s 6)."""
-    from components.aws.addons import CHARTS, REVIEWED_FLOOR
+    from blueprint.catalog.charts import CHARTS, REVIEWED_FLOOR
     version = lambda v: tuple(int(x) for x in v.lstrip("v").split("."))  # noqa: E731
     for chart, (floor, source) in REVIEWED_FLOOR.items():
-        assert version(CHARTS[chart][1]) >= version(floor), (chart, source)
+        assert version(CHARTS[chart].version) >= version(floor), (chart, source)
     from blueprint.spec.model import REVIEWED_SYSTEM_COMPONENTS
     (efa,) = [c for c in REVIEWED_SYSTEM_COMPONENTS if c.name == "aws-efa-k8s-device-plugin"]
     assert "k8s-no-privileged" in efa.policies, "the reviewed chart runs the plugin privileged"

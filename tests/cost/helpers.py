@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from blueprint.cost import PriceBook, Usage, estimate
-from blueprint.cost.prices import PRICES_FILE
+from blueprint.catalog.prices import PRICES_FILE
 from blueprint.plan.engine import run_program
 
 HOURS = 730

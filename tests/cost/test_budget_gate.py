@@ -7,12 +7,11 @@ import json
 
 import pytest
 
-import blueprint.plan as plan_module
-from blueprint.cli import main
+from cli.main import main
 from blueprint.cost import CostEstimate, estimate
 from blueprint.cost.context import PRICERS
 from blueprint.cost.model import NO_BUDGET, OVER, UNKNOWN, WITHIN, Classified
-from tests.conftest import shipped_plan
+from tests.conftest import plan_commands_with, shipped_plan
 from tests.cost.helpers import HOURS, approx, gcp_provider, priced
 from tests.policies.helpers import evaluate, spec_for
 
@@ -82,9 +81,19 @@ def test_verdict_rules():
     assert not _estimate([gpu], tier="development").blocks
 
 
+def test_over_budget_has_one_meaning_the_verdicts():
+    """Unpriced resources counted at their reference price can put a stack over budget while the priced part is
+    within it: the estimate's JSON says over budget exactly when its verdict does."""
+    nat = Classified("urn::nat", "aws:ec2/natGateway:NatGateway", "no price in me-central-1", reference_usd=33.0)
+    est = CostEstimate(stack="s", items=[], unpriced=[nat], budget_usd=20.0, tier="staging",
+                       unpriced_threshold_usd=50.0)
+    assert est.total.expected == 0 and est.verdict().state == OVER
+    assert est.as_dict()["over_budget"] is True and est.verdict().over_budget
+
+
 def test_over_budget_is_over_even_with_something_unpriced():
     from blueprint.cost.model import CostComponent, LineItem, Range
-    from blueprint.cost.prices import Price
+    from blueprint.catalog.prices import Price
     item = LineItem("urn::x", "t", "x", "aws/us-east-1", "c",
                     [CostComponent("c", "hours", Price(1.0, "hour", "s", "2026-01-01"), Range.flat(20_000))])
     gpu = Classified("urn::pool", NODE_GROUP, "r", gpu=True)
@@ -95,7 +104,7 @@ def test_over_budget_is_over_even_with_something_unpriced():
 def no_node_group_pricer(monkeypatch):
     """A resource type the estimator does not know (as a new GPU pool type would be after a merge)."""
     monkeypatch.delitem(PRICERS, NODE_GROUP)
-    monkeypatch.setattr(plan_module, "run_plan", lambda stack: shipped_plan(stack), raising=False)
+    plan_commands_with(monkeypatch, shipped_plan)
 
 
 def test_commands_fail_closed_in_staging(no_node_group_pricer, capsys, tmp_path):

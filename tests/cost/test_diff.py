@@ -92,7 +92,7 @@ def test_a_preview_without_same_steps_prices_with_the_stacks_plan_as_context():
 def test_cost_diff_command_reads_a_preview_of_the_real_stack_without_same_steps(tmp_path, capsys):
     """A change to the real prod program, written as the CLI writes a preview (no same steps): the command
     prices it with the stack's plan as context, to the delta of the two plans."""
-    from blueprint.cli import main
+    from cli.main import main
     from blueprint.plan import run_plan
     from tests.conftest import platform_config, shipped_plan
     cfg = platform_config("prod")

@@ -13,7 +13,7 @@ import yaml
 
 from blueprint import catalog
 from blueprint.cost import load_prices
-from blueprint.cost.prices import PRICES_FILE, PriceBook
+from blueprint.catalog.prices import PRICES_FILE, PriceBook
 from blueprint.cost.refresh import (
     aws_instance_types, fetch_spot_price_history, main, parse_aws_ec2_offer, parse_capacity_block_offerings,
     parse_gcp_skus, parse_spot_feed, parse_spot_price_history, rebuild,

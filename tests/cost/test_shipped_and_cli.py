@@ -6,11 +6,10 @@ import json
 
 import pytest
 
-import blueprint.plan as plan_module
-from blueprint.cli import main
-from blueprint.cost import budget_check, estimate, estimate_monthly_total
+from cli.main import main
+from blueprint.cost import budget_verdict, estimate
 from blueprint.plan import Plan
-from tests.conftest import shipped_plan
+from tests.conftest import plan_commands_with, shipped_plan
 from tests.cost.helpers import HOURS, approx
 from tests.cost.preview_fixture import preview_doc
 
@@ -29,18 +28,24 @@ def test_shipped_stacks_have_believable_totals_within_budget_and_nothing_unprice
     est = estimate(shipped_plan(stack))
     assert low < est.total.expected < high
     assert est.total.min <= est.total.expected <= est.total.max
-    assert est.budget_usd is not None and not est.over_budget
+    assert est.budget_usd is not None and not est.verdict().over_budget
     assert est.unpriced == []
-    regions = {r.key for r in __import__("blueprint.spec", fromlist=["load_spec"]).load_spec(
-        json.loads(shipped_plan(stack).config["aiplatform:platform"]), stack=stack).regions}
+    regions = {r.key for r in shipped_plan(stack).spec.regions}
     assert {i.region for i in est.items if i.type != "usage:transfer"} >= regions
-    assert estimate_monthly_total(shipped_plan(stack)) == approx(est.total.expected)
+    assert budget_verdict(shipped_plan(stack)).expected == approx(est.total.expected)
 
 
-def test_budget_check_reads_the_spec_budget():
-    expected, budget, over = budget_check(shipped_plan("dev"))
-    assert budget == 8000 and not over and expected > 0
-    assert budget_check(shipped_plan("dev"), budget_usd=10.0)[2] is True
+def _with_budget(plan: Plan, usd: float) -> Plan:
+    """The plan with another budget in its spec (a config map as a preview's: the plan loads its spec from it)."""
+    platform = {**json.loads(plan.config["aiplatform:platform"]), "budget": {"monthlyUsd": usd}}
+    return Plan(stack=plan.stack, project=plan.project, resources=plan.resources,
+                config={**plan.config, "aiplatform:platform": json.dumps(platform)})
+
+
+def test_budget_verdict_reads_the_spec_budget():
+    verdict = budget_verdict(shipped_plan("dev"))
+    assert verdict.budget == 8000 and not verdict.over_budget and verdict.expected > 0
+    assert budget_verdict(_with_budget(shipped_plan("dev"), 10.0)).over_budget is True
 
 
 def test_cost_command_prints_the_breakdown(capsys):
@@ -55,7 +60,7 @@ def test_cost_command_json_and_over_budget_exit(monkeypatch, capsys, tmp_path):
     poor = Plan(stack="dev", project=dev.project, resources=dev.resources,
                 config={**dev.config, "aiplatform:platform": json.dumps(
                     {**json.loads(dev.config["aiplatform:platform"]), "budget": {"monthlyUsd": 100}})})
-    monkeypatch.setattr(plan_module, "run_plan", lambda stack: poor, raising=False)
+    plan_commands_with(monkeypatch, lambda stack: poor)
     assert main(["cost", "--stack", "dev", "--format", "json", "--out", str(tmp_path / "c.json")]) == 1
     captured = capsys.readouterr()
     doc = json.loads((tmp_path / "c.json").read_text())
@@ -94,12 +99,12 @@ def test_cost_diff_exits_1_when_the_change_leaves_the_stack_over_budget(monkeypa
     poor = Plan(stack="dev", project=dev.project, resources=dev.resources,
                 config={**dev.config, "aiplatform:platform": json.dumps(
                     {**json.loads(dev.config["aiplatform:platform"]), "budget": {"monthlyUsd": 100}})})
-    monkeypatch.setattr(plan_module, "run_plan", lambda stack: poor, raising=False)
+    plan_commands_with(monkeypatch, lambda stack: poor)
     assert main(["cost", "diff", "--base", str(base), "--stack", "dev", "--format", "json"]) == 1
     captured = capsys.readouterr()
     assert json.loads(captured.out)["delta"]["expected"] == approx(0)  # no change, but over budget all the same
     assert "stack dev fails its budget gate" in captured.err
-    monkeypatch.setattr(plan_module, "run_plan", lambda stack: dev, raising=False)
+    plan_commands_with(monkeypatch, lambda stack: dev)
     assert main(["cost", "diff", "--base", str(base), "--stack", "dev", "--format", "json"]) == 0
 
 

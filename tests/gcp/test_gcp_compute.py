@@ -229,7 +229,7 @@ def _gcp_only_with_workloads() -> dict:
 def test_a_gcp_only_stack_with_workloads_passes_the_policies_and_is_fully_priced():
     """Issue 4: a stack with only GCP plans and passes its checks, workloads included."""
     from blueprint.cost import estimate
-    from blueprint.policy import evaluate_plan
+    from cli.policy_run import evaluate_plan
 
     cfg = _gcp_only_with_workloads()
     plan = run_plan("prod", platform=cfg)

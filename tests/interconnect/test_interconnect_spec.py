@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from blueprint.spec import SpecError, load_spec
-from components.interconnect.topology import HA_VPN, SHARED_VPC, TGW_PEERING, links
+from blueprint.spec.topology import HA_VPN, SHARED_VPC, TGW_PEERING, links
 from tests.conftest import platform_config
 
 

@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from blueprint.spec.names import SERVING_NAMESPACE
 from components.k8s import serving
 from components.k8s.cluster_services import prometheus_values
 from components.k8s.global_routing import neg_groups
@@ -36,7 +37,7 @@ def skips_await(r) -> bool:
 @pytest.mark.parametrize("stack", STACKS)
 def test_no_serving_object_waits_for_a_model_that_training_has_not_made(stack):
     plan = workload_plan(stack)
-    deployments = [d for d in plan.of_type(DEPLOYMENT) if d.get("metadata.namespace") == serving.NAMESPACE]
+    deployments = [d for d in plan.of_type(DEPLOYMENT) if d.get("metadata.namespace") == SERVING_NAMESPACE]
     assert deployments
     for d in deployments:
         assert skips_await(d), f"{d.name}: the rollout needs a model and would fail the first up"
@@ -74,7 +75,7 @@ def test_the_operator_is_told_when_serving_becomes_ready(stack):
         (rule,) = in_cluster(plan, RULE, cluster)
         (alert,) = [r for g in rule.get("spec.groups") for r in g["rules"]]
         assert alert["alert"] == "ServingNotReady"
-        assert f'deployment="{serve.name}"' in alert["expr"] and f'namespace="{serving.NAMESPACE}"' in alert["expr"]
+        assert f'deployment="{serve.name}"' in alert["expr"] and f'namespace="{SERVING_NAMESPACE}"' in alert["expr"]
         (svc,) = [c for c in plan.of_type("aiplatform:workloads:ServingService") if c.name.startswith(cluster)]
         assert svc.outputs["modelUri"] in alert["annotations"]["description"], "it names the model it waits for"
         # the PrometheusRule CRD comes with kube-prometheus-stack
@@ -90,7 +91,7 @@ def test_the_global_lb_names_the_negs_only_once_gke_has_created_them():
     platform["workloads"]["serving"]["globalRouting"] = "gcp-global-lb"
     spec, plan = spec_of("prod", platform), workload_plan("prod", platform)
     svcs = {s.get("metadata.name"): s for s in in_cluster(plan, SERVICE, "gcp-us-central1")
-            if s.get("metadata.namespace") == serving.NAMESPACE}
+            if s.get("metadata.namespace") == SERVING_NAMESPACE}
     assert set(svcs) == {spec.workloads.serving.name, f"{spec.workloads.serving.name}-canary"}
     for svc in svcs.values():
         assert annotations(svc)["pulumi.com/waitFor"] == serving.WAIT_FOR_NEGS

@@ -10,8 +10,8 @@ import re
 
 import pytest
 
+from blueprint.catalog.charts import CHARTS
 from components.k8s import serving, training
-from components.k8s.cluster_services import CHARTS
 from tests.k8s.conftest import spec_of, workload_plan
 from tests.k8s.helpers import in_cluster, one_in
 from workloads.serve.metrics import ServeMetrics
@@ -39,7 +39,7 @@ def test_every_cluster_runs_a_pinned_prometheus_operator_and_keda_only_where_ser
         releases = {r.inputs["chart"]: r for r in in_cluster(plan, RELEASE, cluster)}
         prom = releases["kube-prometheus-stack"]
         assert prom.inputs["namespace"] == "monitoring"
-        assert prom.inputs["version"] == CHARTS["kube-prometheus-stack"][1]
+        assert prom.inputs["version"] == CHARTS["kube-prometheus-stack"].version
         spec_values = prom.inputs["values"]["prometheus"]["prometheusSpec"]
         assert spec_values["podMonitorSelectorNilUsesHelmValues"] is False, "must pick up the workloads' monitors"
         keda_here = serve is not None and serve.keda and cluster in {k.replace("/", "-") for k in serve.regions}
@@ -106,9 +106,9 @@ def test_gpu_metrics_are_scraped_on_eks_where_the_exporter_has_no_service_monito
 @pytest.mark.parametrize("stack", STACKS)
 def test_keda_is_a_release_tested_on_the_clusters_kubernetes_minor(stack):
     """KEDA 2.17 was tested on Kubernetes 1.30-1.32 only; the clusters run 1.35 (first-up review round 1, k8s 4)."""
-    from components.k8s.cluster_services import KEDA_KUBERNETES
+    from blueprint.catalog.charts import KEDA_KUBERNETES
     spec, plan = spec_of(stack), workload_plan(stack)
-    low, high = KEDA_KUBERNETES[".".join(CHARTS["keda"][1].split(".")[:2])]
+    low, high = KEDA_KUBERNETES[".".join(CHARTS["keda"].version.split(".")[:2])]
     minor = lambda v: tuple(int(x) for x in v.split("."))  # noqa: E731
     for region in spec.regions:
         if any(r.inputs["chart"] == "keda" for r in in_cluster(plan, RELEASE, region.key.replace("/", "-"))):

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from blueprint.plan import is_unknown
-from blueprint.render import cluster_of
-from components.k8s.gateway import ENVOY_NODE_PORT
+from cli.render import cluster_of
+from components.k8s.entry import ENVOY_NODE_PORT
 from tests.conftest import platform_config
 from tests.k8s.conftest import spec_of, workload_plan
 from tests.k8s.helpers import in_cluster, one_in

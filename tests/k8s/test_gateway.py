@@ -11,7 +11,7 @@ import ipaddress
 
 import pytest
 
-from blueprint.render import cluster_of
+from cli.render import cluster_of
 from tests.conftest import platform_config
 from tests.k8s.conftest import spec_of, workload_plan
 from tests.k8s.helpers import in_cluster

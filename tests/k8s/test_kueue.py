@@ -13,8 +13,9 @@ import re
 import pytest
 import yaml
 
-from blueprint.render import manifests
 from blueprint.spec import SpecError
+from blueprint.spec.names import KUEUE_NAMESPACE
+from cli.render import manifests
 from components.k8s import kueue
 from tests.conftest import gcp_training_config, platform_config
 from tests.k8s import kueue_shapes
@@ -32,7 +33,7 @@ def amount(q: str) -> int:
 
 
 def kueue_release(plan):
-    return [r for r in plan.of_type(RELEASE) if r.get("chart") == kueue.CHART[0]]
+    return [r for r in plan.of_type(RELEASE) if r.get("chart") == kueue.CHART.chart]
 
 
 def ancestors(plan, resource) -> set[str]:
@@ -53,7 +54,7 @@ def test_kueue_is_installed_where_the_job_names_a_queue():
     spec, plan = spec_of("prod"), workload_plan("prod")
     assert spec.workloads.training.kueue_queue == "training"
     (release,) = kueue_release(plan)
-    assert (release.get("version"), release.get("namespace")) == (kueue.CHART[1], kueue.NAMESPACE)
+    assert (release.get("version"), release.get("namespace")) == (kueue.CHART.version, KUEUE_NAMESPACE)
     assert release.get("skipAwait") in (None, False), "Kueue objects need its webhooks serving first"
     values = release.get("values")
     assert values["controllerManager"]["nodeSelector"] == {"aiplatform.io/pool": "system"}

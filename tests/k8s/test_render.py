@@ -10,10 +10,11 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from blueprint.commands.render import write
-from blueprint.render import api_version, manifests, schema_version
+from cli.commands.render import write
+from cli.render import api_version, manifests
 from tests.k8s import kueue_shapes
 from tests.k8s.conftest import spec_of, workload_plan
+from tests.k8s.helpers import schema_version
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])

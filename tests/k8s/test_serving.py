@@ -14,7 +14,7 @@ STACKS = ["dev", "staging", "prod"]
 def test_every_gpu_pod_tolerates_the_taint_and_selects_an_existing_pool(stack):
     spec = spec_of(stack)
     plan = workload_plan(stack)
-    from blueprint.render import cluster_of
+    from cli.render import cluster_of
     pods = list(pod_templates(plan))
     assert pods, "the stack declares workloads"
     for owner, pod in pods:

@@ -4,10 +4,10 @@ from __future__ import annotations
 import kubernetes_validate
 import pytest
 
-from blueprint.render import cluster_of, manifests, schema_version
+from cli.render import cluster_of, manifests
 from tests.conftest import shipped_plan
 from tests.k8s.conftest import spec_of
-from tests.k8s.helpers import pod_templates
+from tests.k8s.helpers import pod_templates, schema_version
 
 STACKS = ["dev", "staging", "prod"]
 NODE_POOL_TYPES = ("aws:eks/nodeGroup:NodeGroup", "gcp:container/nodePool:NodePool")

@@ -6,8 +6,8 @@ import datetime as dt
 import pulumi
 
 from blueprint.plan.engine import run_program
-from blueprint.policy import evaluate_plan
-from blueprint.policy.evaluate import spec_of
+from cli.policy_run import evaluate_plan
+from cli.policy_run.evaluate import spec_of
 from blueprint.spec import FULL_KEY, load_spec
 from policies import ALL_POLICIES
 from tests.conftest import platform_config

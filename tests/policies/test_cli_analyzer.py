@@ -22,9 +22,9 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from blueprint.plan import run_plan
-from blueprint.plan.engine import REPO, stack_config
-from blueprint.policy import evaluate_plan
-from blueprint.spec import FULL_KEY, load_spec
+from blueprint.spec.load import REPO, stack_config
+from cli.policy_run import evaluate_plan
+from blueprint.spec import load_spec
 from tests.policies.test_pack_and_reports import broken_prod
 
 PACK = REPO / "policies"

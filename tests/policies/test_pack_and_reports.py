@@ -13,10 +13,11 @@ import pytest
 import yaml
 
 from blueprint.plan import run_plan
-from blueprint.plan.engine import REPO, stack_config
-from blueprint.policy.report import render, to_sarif
+from blueprint.spec.load import REPO, stack_config
+from cli.main import main
+from cli.policy_run.report import render, to_sarif
 from policies import ALL_POLICIES
-from tests.conftest import STACKS, platform_config, shipped_plan
+from tests.conftest import STACKS, plan_commands_with, platform_config, shipped_plan
 from tests.policies.helpers import evaluate, spec_for
 
 SCHEMA = json.loads((Path(__file__).parent / "sarif-schema-2.1.0.json").read_text())
@@ -137,18 +138,17 @@ def test_sarif_results_have_a_line_and_exempted_ones_are_suppressed_failures():
 
 
 def test_cli_formats_and_exit_code(tmp_path, capsys, monkeypatch):
-    from blueprint import cli
-    assert cli.main(["policy", "--stack", "dev"]) == 0
+    assert main(["policy", "--stack", "dev"]) == 0
     assert "0 mandatory" in capsys.readouterr().out
-    assert cli.main(["policy", "--stack", "dev", "--format", "markdown"]) == 0
+    assert main(["policy", "--stack", "dev", "--format", "markdown"]) == 0
     assert "Policy check: `dev`" in capsys.readouterr().out
     out = tmp_path / "r.sarif"
-    assert cli.main(["policy", "--stack", "dev", "--format", "sarif", "--out", str(out)]) == 0
+    assert main(["policy", "--stack", "dev", "--format", "sarif", "--out", str(out)]) == 0
     jsonschema.validate(json.loads(out.read_text()), SCHEMA)
     # a mandatory failure exits 1: stacks/ holds the real environments, so point the CLI at a broken copy
-    import blueprint.commands.policy as cmd
-    monkeypatch.setattr("blueprint.plan.run_plan", lambda stack: run_plan(stack, platform=broken_prod()))
-    assert cli.main(["policy", "--stack", "prod", "--format", "json"]) == 1
+    import cli.commands.policy as cmd
+    plan_commands_with(monkeypatch, lambda stack: run_plan(stack, platform=broken_prod()))
+    assert main(["policy", "--stack", "prod", "--format", "json"]) == 1
     doc = json.loads(capsys.readouterr().out)
     assert doc["failed"] and any(v["policy"] == "data-residency" and v["blocking"] for v in doc["violations"])
     assert cmd.HELP
@@ -169,14 +169,14 @@ def test_pack_reads_its_settings_from_the_stack_config_the_cli_passes(monkeypatc
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
     monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(secret_keys))
     expected = _framework.PolicySettings.from_spec(spec_for("dev"))
-    assert _framework.settings_from_environment() == expected
+    assert _framework.context_from_environment().settings == expected
     assert _framework.pack_enforcement_level().value == "advisory"
     monkeypatch.delenv("PULUMI_CONFIG")
-    assert _framework.settings_from_environment() == expected
+    assert _framework.context_from_environment().settings == expected
     monkeypatch.setenv("PULUMI_STACK", "prod")
     assert _framework.pack_enforcement_level().value == "mandatory"
     monkeypatch.delenv("PULUMI_STACK")
-    assert _framework.settings_from_environment().enforcement.value == "mandatory"  # strict without a stack
+    assert _framework.context_from_environment().settings.enforcement.value == "mandatory"  # strict without a stack
 
 
 def test_policy_pack_main_only_builds_the_pack(monkeypatch):
@@ -242,9 +242,8 @@ def test_readme_names_the_hard_limits_and_what_is_deliberately_not_covered():
 
 
 def test_sarif_rules_carry_the_checkov_and_cis_equivalents(tmp_path):
-    from blueprint import cli
     out = tmp_path / "prod.sarif"
-    assert cli.main(["policy", "--stack", "prod", "--format", "sarif", "--out", str(out)]) == 0
+    assert main(["policy", "--stack", "prod", "--format", "sarif", "--out", str(out)]) == 0
     doc = json.loads(out.read_text())
     jsonschema.validate(doc, SCHEMA)
     rules = {r["id"]: r for r in doc["runs"][0]["tool"]["driver"]["rules"]}

@@ -215,10 +215,21 @@ def test_every_stack_policy_has_a_case():
 
 
 def test_a_broken_estimator_fails_loudly(monkeypatch):
-    """An estimator that cannot be imported is an error, not 'not applicable' (the budget check would vanish)."""
+    """An estimator that cannot be imported, or that fails, is an error, not 'not applicable' (the budget check
+    would vanish): the pack does not load without it, and its failure is the policy's."""
+    import importlib
     import sys
+    import policies.stack
     monkeypatch.setitem(sys.modules, "blueprint.cost", None)  # import blueprint.cost now raises ImportError
+    monkeypatch.delitem(sys.modules, "policies.stack")
     with pytest.raises(ImportError):
+        importlib.import_module("policies.stack")
+    monkeypatch.undo()
+
+    def broken(plan):
+        raise RuntimeError("estimator broken")
+    monkeypatch.setattr(policies.stack, "budget_verdict", broken)
+    with pytest.raises(RuntimeError, match="estimator broken"):
         check("stack-within-budget", gpu_pools_stack())
 
 
@@ -234,9 +245,9 @@ def test_gpu_max_per_stack_on_the_real_program():
 
 
 def test_budget_with_the_real_estimator():
-    from blueprint.cost import estimate_monthly_total
+    from blueprint.cost import estimate
     plan = shipped_plan("prod")
-    total = estimate_monthly_total(plan)
+    total = estimate(plan).total.expected
     assert total > 0
     cfg_budget = lambda usd: spec_for().model_copy(update={"budget": spec_for().budget.model_copy(  # noqa: E731
         update={"monthly_usd": usd})})
@@ -246,19 +257,21 @@ def test_budget_with_the_real_estimator():
 
 
 def test_budget_policy_rebuilds_the_plan_for_the_estimator(monkeypatch):
-    """The stack policy hands the estimator a Plan rebuilt from PolicyResources, as inside `pulumi preview`."""
-    import blueprint.cost as cost
+    """The stack policy hands the estimator a Plan rebuilt from PolicyResources, as inside `pulumi preview`, with
+    the spec the pack judges by."""
+    import policies.stack
+    from blueprint.cost import budget_verdict
     seen = {}
-    real = cost.budget_verdict
 
-    def fake(plan, **settings):
-        seen["types"] = plan.counts_by_type()
-        return real(plan, **{**settings, "budget_usd": 1.0})
-    monkeypatch.setattr(cost, "budget_verdict", fake)
+    def fake(plan):
+        seen["types"], seen["stack"] = plan.counts_by_type(), plan.spec.stack
+        plan.spec = plan.spec.model_copy(update={"budget": plan.spec.budget.model_copy(update={"monthly_usd": 1.0})})
+        return budget_verdict(plan)
+    monkeypatch.setattr(policies.stack, "budget_verdict", fake)
     plan = shipped_plan("dev")
     report = evaluate(plan, spec_for("dev"), ["stack-within-budget"])
     assert [v.policy for v in report.violations] == ["stack-within-budget"]
-    assert seen["types"] == plan.counts_by_type()
+    assert seen["types"] == plan.counts_by_type() and seen["stack"] == "dev"
 
 
 def _exemption(**kw):

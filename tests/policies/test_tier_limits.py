@@ -80,11 +80,11 @@ def test_settings_without_a_spec_use_the_production_tier():
 
 def test_every_settings_path_sets_all_gpu_limits_and_their_sources(monkeypatch):
     """Policies read the limits without a None check: from a spec, from nothing, and inside ``pulumi preview``."""
-    from policies._framework import settings_from_environment
+    from policies._framework import context_from_environment
     monkeypatch.delenv("PULUMI_CONFIG", raising=False)
     monkeypatch.setenv("PULUMI_STACK", "no-such-stack")
     paths = [PolicySettings.from_spec(spec_for(s)) for s in STACKS] + [PolicySettings.strict(),
-                                                                        settings_from_environment()]
+                                                                        context_from_environment().settings]
     for settings in paths:
         assert settings.allowed_instance_types and settings.max_gpus_per_pool and settings.max_gpus_per_stack
         assert all("tier default" in settings.source_of(k)

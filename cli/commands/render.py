@@ -7,7 +7,9 @@ from pathlib import Path
 
 import yaml
 
-from blueprint.commands.common import add_stack_arg, stacks_from
+from blueprint.plan import run_plan
+from cli.commands.common import add_stack_arg, stacks_from
+from cli.render import manifests
 
 HELP = ("write the Kubernetes manifests per cluster as YAML: DIR/<cluster>/<kind>-<namespace>-<name>.yaml "
         "(DIR/<stack>/<cluster>/... when several stacks are rendered)")
@@ -21,8 +23,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def write(plan, out: Path) -> list[Path]:
-    from blueprint.render import manifests
-
     written = []
     for cluster, items in manifests(plan).items():
         folder = out / cluster
@@ -35,8 +35,6 @@ def write(plan, out: Path) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from blueprint.plan import run_plan
-
     stacks = stacks_from(args)
     for stack in stacks:
         out = args.out if len(stacks) == 1 else args.out / stack

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from blueprint.spec import CapacityType, Cloud, PlatformSpec
+from blueprint.spec.model import CapacityType, Cloud, PlatformSpec
 
 # EC2 vCPU quotas by instance family (docs.aws.amazon.com/ec2/latest/instancetypes/ec2-instance-quotas.html).
 # Instances in an On-Demand Capacity Reservation count against the On-Demand quota.

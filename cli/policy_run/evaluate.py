@@ -1,18 +1,10 @@
-"""Run the policy pack's own policy objects on an offline plan, as ``pulumi preview --policy-pack`` would.
-
-For every resource and policy it builds the SDK's ``ResourceValidationArgs`` (props behind the SDK's
-unknown-checking proxy, options, provider, per-policy config), then one ``StackValidationArgs`` with linked
-``PolicyResource`` objects, exactly as the analyzer does. Preview-unknown values behave as in the CLI: a policy
-that reads one is reported as "can't run during preview" at advisory level, never as a pass or a failure.
-Enforcement levels resolve like the CLI: ``--policy-pack-config`` ("all" or per policy) over the pack level
-(advisory in development, mandatory otherwise, from the spec).
-"""
+"""Run the policy pack's own policy objects on an offline plan, as ``pulumi preview --policy-pack`` would: the
+analyzer's arguments, unknown values and enforcement levels (docs/architecture.md, "Offline tooling")."""
 from __future__ import annotations
 
 import asyncio
 import copy
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from inspect import isawaitable
 from typing import Any, Mapping
@@ -25,7 +17,9 @@ from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from blueprint.plan.model import Plan, PlannedResource
-from blueprint.spec import FULL_KEY, PlatformSpec, load_spec
+from blueprint.spec import PlatformSpec, SpecError, SpecIssue
+from policies import ALL_POLICIES
+from policies._framework import Context, activated
 
 
 @dataclass
@@ -124,19 +118,20 @@ def stack_urn(plan: Plan) -> str:
 
 
 def spec_of(plan: Plan) -> PlatformSpec:
-    return load_spec(json.loads(plan.config[FULL_KEY]), stack=plan.stack)
+    """The spec the policies judge ``plan`` by: the plan's own."""
+    if plan.spec is None:
+        raise SpecError(plan.stack, [SpecIssue("", "the plan holds no platform spec to evaluate the policies by")])
+    return plan.spec
 
 
 def evaluate_plan(plan: Plan, spec: PlatformSpec | None = None, *, policies: list | None = None,
                   pack_config: Mapping[str, Any] | None = None, today: dt.date | None = None) -> Report:
-    """Evaluate ``policies`` (default: the whole pack) on ``plan`` with the settings of ``spec``."""
-    from policies import ALL_POLICIES
-    from policies._framework import Context, PolicySettings, activated
-
+    """Evaluate ``policies`` (default: the whole pack) on ``plan`` with the settings of ``spec`` (default: the
+    plan's own)."""
     spec = spec if spec is not None else spec_of(plan)
     policies = list(ALL_POLICIES if policies is None else policies)
     pack_config = dict(pack_config or {})
-    ctx = Context(PolicySettings.from_spec(spec), today=today or dt.date.today())
+    ctx = Context.of(spec, today=today or dt.date.today())
     report = Report(stack=plan.stack, policies=policies, resources=len(plan))
     providers = {r.urn: r for r in plan if r.is_provider}
     resources = [r for r in plan if r.type != "pulumi:pulumi:Stack"]

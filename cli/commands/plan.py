@@ -6,8 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from blueprint.commands.common import add_stack_arg, stacks_from, warn_placeholders
-from blueprint.plan import Plan
+from blueprint.plan import Plan, run_plan
+from cli.commands.common import add_stack_arg, stacks_from, warn_placeholders
 
 HELP = "plan stacks offline: resource tree and counts by type, or the plan as `pulumi preview --json`"
 
@@ -40,8 +40,6 @@ def render_tree(plan: Plan) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from blueprint.plan import run_plan
-
     stacks = stacks_from(args)
     if args.json:
         if len(stacks) != 1:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from blueprint.commands import cost, deployer, plan, policy, render, review
+from blueprint.plan import PlanError
+from blueprint.spec import SpecError, StackFileError
+from cli.commands import cost, deployer, plan, policy, render, review
 
 COMMANDS = [plan, policy, cost, review, render, deployer]
 
@@ -19,13 +21,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from blueprint.plan.engine import PlanError
-    from blueprint.spec import SpecError
-
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (SpecError, PlanError) as exc:
+    except (SpecError, StackFileError, PlanError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

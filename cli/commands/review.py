@@ -1,25 +1,20 @@
 """``blueprint review``: what a reviewer reads, in one place: plan changes, policy results and cost, per stack.
-
-Without ``--base`` it reviews the stacks as they are (the main offline job: plan, policies and cost for every
-stack). With ``--base REF`` it plans each stack at REF too and shows what the change adds, changes and removes,
-the policy failures of the new plan and the monthly cost delta, broken down per resource by the same renderer as
-``blueprint cost diff --format markdown`` (so the pull-request comment carries the breakdown, from one place).
-"""
+Notes: docs/architecture.md, "Command line"."""
 from __future__ import annotations
 
 import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from blueprint.commands.common import add_stack_arg, stack_placeholders, stacks_from
+from blueprint.cost import BudgetVerdict, CostDiff, CostEstimate, diff_plans_cost, estimate
+from blueprint.cost.format import render_diff_markdown, unpriced_markdown
 from blueprint.cost.model import UNKNOWN
-from blueprint.plan import Plan
+from blueprint.plan import Plan, run_plan
 from blueprint.plan.diff import PlanDiff, diff_plans
-
-if TYPE_CHECKING:
-    from blueprint.cost import BudgetVerdict, CostDiff, CostEstimate
+from blueprint.plan.git import plan_at_ref
+from cli.commands.common import add_stack_arg, stack_placeholders, stacks_from
+from cli.policy_run import Report, Violation, evaluate_plan
 
 HELP = "plan, policy and cost for every stack in one report; with --base REF, the change against REF"
 MARKER = "<!-- blueprint-review -->"
@@ -41,18 +36,27 @@ class StackReview:
     stack: str
     head: Plan
     diff: PlanDiff
-    policy: "PolicyOutcome"
-    budget: float
+    policy: Report
     # With a base ref: the per-resource change `blueprint cost diff` shows (a stack new at REF cost nothing before).
-    cost_diff: "CostDiff | None" = None
+    cost_diff: CostDiff | None = None
     head_cost: float = 0.0  # without a base ref: the head's expected monthly cost (with one, cost_diff has it)
     # documentation placeholders `pulumi up` refuses (blueprint/spec/placeholders.py): (config key, why)
     placeholders: list[tuple[str, str]] | None = None
-    head_estimate: "CostEstimate | None" = None  # the head's estimate: its budget verdict and unpriced resources
+    head_estimate: CostEstimate | None = None  # the head's estimate: its budget verdict and unpriced resources
 
     @property
-    def verdict(self) -> "BudgetVerdict":
-        return self.head_estimate.verdict()  # type: ignore[union-attr] - set by review_stack
+    def verdict(self) -> BudgetVerdict:
+        """The budget gate's one verdict (over, within, unknown) of the head."""
+        assert self.head_estimate is not None, "set by review_stack"
+        return self.head_estimate.verdict()
+
+    @property
+    def mandatory_failures(self) -> list[Violation]:
+        return self.policy.blocking
+
+    @property
+    def advisory(self) -> list[Violation]:
+        return [v for v in self.policy.violations if not v.blocking]
 
     @property
     def unpriced(self) -> list:
@@ -73,32 +77,11 @@ class StackReview:
         return None if self.cost_before is None else self.cost_after - self.cost_before
 
 
-@dataclass
-class PolicyOutcome:
-    mandatory_failures: list[tuple[str, str, str]]  # (policy, resource, message)
-    advisory: list[tuple[str, str, str]]
-
-    @property
-    def failed(self) -> bool:
-        return bool(self.mandatory_failures)
-
-
 def review_stack(stack: str, base_ref: str | None) -> StackReview:
-    from blueprint.cost import diff_plans_cost, estimate
-    from blueprint.plan import run_plan
-    from blueprint.plan.git import plan_at_ref
-    from blueprint.policy import evaluate_plan
-    from blueprint.spec import load_spec
-
     head = run_plan(stack)
     base = plan_at_ref(base_ref, stack) if base_ref else None
-    spec = load_spec(_platform(head), stack=stack)
-    report = evaluate_plan(head, spec)
-    outcome = PolicyOutcome(
-        mandatory_failures=[(v.policy, v.resource, v.message) for v in report.violations if v.blocking],
-        advisory=[(v.policy, v.resource, v.message) for v in report.violations if not v.blocking])
     found = stack_placeholders(head)
-    common = dict(stack=stack, head=head, policy=outcome, budget=spec.budget.monthly_usd,
+    common = dict(stack=stack, head=head, policy=evaluate_plan(head),
                   placeholders=[(i.path, i.message) for i in found.issues] if found else None)
     if base_ref:  # base is None for a stack new at REF: everything is created and its "before" cost is zero
         cost_diff = diff_plans_cost(base, head)
@@ -107,13 +90,6 @@ def review_stack(stack: str, base_ref: str | None) -> StackReview:
     head_estimate = estimate(head)
     return StackReview(**common, diff=diff_plans(head, head), head_cost=head_estimate.total.expected,
                        head_estimate=head_estimate)
-
-
-def _platform(plan: Plan) -> dict:
-    import json
-
-    from blueprint.spec import FULL_KEY
-    return json.loads(plan.config[FULL_KEY])
 
 
 def _money(x: float | None) -> str:
@@ -127,7 +103,6 @@ def _delta(x: float | None) -> str:
 def render_markdown(reviews: list[StackReview], base_ref: str | None) -> str:
     # `blueprint cost diff --format markdown`'s text, a heading level below the stack's, without its own hidden
     # marker (the comment's marker is the review's).
-    from blueprint.cost.format import unpriced_markdown, render_diff_markdown
     title = f"against `{base_ref}`" if base_ref else "of the stacks as they are"
     lines = [MARKER, f"## Platform review {title}", "",
              "| stack | created | updated | deleted | mandatory policy failures | advisory | monthly cost | delta "
@@ -135,9 +110,9 @@ def render_markdown(reviews: list[StackReview], base_ref: str | None) -> str:
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
     for r in reviews:
         s = r.diff.summary()
-        lines.append(f"| {r.stack} | {s['create']} | {s['update']} | {s['delete']} | {len(r.policy.mandatory_failures)} "
-                     f"| {len(r.policy.advisory)} | {_money(r.cost_after)} | {_delta(r.cost_delta)} "
-                     f"| {_money(r.budget)} | {r.verdict.state} | {len(r.unpriced)} |")
+        lines.append(f"| {r.stack} | {s['create']} | {s['update']} | {s['delete']} | {len(r.mandatory_failures)} "
+                     f"| {len(r.advisory)} | {_money(r.cost_after)} | {_delta(r.cost_delta)} "
+                     f"| {_money(r.verdict.budget)} | {r.verdict.state} | {len(r.unpriced)} |")
     for r in reviews:
         lines += ["", f"### {r.stack}", ""]
         if base_ref:
@@ -152,15 +127,16 @@ def render_markdown(reviews: list[StackReview], base_ref: str | None) -> str:
                       "placeholders)", ""]
             lines += [f"- `{path}`: {why}" for path, why in r.placeholders]
             lines.append("")
-        if r.policy.mandatory_failures:
+        if r.mandatory_failures:
             lines += ["**Mandatory policy failures**", "", "| policy | resource | message |", "| --- | --- | --- |"]
-            lines += [f"| {p} | `{res.rsplit('::', 1)[-1]}` | {m} |" for p, res, m in r.policy.mandatory_failures]
+            lines += [f"| {v.policy} | `{v.resource.rsplit('::', 1)[-1]}` | {v.message} |"
+                      for v in r.mandatory_failures]
         else:
             lines.append("No mandatory policy failures.")
         lines.append("")
-        over = " **over budget**" if r.cost_after > r.budget else ""
+        over = " **over budget**" if r.verdict.over_budget else ""
         lines.append(f"Expected monthly cost {_money(r.cost_after)} (before: {_money(r.cost_before)}), "
-                     f"budget {_money(r.budget)}{over}. Budget verdict: **{r.verdict.state}**"
+                     f"budget {_money(r.verdict.budget)}{over}. Budget verdict: **{r.verdict.state}**"
                      f"{' (blocks)' if r.verdict.blocks else ''}: {r.verdict.reason()}.")
         if r.cost_diff is not None:  # set only with a base ref; its section lists the unpriced resources
             lines += ["", render_diff_markdown(r.cost_diff, base_ref, marker=False, level=4)]
@@ -175,12 +151,12 @@ def render_table(reviews: list[StackReview]) -> str:
     for r in reviews:
         s = r.diff.summary()
         out.append(f"{r.stack:<10} {len(r.head):>9} {s['create']:>5} {s['update']:>5} {s['delete']:>5} "
-                   f"{len(r.policy.mandatory_failures):>9} {len(r.policy.advisory):>8} {r.cost_after:>12,.0f} "
-                   f"{'n/a' if r.cost_delta is None else format(r.cost_delta, '+,.0f'):>12} {r.budget:>12,.0f} "
+                   f"{len(r.mandatory_failures):>9} {len(r.advisory):>8} {r.cost_after:>12,.0f} "
+                   f"{'n/a' if r.cost_delta is None else format(r.cost_delta, '+,.0f'):>12} {r.verdict.budget:>12,.0f} "
                    f"{r.verdict.state:>13} {len(r.unpriced):>8}")
     for r in reviews:
-        for p, res, m in r.policy.mandatory_failures:
-            out.append(f"  {r.stack}: MANDATORY {p}: {res.rsplit('::', 1)[-1]}: {m}")
+        for v in r.mandatory_failures:
+            out.append(f"  {r.stack}: MANDATORY {v.policy}: {v.resource.rsplit('::', 1)[-1]}: {v.message}")
         for path, why in r.placeholders or []:
             out.append(f"  {r.stack}: must be replaced before deploying: {path}: {why}")
         if r.verdict.state == UNKNOWN:
@@ -196,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     print(markdown if args.format == "markdown" else render_table(reviews))
     if args.out:
         args.out.write_text(markdown)
-    failed = any(r.policy.failed or r.cost_after > r.budget or r.verdict.blocks for r in reviews)
+    failed = any(r.policy.failed or r.verdict.blocks for r in reviews)
     if failed:
         print("review: a mandatory policy failed, a budget is exceeded, or a budget verdict is unknown in staging or "
               "production", file=sys.stderr)

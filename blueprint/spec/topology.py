@@ -1,23 +1,13 @@
 """Which region pairs get a private link, and of what kind. Pure: no Pulumi, so tests and tools can call it.
-
-A link's kind follows from the two clouds:
-
-* aws-aws: Transit Gateway peering (static routes on both TGWs; peering carries no BGP);
-* aws-gcp: HA VPN from the GCP region's HA VPN gateway to the AWS region's TGW (four tunnels, BGP);
-* gcp-gcp: nothing to declare. Every GCP region of a stack has a subnet on one global VPC with global dynamic
-  routing, so GCP regions always reach each other, whatever the topology says.
-
-Full mesh links every pair. Hub-and-spoke links the hub to every spoke and spokes to nobody (except GCP spokes,
-which share the VPC). Pairs are ordered by catalog slot, so a pair's names and direction depend only on the two
-regions: adding a region adds links and never changes an existing one.
-"""
+Notes: docs/architecture.md, "Spec and catalog"."""
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
 from itertools import combinations
 
-from blueprint.spec import AddressPlan, PlatformSpec, Topology
+from blueprint.spec.addressing import AddressPlan
+from blueprint.spec.model import PlatformSpec, Topology
 
 TGW_PEERING = "tgw-peering"
 HA_VPN = "ha-vpn"

@@ -1,12 +1,5 @@
 """``blueprint cost``: monthly cost of stacks from their plans, and ``cost diff``: the cost of a change.
-
-``blueprint cost --stack prod`` prints a breakdown by region, component and resource with min / expected / max
-and exits 1 when the budget verdict blocks: the expected total is over the stack's budget (``budget.monthlyUsd``),
-or, in staging and production, the verdict is unknown because something the gate needs is unpriced (a warning in
-development).
-``blueprint cost diff --base REF|plan.json --stack prod`` compares the stack at a git ref (or a saved plan) with
-the working tree; ``--preview preview.json`` prices a real ``pulumi preview --json`` of the change instead.
-"""
+Notes: docs/architecture.md, "Command line"."""
 from __future__ import annotations
 
 import argparse
@@ -14,8 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from blueprint.commands.common import add_stack_arg, stacks_from, warn_placeholders
+from blueprint.cost import diff_estimates, diff_preview, estimate, load_usage
+from blueprint.cost.format import render_diff_markdown, render_diff_table, render_json, render_markdown, render_table
 from blueprint.cost.model import OVER, UNKNOWN
+from blueprint.plan import Plan, run_plan
+from blueprint.plan.git import plan_at_ref
+from cli.commands.common import add_stack_arg, stacks_from, warn_placeholders
 
 HELP = "monthly cost estimate per stack (breakdown, budget gate); 'cost diff' for the cost of a change"
 
@@ -51,10 +48,6 @@ def _emit(args: argparse.Namespace, text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from blueprint.cost import estimate, load_usage
-    from blueprint.cost.format import render_json, render_markdown, render_table
-    from blueprint.plan import run_plan
-
     plans = [run_plan(stack) for stack in stacks_from(args)]
     results = [estimate(plan, load_usage(plan.stack, extra=args.usage)) for plan in plans]
     if args.format == "json":
@@ -87,11 +80,6 @@ def _load_json(path: Path) -> dict:
 
 
 def run_diff(args: argparse.Namespace) -> int:
-    from blueprint.cost import diff_estimates, diff_preview, estimate, load_usage
-    from blueprint.cost.format import render_diff_markdown, render_diff_table, render_json
-    from blueprint.plan import Plan, run_plan
-    from blueprint.plan.git import plan_at_ref
-
     stacks = stacks_from(args)
     if len(stacks) != 1:
         print("error: cost diff needs exactly one --stack", file=sys.stderr)

@@ -5,10 +5,12 @@ import argparse
 import json
 import sys
 
-from blueprint.commands.common import add_stack_arg, stacks_from
-from blueprint.spec import Cloud, PlatformSpec, address_plan
+from blueprint.plan import run_plan
+from blueprint.spec import FULL_KEY, Cloud, PlatformSpec, SpecError, SpecIssue, address_plan
 from blueprint.spec.access import private_sources
+from blueprint.spec.load import load_stack
 from blueprint.spec.model import GkeEndpoint
+from cli.commands.common import add_stack_arg, stacks_from
 
 HELP = ("where `pulumi up` runs for a stack (access.deployer) and how it reaches every API server; --format github "
         "prints the job's runner labels and tools for $GITHUB_OUTPUT, --format bootstrap the `pulumi up` flags of a "
@@ -78,8 +80,6 @@ def runs_on(info: dict, labels_json: str) -> list[str]:
 
 def bootstrap_flags(stack: str) -> list[str]:
     """`pulumi up` flags that leave out every Kubernetes provider of the offline plan and what depends on them."""
-    from blueprint.plan import run_plan
-
     plan = run_plan(stack)
     providers = [engine_urn(plan, r) for r in plan.of_type("pulumi:providers:kubernetes")]
     return [flag for urn in providers for flag in ("--exclude", urn)] + ["--exclude-dependents"]
@@ -112,14 +112,13 @@ def _text(info: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from blueprint.plan.engine import stack_config
-    from blueprint.spec import FULL_KEY, load_spec
-
     stacks = stacks_from(args)
     infos = []
     for stack in stacks:
-        config, _ = stack_config(stack)  # validates: a broken deploy path is the spec error
-        infos.append(describe(load_spec(json.loads(config[FULL_KEY]), stack=stack)))
+        _, _, spec = load_stack(stack)  # validates: a broken deploy path is the spec error
+        if spec is None:
+            raise SpecError(stack, [SpecIssue("", f"missing; set {FULL_KEY} in the stack file")])
+        infos.append(describe(spec))
     if args.format == "bootstrap":
         if len(infos) != 1:
             print("error: --format bootstrap needs exactly one --stack", file=sys.stderr)

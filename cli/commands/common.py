@@ -4,16 +4,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from blueprint.plan.engine import REPO
 from blueprint.plan.model import Plan
 from blueprint.spec import FULL_KEY
-from blueprint.spec.load import SpecError, placeholder_error
-
-
-def all_stacks(root: Path = REPO) -> list[str]:
-    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (root / "stacks").glob("Pulumi.*.yaml"))
+from blueprint.spec.load import SpecError, known_stacks, placeholder_error
 
 
 def add_stack_arg(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +16,7 @@ def add_stack_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def stacks_from(args: argparse.Namespace) -> list[str]:
-    return args.stack or all_stacks()
+    return args.stack or known_stacks()
 
 
 def stack_placeholders(plan: Plan) -> SpecError | None:

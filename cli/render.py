@@ -1,9 +1,5 @@
 """Kubernetes manifests from a plan: what each cluster will be asked to apply, as plain YAML objects.
-
-Works on any ``Plan`` (offline or read from a real ``pulumi preview --json``): every ``kubernetes:*`` resource's
-inputs are its manifest. Resources are grouped per cluster by their provider, and a cluster is named after the
-region component the provider belongs to (``aws-us-east-1``), or the provider's own name when it has none.
-"""
+Notes: docs/architecture.md, "Command line"."""
 from __future__ import annotations
 
 import re
@@ -109,18 +105,3 @@ def manifests(plan: Plan) -> dict[str, list[Manifest]]:
             cluster = cluster_of(plan, r)
             out.setdefault(cluster, []).append(Manifest(cluster, to_manifest(r), r.urn))
     return out
-
-
-def schema_version(kubernetes_version: str) -> str:
-    """The kubernetes-validate schema for a cluster version: that minor if shipped, else the newest older one.
-
-    kubernetes-validate (installed: schemas 1.x .. 1.37) picks the newest schema not newer than the version it is
-    given; a version newer than its newest schema is mapped to the newest (fields added later are then flagged).
-    """
-    import kubernetes_validate
-
-    shipped = sorted({tuple(int(p) for p in v.split(".")[:2]) for v in kubernetes_validate.utils.all_versions()})
-    wanted = tuple(int(p) for p in kubernetes_version.split(".")[:2])
-    older = [v for v in shipped if v <= wanted]
-    best = older[-1] if older else shipped[0]
-    return f"{best[0]}.{best[1]}"

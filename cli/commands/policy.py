@@ -1,8 +1,5 @@
 """``blueprint policy``: the CrossGuard pack in ``policies/`` evaluated on each stack's offline plan.
-
-The same policy objects ``pulumi preview --policy-pack policies`` runs, fed the plan the way the CLI feeds them
-(unknown values included). Exit 1 when a mandatory policy fails.
-"""
+Notes: docs/architecture.md, "Command line"."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from blueprint.commands.common import add_stack_arg, stacks_from, warn_placeholders
+from blueprint.plan import run_plan
+from cli.commands.common import add_stack_arg, stacks_from, warn_placeholders
+from cli.policy_run import evaluate_plan
+from cli.policy_run.report import render, to_json, to_sarif
 
 HELP = "evaluate the policy pack on each stack's offline plan (table, markdown, sarif or json)"
 
@@ -27,10 +27,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from blueprint.plan import run_plan
-    from blueprint.policy import evaluate_plan
-    from blueprint.policy.report import render, to_json, to_sarif
-
     pack_config = json.loads(args.policy_pack_config.read_text()) if args.policy_pack_config else None
     plans = [run_plan(stack) for stack in stacks_from(args)]
     reports = [evaluate_plan(plan, pack_config=pack_config) for plan in plans]

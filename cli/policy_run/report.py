@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from blueprint.policy.evaluate import Report
+from blueprint.spec import FULL_KEY
+from blueprint.spec.load import REPO
+from cli.policy_run.evaluate import Report
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _SARIF_LEVEL = {"mandatory": "error", "advisory": "warning"}
@@ -73,12 +75,11 @@ def to_json(report: Report) -> dict[str, Any]:
 
 def _platform_line(artifact: str) -> int:
     """The stack file's ``aiplatform:platform`` line: GitHub code scanning places results only with a region."""
-    from blueprint.plan.engine import REPO
     try:
         lines = (REPO / artifact).read_text().splitlines()
     except OSError:
         return 1
-    return next((i for i, line in enumerate(lines, 1) if line.strip().startswith("aiplatform:platform:")), 1)
+    return next((i for i, line in enumerate(lines, 1) if line.strip().startswith(f"{FULL_KEY}:")), 1)
 
 
 def _sarif_rule(p, enforcement: str) -> dict[str, Any]:

@@ -1,5 +1,0 @@
-import sys
-
-from blueprint.cli import main
-
-sys.exit(main())
