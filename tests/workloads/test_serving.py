@@ -81,7 +81,7 @@ def greedy(reference_model, prompt: str, n: int) -> str:
 
 @pytest.fixture(scope="module")
 def server(artifact):
-    s = Server(artifact, "--max-batch-size", "8", "--max-wait-ms", "20", "--queue-size", "256")
+    s = Server(artifact, "--max-batch-size", "8", "--max-wait-ms", "20", "--queue-size", "256", "--quantize", "none")
     yield s
     s.stop()
 
@@ -141,7 +141,7 @@ def test_full_queue_answers_429(artifact):
 
 def test_sigterm_under_load_loses_no_accepted_request(artifact, reference_model):
     s = Server(artifact, "--max-batch-size", "8", "--max-wait-ms", "5", "--queue-size", "256",
-               "--drain-timeout-s", "60")
+               "--drain-timeout-s", "60", "--quantize", "none")
     expected = {p: greedy(reference_model, p, 16) for p in PROMPTS[:3]}
     outcomes: list[tuple[str, object]] = []
     lock, told_to_leave, ok_count = threading.Lock(), threading.Event(), [0]
@@ -240,7 +240,8 @@ def test_readyz_is_503_while_the_model_loads_from_s3_then_serves_it(artifact, re
             s3.upload_file(str(f), "models", f"charlm/{f.name}")
         held = HeldStorage(int(endpoint.rsplit(":", 1)[1]))
         uri = "s3://models/charlm/"
-        s = Server(uri, "--max-batch-size", "4", environ=env(AWS_ENDPOINT_URL=held.endpoint), until="/livez")
+        s = Server(uri, "--max-batch-size", "4", "--quantize", "none", environ=env(AWS_ENDPOINT_URL=held.endpoint),
+                   until="/livez")
         try:
             r = httpx.get(f"{s.url}/readyz", timeout=5)  # listening, the download held: not ready
             assert r.status_code == 503 and r.json() == {"ready": False, "reason": "warming up"}

@@ -1,4 +1,4 @@
-"""FastAPI app: probes, metrics and the ``/v1/`` inference routes over the batcher, plus the drain on SIGTERM."""
+"""FastAPI app: probes, metrics and the ``/v1/`` inference routes over the scheduler, plus the drain on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
@@ -9,14 +9,15 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from fastapi import FastAPI
+import torch
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
-from workloads.serve.batcher import Batcher, QueueFull, Ticket
-from workloads.serve.engine import Engine
+from workloads.serve.engine import Engine, Sequence
 from workloads.serve.metrics import ServeMetrics
+from workloads.serve.scheduler import QueueFull, Scheduler
 
 log = logging.getLogger("workloads.serve")
 
@@ -24,12 +25,13 @@ log = logging.getLogger("workloads.serve")
 @dataclass
 class Settings:
     model_uri: str
-    max_batch_size: int = 16
+    max_batch_size: int = 64
+    max_batch_tokens: int = 2048
     max_wait_ms: float = 5.0
     queue_size: int = 256
     drain_timeout_s: float = 30.0
     request_timeout_s: float = 30.0
-    quantize: str = "none"
+    quantize: str = "auto"
 
 
 @dataclass
@@ -37,13 +39,15 @@ class State:
     settings: Settings
     metrics: ServeMetrics
     engine: Engine | None = None
-    batcher: Batcher | None = None
+    scheduler: Scheduler | None = None
     ready: bool = False
     draining: bool = False
     load_error: str | None = None
     accepted: int = 0
     completed: int = 0
     timed_out: int = 0
+    cancelled: int = 0
+    failed: int = 0
     inflight: int = 0
     idle: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -62,9 +66,10 @@ def _event(name: str, **fields) -> None:
     print(json.dumps({"event": name, "time": round(time.time(), 3), **fields}), flush=True)
 
 
-def predict_batch(engine: Engine, items: list[tuple[str, int]]):
-    """One forward for the batch; only the largest top-k anyone asked for is materialised."""
-    return engine.predict([text for text, _ in items], top_k=max(k for _, k in items))
+async def _disconnected(request: Request) -> None:
+    """Returns once the client has gone (the body is read: the next ASGI message can only be a disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
@@ -77,23 +82,26 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         try:
             eng = engine or await asyncio.to_thread(Engine.load, settings.model_uri, settings.quantize)
             await asyncio.to_thread(eng.warm_up, settings.max_batch_size)
+            if eng.quantized and not eng.accuracy:
+                await asyncio.to_thread(eng.measure_quantization)
+            if eng.accuracy:
+                _event("quantization", quantized=eng.quantized, **eng.accuracy)
             if eng.quantized:
-                acc = await asyncio.to_thread(eng.measure_quantization)
-                metrics.quant_delta.set(acc["accuracy_delta"])
-                _event("quantization", **acc)
+                metrics.quant_delta.set(eng.accuracy["accuracy_delta"])
             st.engine = eng
             # Everything loaded so far (torch, FastAPI, the model) lives as long as the process: move it out of
             # the collector's reach, so a full collection walks only per-request garbage instead of stalling
-            # the event loop and the forward thread (the GIL) for tens of milliseconds at the p99.
+            # the event loop and the decode thread (the GIL) for tens of milliseconds at the p99.
             gc.collect()
             gc.freeze()
-            st.batcher = Batcher(lambda items: predict_batch(eng, items), max_batch=settings.max_batch_size,
-                                 max_wait_s=settings.max_wait_ms / 1000, queue_size=settings.queue_size,
-                                 metrics=metrics)
-            st.batcher.start()
+            st.scheduler = Scheduler(eng, max_batch=settings.max_batch_size, max_tokens=settings.max_batch_tokens,
+                                     max_wait_s=settings.max_wait_ms / 1000, queue_size=settings.queue_size,
+                                     metrics=metrics)
+            st.scheduler.start()
             st.ready = True
             metrics.ready.set(1)
-            _event("ready", model_uri=settings.model_uri, device=str(eng.device), quantized=eng.quantized)
+            _event("ready", model_uri=settings.model_uri, device=str(eng.device), quantized=eng.quantized,
+                   torch_threads=torch.get_num_threads())
         except Exception as e:  # keeps /readyz failing with the reason; liveness fails too, so the pod restarts
             st.load_error = f"{type(e).__name__}: {e}"
             log.exception("model load failed")
@@ -103,16 +111,16 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         loader = asyncio.create_task(load())
         yield
         loader.cancel()
-        if st.batcher is not None:
-            await st.batcher.close()
+        if st.scheduler is not None:
+            await st.scheduler.close()
 
     app = FastAPI(title="workloads.serve", lifespan=lifespan)
     app.state.serve = st
 
     @app.get("/livez")
     async def livez():
-        if st.load_error or (st.ready and st.batcher is not None and not st.batcher.alive):
-            return JSONResponse({"alive": False, "error": st.load_error or "batcher stopped"}, status_code=503)
+        if st.load_error or (st.ready and st.scheduler is not None and not st.scheduler.alive):
+            return JSONResponse({"alive": False, "error": st.load_error or "decode loop stopped"}, status_code=503)
         return {"alive": True}
 
     @app.get("/readyz")
@@ -132,7 +140,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             return JSONResponse({"error": "not ready"}, status_code=503)
         e = st.engine
         return {"model_uri": settings.model_uri, "config": e.cfg.to_dict(), "trained": e.meta,
-                "quantized": e.quantized, "quantization": e.accuracy, "device": str(e.device)}
+                "quantized": e.quantized, "quantization": e.accuracy, "device": str(e.device),
+                "torch_threads": torch.get_num_threads(), "max_batch_size": settings.max_batch_size,
+                "max_batch_tokens": settings.max_batch_tokens}
 
     def refuse(endpoint: str, reason: str, code: int) -> JSONResponse:
         metrics.rejections.labels(reason).inc()
@@ -140,53 +150,64 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         headers = {"Retry-After": "1"} if code in (429, 503) else None
         return JSONResponse({"error": reason}, status_code=code, headers=headers)
 
-    async def admitted(endpoint: str, work):
-        """Admission, in-flight accounting and error mapping shared by every inference route."""
+    async def run(endpoint: str, request: Request, ctx: list[int], max_new: int, top_k: int, answer):
+        """Admit a sequence, wait for its end, its deadline or its client's departure, and answer."""
         if st.draining:
             return refuse(endpoint, "draining", 503)
-        if not st.ready or st.batcher is None:
+        if not st.ready or st.scheduler is None:
             return refuse(endpoint, "not_ready", 503)
         t0 = time.perf_counter()
-        ticket = Ticket()
+        fut = asyncio.get_running_loop().create_future()
+        seq = Sequence(ctx, max_new, top_k, deadline=time.monotonic() + settings.request_timeout_s, future=fut)
+        try:
+            st.scheduler.submit(seq)
+        except QueueFull:
+            return refuse(endpoint, "queue_full", 429)
+        st.accepted += 1
         st.inflight += 1
         st.idle.clear()
         metrics.inflight.inc()
+        gone = asyncio.ensure_future(_disconnected(request))
         try:
-            body = await work(st.batcher, ticket)
-            st.completed += 1
-            metrics.latency.labels(endpoint).observe(time.perf_counter() - t0)
-            metrics.requests.labels(endpoint, "200").inc()
-            return body
-        except QueueFull:
-            return refuse(endpoint, "queue_full", 429)
-        except asyncio.TimeoutError:
+            done, _ = await asyncio.wait((fut, gone), timeout=settings.request_timeout_s,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if fut in done:
+                try:
+                    body = answer(fut.result())
+                except Exception:  # the decode step failed (logged there): this request fails, not the server
+                    st.failed += 1
+                    return refuse(endpoint, "error", 500)
+                st.completed += 1
+                metrics.latency.labels(endpoint).observe(time.perf_counter() - t0)
+                metrics.requests.labels(endpoint, "200").inc()
+                return body
+            seq.cancelled = True  # the decode loop drops it at its next step and frees its cache row
+            if gone in done:
+                st.cancelled += 1
+                metrics.cancelled.labels("disconnect").inc()
+                return Response(status_code=499)  # nobody reads it: the client has gone
             st.timed_out += 1
+            metrics.cancelled.labels("timeout").inc()
             return refuse(endpoint, "timeout", 504)
         finally:
-            st.accepted += ticket.accepted
+            gone.cancel()
             st.inflight -= 1
             metrics.inflight.dec()
             if st.inflight == 0:
                 st.idle.set()
 
     @app.post("/v1/predict")
-    async def predict(req: PredictIn):
-        async def work(b: Batcher, ticket: Ticket):
-            p = await b.submit((req.text, req.top_k), settings.request_timeout_s, ticket)
-            return JSONResponse({"next": p.next, "top": [{"token": c, "prob": v} for c, v in p.top[:req.top_k]]})
-        return await admitted("predict", work)
+    async def predict(req: PredictIn, request: Request):
+        def answer(top: list[tuple[str, float]]) -> JSONResponse:
+            return JSONResponse({"next": top[0][0], "top": [{"token": c, "prob": p} for c, p in top]})
+        return await run("predict", request, st.engine.encode(req.text) if st.engine else [], 0, req.top_k, answer)
 
     @app.post("/v1/generate")
-    async def generate(req: GenerateIn):
-        async def work(b: Batcher, ticket: Ticket):
-            deadline = time.monotonic() + settings.request_timeout_s
-            text = req.prompt
-            for _ in range(req.max_new_tokens):  # greedy; each token joins whatever batch is forming
-                # once accepted, later tokens wait for queue room instead of failing half-way with a 429
-                p = await b.submit((text, 1), max(0.001, deadline - time.monotonic()), ticket)
-                text += p.next
-            return JSONResponse({"prompt": req.prompt, "completion": text[len(req.prompt):]})
-        return await admitted("generate", work)
+    async def generate(req: GenerateIn, request: Request):
+        def answer(ids: list[int]) -> JSONResponse:
+            return JSONResponse({"prompt": req.prompt, "completion": st.engine.vocab.decode(ids)})
+        return await run("generate", request, st.engine.encode(req.prompt) if st.engine else [], req.max_new_tokens,
+                         1, answer)
 
     return app
 
@@ -197,14 +218,14 @@ async def drain(app: FastAPI) -> dict:
     st.draining = True
     st.metrics.ready.set(0)
     t0 = time.monotonic()
-    _event("draining", inflight=st.inflight, queued=st.batcher.pending if st.batcher else 0)
+    _event("draining", inflight=st.inflight, queued=st.scheduler.pending if st.scheduler else 0)
     try:
         await asyncio.wait_for(st.idle.wait(), st.settings.drain_timeout_s)
         clean = True
     except asyncio.TimeoutError:
         clean = False
     summary = {"accepted": st.accepted, "completed": st.completed, "timed_out": st.timed_out,
-               "inflight_left": st.inflight,
+               "cancelled": st.cancelled, "failed": st.failed, "inflight_left": st.inflight,
                "clean": clean, "drain_s": round(time.monotonic() - t0, 3)}
     _event("drained", **summary)
     return summary
