@@ -125,6 +125,67 @@ def test_concurrent_load_forms_real_batches(server):
     assert server.metric("serve_inflight_requests") == 0 and server.metric("serve_queue_depth") == 0
 
 
+def test_generation_metrics_count_tokens_first_tokens_and_batches(server, reference_model):
+    before = {m: server.metric(m) for m in ("serve_generated_tokens_total", "serve_time_to_first_token_seconds_count",
+                                            "serve_batch_size_count", "serve_batch_size_sum")}
+    lengths = [5, 9, 17, 30] * 4
+    with ThreadPoolExecutor(16) as pool:
+        got = list(pool.map(lambda i: httpx.post(f"{server.url}/v1/generate", json={
+            "prompt": PROMPTS[i % 6], "max_new_tokens": lengths[i]}, timeout=60).json(), range(16)))
+    for i, body in enumerate(got):
+        assert body["completion"] == greedy(reference_model, PROMPTS[i % 6], lengths[i])
+    assert server.metric("serve_generated_tokens_total") - before["serve_generated_tokens_total"] == sum(lengths)
+    assert server.metric("serve_time_to_first_token_seconds_count") \
+        - before["serve_time_to_first_token_seconds_count"] == 16
+    steps = server.metric("serve_batch_size_count") - before["serve_batch_size_count"]
+    rows = server.metric("serve_batch_size_sum") - before["serve_batch_size_sum"]
+    assert rows == sum(lengths)  # every token came out of exactly one row of one step
+    assert steps < rows, "no step ever ran two sequences together"
+    deadline = time.monotonic() + 15
+    while server.metric("serve_tokens_per_second") == 0:  # the current second counts once it is over
+        assert time.monotonic() < deadline, "serve_tokens_per_second never rose"
+        time.sleep(0.2)
+    assert 0 < server.metric("serve_tokens_per_second") <= sum(lengths)
+    assert server.metric("serve_batch_occupancy") == 0 and server.metric("serve_inflight_requests") == 0
+
+
+def test_a_client_that_disconnects_is_dropped_before_it_costs_a_token(artifact):
+    """The worker holds a lone request up to --max-wait-ms for company; the client leaves meanwhile. Its
+    sequence must never run (no tokens), and the departure is counted, not answered as a success."""
+    s = Server(artifact, "--quantize", "none", "--max-batch-size", "64", "--max-wait-ms", "3000")
+    try:
+        body = b'{"prompt": "Shall I compare thee", "max_new_tokens": 512}'
+        with socket.create_connection(("127.0.0.1", s.port), timeout=10) as c:
+            c.sendall(b"POST /v1/generate HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            deadline = time.monotonic() + 30
+            while s.metric("serve_inflight_requests") == 0:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+        deadline = time.monotonic() + 30
+        while s.metric('serve_cancelled_total{reason="disconnect"}') == 0 or s.metric("serve_queue_depth"):
+            assert time.monotonic() < deadline, "the disconnect was never noticed"
+            time.sleep(0.05)
+        assert s.metric("serve_inflight_requests") == 0
+        # the next request runs in the steps right after: had the dropped one been admitted, it would have
+        # generated beside it
+        r = httpx.post(f"{s.url}/v1/generate", json={"prompt": "O", "max_new_tokens": 3}, timeout=30)
+        assert r.status_code == 200 and s.metric("serve_generated_tokens_total") == 3
+        assert s.metric('serve_requests_total{code="200",endpoint="generate"}') == 1
+    finally:
+        s.stop()
+
+
+def test_torch_threads_follow_the_flag(artifact):
+    s = Server(artifact, "--quantize", "none", "--torch-threads", "3")
+    try:
+        assert httpx.get(f"{s.url}/v1/models", timeout=5).json()["torch_threads"] == 3
+        [ready] = s.run.named("ready")
+        assert ready["torch_threads"] == 3
+    finally:
+        s.stop()
+
+
 def test_full_queue_answers_429(artifact):
     s = Server(artifact, "--max-batch-size", "1", "--max-wait-ms", "0", "--queue-size", "1")
     try:
