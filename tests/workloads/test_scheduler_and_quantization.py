@@ -237,3 +237,27 @@ def test_padded_batch_equals_one_forward_per_request(artifact, quantize):
     assert torch.equal(batched.argmax(-1), single.argmax(-1))
     preds = e.predict(texts, top_k=3)
     assert [p.next for p in preds] == [e.vocab.chars[i] for i in single.argmax(-1).tolist()]
+
+
+def test_autocast_decoding_keeps_its_kv_cache_in_the_autocast_dtype(artifact):
+    """The CUDA path (bf16 autocast, eager model, bf16 KV cache), exercised with CPU autocast: the keys a
+    bf16 linear writes must fit the cache, in the prefill and in every step, through the scheduler too."""
+    model, meta = load_model(artifact)
+    e = Engine(model, meta, torch.device("cpu"), quantize="none", amp=torch.bfloat16)
+    assert e.model is model  # eager: TorchScript does not follow autocast
+    lengths = [3, 40, 1, 12]  # 40 > block_size: the window slides
+    got = e.generate(PROMPTS, lengths)
+    assert [len(g) for g in got] == lengths and all(set(g) <= set(e.vocab.chars) for g in got)
+
+    async def scenario():
+        s = scheduler(e)
+        assert s.batch.cache.kv.dtype is torch.bfloat16
+        s.start()
+        seqs = [seq(e, p, n) for p, n in zip(PROMPTS, lengths)]
+        for q in seqs:
+            s.submit(q)
+        out = await asyncio.gather(*(q.future for q in seqs))
+        await s.close()
+        return out
+
+    assert [len(ids) for ids in asyncio.run(scenario())] == lengths

@@ -55,12 +55,16 @@ class Engine:
     """``quantize``: ``none``; ``int8`` (CPU only); ``auto``: int8 on CPU when it measures lossless on held-out
     bundled text (next-character accuracy not below the float model's), else float."""
 
-    def __init__(self, model: CharTransformer, meta: dict, device: torch.device, quantize: str = "none"):
+    def __init__(self, model: CharTransformer, meta: dict, device: torch.device, quantize: str = "none",
+                 amp: torch.dtype | None | str = "auto"):
+        """``amp``: the autocast dtype, also the KV cache's; ``auto``: bfloat16 on CUDA, none (float32) on CPU."""
         if quantize not in QUANTIZE_CHOICES:
             raise ValueError(f"quantize must be one of {QUANTIZE_CHOICES}, got {quantize!r}")
         if quantize == "int8" and device.type != "cpu":
             raise ValueError("--quantize int8 is CPU-only (dynamic quantization has no CUDA kernels)")
         self.cfg, self.meta, self.device = model.cfg, meta, device
+        self.amp = (torch.bfloat16 if device.type == "cuda" else None) if amp == "auto" else amp
+        self.cache_dtype = self.amp or torch.float32
         self.vocab = Vocab(model.cfg.vocab)
         self.reference = model  # the float model, eager: the yardstick for int8
         self.eager: torch.nn.Module = model  # what is served, before TorchScript
@@ -82,8 +86,8 @@ class Engine:
         of eager at small batches) and without holding the GIL the event loop needs; same kernels, same numbers.
         TorchScript is deprecated in favour of torch.compile/torch.export, which need a C++ toolchain in the image
         and minutes of compilation per shape range on a small CPU; torch is pinned, so this keeps working.
-        CUDA keeps the eager model under bf16 autocast."""
-        if self.device.type != "cpu":
+        Under autocast (bf16 on CUDA) the model stays eager: TorchScript does not follow autocast."""
+        if self.device.type != "cpu" or self.amp is not None:
             return model
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -96,8 +100,7 @@ class Engine:
         return cls(model, meta, device, quantize)
 
     def _autocast(self):
-        return torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda" \
-            else contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp) if self.amp is not None else contextlib.nullcontext()
 
     def encode(self, text: str) -> list[int]:
         """The ids the model sees of ``text``: its last ``block_size`` characters."""
@@ -202,7 +205,7 @@ class Batch:
 
     def __init__(self, engine: Engine, rows: int):
         self.engine, self.rows, self.block = engine, rows, engine.cfg.block_size
-        self.cache = KVCache(engine.cfg, rows, engine.device)
+        self.cache = KVCache(engine.cfg, rows, engine.device, engine.cache_dtype)
         self.active: list[Sequence] = []
 
     def remove(self, rows: list[int]) -> None:
