@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sequences decoded together (KV cache rows); more wait in the queue")
     p.add_argument("--max-batch-tokens", type=int, default=2048,
                    help="tokens of work per model step: one per decoding sequence plus each admitted prompt")
-    p.add_argument("--max-wait-ms", type=float, default=5.0,
+    p.add_argument("--max-wait-ms", type=float, default=0.0,
                    help="when idle, how long the first request waits for others to share its first step")
     p.add_argument("--queue-size", type=int, default=256, help="requests waiting to join the batch before 429")
     p.add_argument("--drain-timeout-s", type=float, default=30.0)

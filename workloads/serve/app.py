@@ -27,7 +27,7 @@ class Settings:
     model_uri: str
     max_batch_size: int = 64
     max_batch_tokens: int = 2048
-    max_wait_ms: float = 5.0
+    max_wait_ms: float = 0.0
     queue_size: int = 256
     drain_timeout_s: float = 30.0
     request_timeout_s: float = 30.0
