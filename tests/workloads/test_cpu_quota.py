@@ -37,5 +37,8 @@ def test_cgroup_v1_and_no_cgroup(tmp_path):
     assert cpu_limit(tmp_path / "missing") == CPUS
 
 
-def test_default_threads_leave_a_cpu_to_the_event_loop():
-    assert [default_threads(n) for n in (1, 2, 4, 8)] == [1, 1, 3, 7]
+def test_default_threads_one_decode_thread_per_cpu_or_one_for_the_gpu():
+    assert [default_threads(n, cuda=False) for n in (1, 2, 8)] == [(1, 1), (2, 1), (8, 1)]
+    assert [default_threads(n, cuda=True) for n in (1, 8)] == [(1, 1), (1, 8)]
+    assert default_threads(8, cuda=False, decode=2) == (2, 4)  # the quota's CPUs shared among decode threads
+    assert default_threads(8, cuda=False, decode=2, torch_threads=1) == (2, 1)

@@ -30,7 +30,7 @@ def greedy(engine: Engine, prompt: str, n: int) -> str:
 
 
 def scheduler(engine: Engine, **kw) -> Scheduler:
-    opts = {"max_batch": 8, "max_tokens": 1024, "max_wait_s": 0.0, "queue_size": 64} | kw
+    opts = {"max_batch": 8, "max_tokens": 1024, "max_wait_s": 0.0, "queue_size": 64, "threads": 1} | kw
     return Scheduler(engine, metrics=ServeMetrics(opts["max_batch"]), **opts)
 
 
@@ -66,21 +66,27 @@ def test_a_request_joins_the_running_batch_and_is_answered_when_its_own_sequence
     assert got_a == greedy(engine, PROMPTS[0], 400)
 
 
-def test_concurrent_mixed_lengths_give_the_uncached_greedy_completions(engine):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_concurrent_mixed_lengths_give_the_uncached_greedy_completions(engine, threads):
     lengths = [1, 4, 17, 40, 2, 33, 9, 64, 5, 12]  # 64 > block_size 32: windows slide mid-batch
+    served: set[int] = set()
 
     async def scenario():
-        s = scheduler(engine, max_batch=4)  # fewer rows than requests: later ones wait in the queue
+        s = scheduler(engine, max_batch=4, threads=threads)  # fewer rows than requests: later ones queue
+        assert [b.rows for b in s.batches] == ([4] if threads == 1 else [2, 2])
         s.start()
         seqs = [seq(engine, PROMPTS[i % 4], n) for i, n in enumerate(lengths)]
         for q in seqs:
             s.submit(q)
-        out = await asyncio.gather(*(q.future for q in seqs))
-        assert s.batch.active == [] and s.pending == 0
+        while not all(q.future.done() for q in seqs):
+            served.update(i for i, b in enumerate(s.batches) if b.active)
+            await asyncio.sleep(0.001)
+        assert s.live == 0 and s.pending == 0
         await s.close()
-        return [engine.vocab.decode(ids) for ids in out]
+        return [engine.vocab.decode(q.future.result()) for q in seqs]
 
     got = asyncio.run(scenario())
+    assert served == set(range(threads)), "a decode thread never took part"
     assert got == [greedy(engine, PROMPTS[i % 4], n) for i, n in enumerate(lengths)]
     assert engine.generate([PROMPTS[i % 4] for i in range(len(lengths))], lengths) == got
 
@@ -111,21 +117,22 @@ def test_admission_keeps_each_step_within_the_token_budget(engine, monkeypatch):
     assert len({tuple(o) for o in out}) == 1 and len(out[0]) == 6
 
 
-def test_cancelled_and_expired_sequences_leave_the_batch_and_free_their_rows(engine):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_cancelled_and_expired_sequences_leave_the_batch_and_free_their_rows(engine, threads):
     async def scenario():
-        s = scheduler(engine)
+        s = scheduler(engine, threads=threads)
         s.start()
         a = seq(engine, PROMPTS[0], 100_000)
         s.submit(a)
         await until(lambda: len(a.generated) >= 3)
         a.cancelled = True  # what the event loop does when the client disconnects
-        await until(lambda: not s.batch.active)
+        await until(lambda: not s.live)
         stopped_at = len(a.generated)
         expired = seq(engine, PROMPTS[1], 5, deadline=time.monotonic() - 1)
         s.submit(expired)
         late = seq(engine, PROMPTS[2], 100_000, deadline=time.monotonic() + 0.2)
         s.submit(late)
-        await until(lambda: s.pending == 0 and not s.batch.active)
+        await until(lambda: s.pending == 0 and not s.live)
         ok = seq(engine, PROMPTS[3], 2)
         s.submit(ok)
         assert len(await ok.future) == 2
@@ -251,7 +258,7 @@ def test_autocast_decoding_keeps_its_kv_cache_in_the_autocast_dtype(artifact):
 
     async def scenario():
         s = scheduler(e)
-        assert s.batch.cache.kv.dtype is torch.bfloat16
+        assert s.batches[0].cache.kv.dtype is torch.bfloat16
         s.start()
         seqs = [seq(e, p, n) for p, n in zip(PROMPTS, lengths)]
         for q in seqs:

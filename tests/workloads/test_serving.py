@@ -176,12 +176,13 @@ def test_a_client_that_disconnects_is_dropped_before_it_costs_a_token(artifact):
         s.stop()
 
 
-def test_torch_threads_follow_the_flag(artifact):
-    s = Server(artifact, "--quantize", "none", "--torch-threads", "3")
+def test_threads_follow_the_flags(artifact):
+    s = Server(artifact, "--quantize", "none", "--torch-threads", "3", "--decode-threads", "2")
     try:
-        assert httpx.get(f"{s.url}/v1/models", timeout=5).json()["torch_threads"] == 3
+        info = httpx.get(f"{s.url}/v1/models", timeout=5).json()
+        assert (info["torch_threads"], info["decode_threads"]) == (3, 2)
         [ready] = s.run.named("ready")
-        assert ready["torch_threads"] == 3
+        assert (ready["torch_threads"], ready["decode_threads"]) == (3, 2)
     finally:
         s.stop()
 

@@ -38,10 +38,15 @@ def cpu_limit(cgroup: Path = CGROUP) -> int:
     return max(1, cpus)
 
 
-def default_threads(cpus: int) -> int:
-    """Torch intra-op threads for ``cpus`` CPUs: one CPU stays with the event loop (HTTP) when there are two or
-    more, the rest decode."""
-    return max(1, cpus - 1)
+def default_threads(cpus: int, cuda: bool, decode: int = 0, torch_threads: int = 0) -> tuple[int, int]:
+    """(decode threads, torch intra-op threads) for a container of ``cpus`` CPUs; 0 means "choose".
+
+    On CPU one decode thread per CPU, each with one torch thread: a small model's step is mostly per-operator
+    overhead that intra-op threads cannot split, while independent batches on separate cores scale, and a
+    single-threaded step never waits at a barrier for a descheduled sibling. With CUDA one decode thread feeds
+    the GPU and torch keeps the CPUs."""
+    decode = decode or (1 if cuda else cpus)
+    return decode, torch_threads or max(1, cpus // decode)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,8 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--request-timeout-s", type=float, default=30.0)
     p.add_argument("--quantize", choices=("auto", "none", "int8"), default="auto",
                    help="int8: dynamic quantization (CPU); auto: int8 on CPU where it measures lossless at load")
+    p.add_argument("--decode-threads", type=int, default=0,
+                   help="threads decoding batches in parallel; 0: one per CPU of the container's quota (cgroup "
+                        "cpu.max) on CPU, 1 with CUDA")
     p.add_argument("--torch-threads", type=int, default=0,
-                   help="torch intra-op threads; 0: from the container's CPU quota (cgroup cpu.max)")
+                   help="torch intra-op threads; 0: the quota's CPUs divided among the decode threads")
     p.add_argument("--log-level", default="warning")
     return p
 
@@ -72,8 +80,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     for name in ("max_batch_size", "max_batch_tokens", "queue_size"):
         if getattr(a, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
-    if a.max_wait_ms < 0 or a.drain_timeout_s < 0 or a.request_timeout_s <= 0 or a.torch_threads < 0:
-        p.error("--max-wait-ms, --drain-timeout-s and --torch-threads must be >= 0, --request-timeout-s > 0")
+    if min(a.max_wait_ms, a.drain_timeout_s, a.torch_threads, a.decode_threads) < 0 or a.request_timeout_s <= 0:
+        p.error("--max-wait-ms, --drain-timeout-s, --decode-threads and --torch-threads must be >= 0, "
+                "--request-timeout-s > 0")
     return a
 
 
@@ -111,14 +120,16 @@ def main(argv: list[str] | None = None) -> int:
 
     from workloads.serve.app import Settings, create_app
 
-    # before any torch work: intra-op threads beyond the CPU quota are throttled, and each one spins for the GIL
-    torch.set_num_threads(args.torch_threads or default_threads(cpu_limit()))
+    # before any torch work: threads beyond the CPU quota are only throttled
+    decode, intra = default_threads(cpu_limit(), torch.cuda.is_available(), args.decode_threads, args.torch_threads)
+    torch.set_num_threads(intra)
     torch.set_num_interop_threads(1)
     logging.basicConfig(level=args.log_level.upper())
     app = create_app(Settings(model_uri=args.model_uri, max_batch_size=args.max_batch_size,
                               max_batch_tokens=args.max_batch_tokens, max_wait_ms=args.max_wait_ms,
                               queue_size=args.queue_size, drain_timeout_s=args.drain_timeout_s,
-                              request_timeout_s=args.request_timeout_s, quantize=args.quantize))
+                              request_timeout_s=args.request_timeout_s, quantize=args.quantize,
+                              decode_threads=decode))
 
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
                             timeout_graceful_shutdown=max(1, int(args.drain_timeout_s)), lifespan="on")

@@ -32,6 +32,7 @@ class Settings:
     drain_timeout_s: float = 30.0
     request_timeout_s: float = 30.0
     quantize: str = "auto"
+    decode_threads: int = 1
 
 
 @dataclass
@@ -90,12 +91,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> "InferenceFr
             gc.freeze()
             st.scheduler = Scheduler(eng, max_batch=settings.max_batch_size, max_tokens=settings.max_batch_tokens,
                                      max_wait_s=settings.max_wait_ms / 1000, queue_size=settings.queue_size,
-                                     metrics=metrics)
+                                     metrics=metrics, threads=settings.decode_threads)
             st.scheduler.start()
             st.ready = True
             metrics.ready.set(1)
             _event("ready", model_uri=settings.model_uri, device=str(eng.device), quantized=eng.quantized,
-                   torch_threads=torch.get_num_threads())
+                   torch_threads=torch.get_num_threads(), decode_threads=len(st.scheduler.batches))
         except Exception as e:  # keeps /readyz failing with the reason; liveness fails too, so the pod restarts
             st.load_error = f"{type(e).__name__}: {e}"
             log.exception("model load failed")
@@ -135,7 +136,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> "InferenceFr
         e = st.engine
         return {"model_uri": settings.model_uri, "config": e.cfg.to_dict(), "trained": e.meta,
                 "quantized": e.quantized, "quantization": e.accuracy, "device": str(e.device),
-                "torch_threads": torch.get_num_threads(), "max_batch_size": settings.max_batch_size,
+                "torch_threads": torch.get_num_threads(), "decode_threads": len(st.scheduler.batches),
+                "max_batch_size": settings.max_batch_size,
                 "max_batch_tokens": settings.max_batch_tokens}
 
     def refuse(endpoint: str, reason: str, code: int) -> tuple[int, dict, list]:

@@ -1,6 +1,7 @@
 """The server's Prometheus series (``serve_queue_depth`` is what KEDA scales on; see components/k8s/common.py)."""
 from __future__ import annotations
 
+import threading
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -15,13 +16,15 @@ class TokenRate:
         self.window, self.clock = window_s, clock
         self.counts = [0] * (window_s + 1)
         self.seconds = [-1] * (window_s + 1)
+        self.lock = threading.Lock()
 
     def add(self, n: int, now: float | None = None) -> None:
         sec = int(self.clock() if now is None else now)
         i = sec % len(self.counts)
-        if self.seconds[i] != sec:
-            self.seconds[i], self.counts[i] = sec, 0
-        self.counts[i] += n
+        with self.lock:  # several decode threads add
+            if self.seconds[i] != sec:
+                self.seconds[i], self.counts[i] = sec, 0
+            self.counts[i] += n
 
     def rate(self) -> float:
         now = int(self.clock())  # the current second is still filling: count the ``window`` before it

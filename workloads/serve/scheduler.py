@@ -1,14 +1,17 @@
-"""Continuous (iteration-level) batching: one worker thread advances every live sequence one token per step.
+"""Continuous (iteration-level) batching: decode threads advance every live sequence one token per step.
 
-The event loop only admits (a bounded queue: full is an immediate 429) and answers. Between two model steps the
-worker takes waiting requests, up to ``max_batch`` live sequences and ``max_tokens`` tokens of work per step,
-prefills them into the KV cache and answers each request the moment its sequence ends. A request whose client
-has gone, or whose deadline has passed, is dropped at the next step and frees its cache row.
+The event loop only admits (a bounded queue: full is an immediate 429) and answers. Between two model steps a
+decode thread takes waiting requests, up to its share of ``max_batch`` live sequences and ``max_tokens`` tokens of
+work per step, prefills them into its KV cache and answers each request the moment its sequence ends. A request
+whose client has gone, or whose deadline has passed, is dropped at the next step and frees its cache row. With
+several decode threads (CPU: one per CPU of the quota) each owns a batch and a cache; a step runs in TorchScript
+without the GIL, so they decode in parallel.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -27,30 +30,37 @@ class QueueFull(Exception):
 
 class Scheduler:
     def __init__(self, engine: Engine, *, max_batch: int, max_tokens: int, max_wait_s: float, queue_size: int,
-                 metrics: ServeMetrics):
+                 metrics: ServeMetrics, threads: int = 1):
         self.engine, self.max_batch, self.max_tokens = engine, max_batch, max_tokens
         self.max_wait_s, self.queue_size, self.metrics = max_wait_s, queue_size, metrics
-        self.batch = Batch(engine, max_batch)
-        self.waiting: deque[Sequence] = deque()  # appended by the event loop, taken by the worker
-        self.wake = threading.Event()
+        n = max(1, min(threads, max_batch))
+        self.batches = [Batch(engine, max_batch // n + (i < max_batch % n)) for i in range(n)]
+        self.waiting: deque[Sequence] = deque()  # appended by the event loop, taken by the decode threads
+        self.admission = threading.Lock()  # one thread at a time weighs its share against the others'
+        self.wakes = [threading.Event() for _ in self.batches]
         self.stopping = False
-        self.thread: threading.Thread | None = None
+        self.threads: list[threading.Thread] = []
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.steps = 0
         metrics.queue_depth.set_function(lambda: len(self.waiting))
-        metrics.occupancy.set_function(lambda: len(self.batch.active) / self.max_batch)
+        metrics.occupancy.set_function(lambda: self.live / self.max_batch)
         metrics.tokens_per_second.set_function(metrics.token_rate.rate)
+
+    @property
+    def live(self) -> int:
+        return sum(len(b.active) for b in self.batches)
 
     # ---- event-loop side
 
     def start(self) -> None:
         self.loop = asyncio.get_running_loop()
-        self.thread = threading.Thread(target=self._run, name="decode", daemon=True)
-        self.thread.start()
+        self.threads = [threading.Thread(target=self._run, args=(i,), name=f"decode-{i}", daemon=True)
+                        for i in range(len(self.batches))]
+        for t in self.threads:
+            t.start()
 
     @property
     def alive(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+        return bool(self.threads) and all(t.is_alive() for t in self.threads)
 
     @property
     def pending(self) -> int:
@@ -61,13 +71,15 @@ class Scheduler:
         if len(self.waiting) >= self.queue_size:
             raise QueueFull
         self.waiting.append(seq)
-        self.wake.set()
+        for w in self.wakes:
+            w.set()
 
     async def close(self) -> None:
         self.stopping = True
-        self.wake.set()
-        if self.thread is not None:
-            await asyncio.to_thread(self.thread.join)
+        for w in self.wakes:
+            w.set()
+        for t in self.threads:
+            await asyncio.to_thread(t.join)
 
     @staticmethod
     def _deliver(done: list[tuple[Sequence, object]]) -> None:
@@ -78,66 +90,75 @@ class Scheduler:
                 else:
                     seq.future.set_result(result)
 
-    # ---- worker side
+    # ---- decode threads
 
-    def _run(self) -> None:
+    def _run(self, i: int) -> None:
+        batch, wake = self.batches[i], self.wakes[i]
         with torch.inference_mode():
             while not self.stopping:
-                if not self.batch.active and not self._wait_for_work():
+                if not batch.active and not self._wait_for_work(wake):
                     continue
                 try:
-                    self._step()
+                    self._step(batch)
                 except Exception as e:  # a failing step fails its sequences, not the server
                     log.exception("decode step failed")
-                    self._post([(seq, e) for seq in self.batch.active])
-                    self.batch.remove(list(range(len(self.batch.active))))
+                    self._post([(seq, e) for seq in batch.active])
+                    batch.remove(list(range(len(batch.active))))
 
-    def _wait_for_work(self) -> bool:
+    def _wait_for_work(self, wake: threading.Event) -> bool:
         """Idle: sleep until a request arrives, then up to ``max_wait_s`` for more to share the first step."""
         while not self.waiting:
             if self.stopping:
                 return False
-            self.wake.wait()
-            self.wake.clear()
-        until = self.waiting[0].arrived + self.max_wait_s
+            wake.wait()
+            wake.clear()
+        try:
+            until = self.waiting[0].arrived + self.max_wait_s
+        except IndexError:  # another decode thread took it
+            return True
         while len(self.waiting) < self.max_batch and not self.stopping:
             left = until - time.monotonic()
             if left <= 0:
                 break
-            self.wake.wait(left)
-            self.wake.clear()
+            wake.wait(left)
+            wake.clear()
         return not self.stopping
 
     def _post(self, done: list[tuple[Sequence, object]]) -> None:
         if done and self.loop is not None and not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self._deliver, done)
 
-    def _admit(self, now: float) -> list[Sequence]:
-        """Waiting requests that fit this step: free rows, and the token budget after the live sequences' work."""
-        active = self.batch.active
-        budget = self.max_tokens - self.batch.work()
+    def _admit(self, batch: Batch, now: float) -> list[Sequence]:
+        """Waiting requests for this thread's next step: up to its fair share of everything live or waiting
+        (so a lone burst spreads over the threads), its free rows, and the token budget left after its live
+        sequences' work."""
         new: list[Sequence] = []
-        while self.waiting and len(active) + len(new) < self.max_batch:
-            seq = self.waiting[0]
-            if seq.cancelled or now > seq.deadline:  # gone or expired while queued: the event loop answered
-                self.waiting.popleft()
-                continue
-            if len(seq.ctx) > budget and (new or active):
-                break  # next step; a prompt larger than the whole budget still runs, alone
-            budget -= len(seq.ctx)
-            new.append(self.waiting.popleft())
+        with self.admission:
+            share = math.ceil((self.live + len(self.waiting)) / len(self.batches))
+            room = min(batch.rows, share) - len(batch.active)
+            budget = self.max_tokens - batch.work()
+            while self.waiting and len(new) < room:
+                seq = self.waiting[0]
+                if seq.cancelled or now > seq.deadline:  # gone or expired while queued: the event loop answered
+                    self.waiting.popleft()
+                    continue
+                if len(seq.ctx) > budget and (new or batch.active):
+                    break  # next step; a prompt larger than the whole budget still runs, alone
+                budget -= len(seq.ctx)
+                new.append(self.waiting.popleft())
         return new
 
-    def _step(self) -> None:
+    def _step(self, batch: Batch) -> None:
         t0 = time.monotonic()
-        gone = [i for i, s in enumerate(self.batch.active) if s.cancelled or t0 > s.deadline]
+        gone = [i for i, s in enumerate(batch.active) if s.cancelled or t0 > s.deadline]
         if gone:
-            self.batch.remove(gone)
-        new = self._admit(t0)
-        done, rows, tokens = self.batch.step(new)
-        self._post(list(done.items()))
+            batch.remove(gone)
+        new = self._admit(batch, t0)
+        if not new and not batch.active:
+            return
+        done, rows, tokens = batch.step(new)
         now = time.monotonic()
-        m = self.metrics
+        m = self.metrics  # counted before the answers go out: a client that reads /metrics next sees its request
         for seq in new:
             if seq.max_new:
                 m.ttft.observe(now - seq.arrived)
@@ -147,4 +168,4 @@ class Scheduler:
         if rows:
             m.batch_size.observe(rows)
             m.batch_latency.observe(now - t0)
-        self.steps += 1
+        self._post(list(done.items()))
