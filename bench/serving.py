@@ -274,12 +274,12 @@ class Server:
             pass
 
 
-def ours(artifact: str, max_batch: int):
+def ours(artifact: str, max_batch: int, extra: list[str]):
     def start() -> Server:
         port = free_port()
         return Server("workloads.serve", [sys.executable, "-m", "workloads.serve", "--model-uri", artifact,
                                           "--port", str(port), "--quantize", "none", "--max-batch-size",
-                                          str(max_batch), "--queue-size", "4096"], port)
+                                          str(max_batch), "--queue-size", "4096", *extra], port)
     return start
 
 
@@ -330,7 +330,9 @@ def main() -> None:
     p.add_argument("--sweep-seconds", type=float, default=4)
     p.add_argument("--warmup-s", type=float, default=1.5)
     p.add_argument("--max-batch-size", type=int, default=128, help="workloads.serve's --max-batch-size")
-    p.add_argument("--lit-threads", type=int, nargs="+", default=[1, 0], help="LitServe worker threads; 0: default")
+    p.add_argument("--ours-args", default="", help="more workloads.serve flags (default: its own defaults)")
+    p.add_argument("--lit-threads", type=int, nargs="*", default=[1, 0],
+                   help="LitServe worker threads; 0: torch's default; none: workloads.serve alone")
     p.add_argument("--lit-setting", nargs=2, type=float, metavar=("BATCH", "TIMEOUT_S"),
                    help="skip the sweep: this LitServe batch size and timeout everywhere")
     p.add_argument("--model-uri", help="a trained artifact (default: train the serving size for --train-steps)")
@@ -354,7 +356,7 @@ def main() -> None:
         for rep in range(a.reps):
             order = contenders if rep % 2 == 0 else contenders[::-1]
             for who in order:
-                plans = ([(ours(artifact, a.max_batch_size), a.concurrency)] if who == "ours" else
+                plans = ([(ours(artifact, a.max_batch_size, a.ours_args.split()), a.concurrency)] if who == "ours" else
                          [(litserve(artifact, int(who[3:]), *best[int(who[3:]), c]), [c]) for c in a.concurrency])
                 for start, cs in plans:
                     s = start()

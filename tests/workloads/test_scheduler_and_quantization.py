@@ -9,7 +9,7 @@ import torch
 
 from workloads.serve.engine import Batch, Engine, Sequence
 from workloads.serve.metrics import ServeMetrics, TokenRate
-from workloads.serve.scheduler import QueueFull, Scheduler
+from workloads.serve.scheduler import MIN_SHARE, QueueFull, Scheduler
 from workloads.storage import load_model
 
 PROMPTS = ["Shall I compare thee", "To be, or not", "O", "When in disgrace with fortune and men's eyes, I all alone"]
@@ -89,6 +89,31 @@ def test_concurrent_mixed_lengths_give_the_uncached_greedy_completions(engine, t
     assert served == set(range(threads)), "a decode thread never took part"
     assert got == [greedy(engine, PROMPTS[i % 4], n) for i, n in enumerate(lengths)]
     assert engine.generate([PROMPTS[i % 4] for i in range(len(lengths))], lengths) == got
+
+
+def test_a_small_load_stays_on_one_decode_thread_and_a_large_one_spreads(engine):
+    async def scenario():
+        s = scheduler(engine, max_batch=64, threads=2)
+        s.start()
+        first = [seq(engine, PROMPTS[0], 100_000) for _ in range(MIN_SHARE // 2)]
+        for q in first:
+            s.submit(q)
+        await until(lambda: s.live == len(first))
+        small = sorted(len(b.active) for b in s.batches)
+        more = [seq(engine, PROMPTS[1], 100_000) for _ in range(3 * MIN_SHARE)]
+        for q in more:
+            s.submit(q)
+        await until(lambda: s.live == len(first) + len(more))
+        large = sorted(len(b.active) for b in s.batches)
+        for q in first + more:
+            q.cancelled = True
+        await until(lambda: not s.live)
+        await s.close()
+        return small, large
+
+    small, large = asyncio.run(scenario())
+    assert small == [0, MIN_SHARE // 2]
+    assert large[0] >= MIN_SHARE and sum(large) == 3.5 * MIN_SHARE
 
 
 def test_admission_keeps_each_step_within_the_token_budget(engine, monkeypatch):

@@ -24,6 +24,11 @@ from workloads.serve.metrics import ServeMetrics
 log = logging.getLogger("workloads.serve")
 
 
+# Below this many rows a step costs about the same whatever its size (per-operator overhead): a small load is
+# not split across decode threads, which would pay that overhead twice for little parallelism.
+MIN_SHARE = 16
+
+
 class QueueFull(Exception):
     pass
 
@@ -130,11 +135,11 @@ class Scheduler:
 
     def _admit(self, batch: Batch, now: float) -> list[Sequence]:
         """Waiting requests for this thread's next step: up to its fair share of everything live or waiting
-        (so a lone burst spreads over the threads), its free rows, and the token budget left after its live
-        sequences' work."""
+        (so a burst spreads over the threads, though never in shares below ``MIN_SHARE``), its free rows, and
+        the token budget left after its live sequences' work."""
         new: list[Sequence] = []
         with self.admission:
-            share = math.ceil((self.live + len(self.waiting)) / len(self.batches))
+            share = max(MIN_SHARE, math.ceil((self.live + len(self.waiting)) / len(self.batches)))
             room = min(batch.rows, share) - len(batch.active)
             budget = self.max_tokens - batch.work()
             while self.waiting and len(new) < room:
