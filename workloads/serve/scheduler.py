@@ -76,8 +76,7 @@ class Scheduler:
         if len(self.waiting) >= self.queue_size:
             raise QueueFull
         self.waiting.append(seq)
-        for w in self.wakes:
-            w.set()
+        self.wakes[0].set()  # the first thread takes it, or passes the overflow on (``_admit``)
 
     async def close(self) -> None:
         self.stopping = True
@@ -101,48 +100,46 @@ class Scheduler:
         batch, wake = self.batches[i], self.wakes[i]
         with torch.inference_mode():
             while not self.stopping:
-                if not batch.active and not self._wait_for_work(wake):
-                    continue
+                if not batch.active:  # idle: sleep until a request (or a busier thread's overflow) arrives
+                    wake.wait()
+                    wake.clear()
+                    if self.stopping:
+                        break
+                    self._linger(wake)
                 try:
-                    self._step(batch)
+                    self._step(i, batch)
                 except Exception as e:  # a failing step fails its sequences, not the server
                     log.exception("decode step failed")
                     self._post([(seq, e) for seq in batch.active])
                     batch.remove(list(range(len(batch.active))))
 
-    def _wait_for_work(self, wake: threading.Event) -> bool:
-        """Idle: sleep until a request arrives, then up to ``max_wait_s`` for more to share the first step."""
-        while not self.waiting:
-            if self.stopping:
-                return False
-            wake.wait()
-            wake.clear()
+    def _linger(self, wake: threading.Event) -> None:
+        """Idle and woken: wait up to ``max_wait_s`` after the first waiting request for more to share the step."""
         try:
             until = self.waiting[0].arrived + self.max_wait_s
         except IndexError:  # another decode thread took it
-            return True
-        while len(self.waiting) < self.max_batch and not self.stopping:
-            left = until - time.monotonic()
-            if left <= 0:
-                break
+            return
+        while len(self.waiting) < self.max_batch and not self.stopping and (left := until - time.monotonic()) > 0:
             wake.wait(left)
             wake.clear()
-        return not self.stopping
 
     def _post(self, done: list[tuple[Sequence, object]]) -> None:
         if done and self.loop is not None and not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self._deliver, done)
 
-    def _admit(self, batch: Batch, now: float) -> list[Sequence]:
-        """Waiting requests for this thread's next step: up to its fair share of everything live or waiting
-        (so a burst spreads over the threads, though never in shares below ``MIN_SHARE``), its free rows, and
-        the token budget left after its live sequences' work."""
+    def _admit(self, i: int, batch: Batch, now: float) -> list[Sequence]:
+        """Waiting requests for thread ``i``'s next step. Threads fill in order, each up to a cap: an equal share
+        of everything live or waiting, but never less than ``MIN_SHARE`` (a small load stays on one thread);
+        within its free rows and the token budget left after its live sequences' work."""
         new: list[Sequence] = []
         with self.admission:
-            share = max(MIN_SHARE, math.ceil((self.live + len(self.waiting)) / len(self.batches)))
-            room = min(batch.rows, share) - len(batch.active)
+            if not self.waiting:
+                return new
+            cap = max(MIN_SHARE, math.ceil((self.live + len(self.waiting)) / len(self.batches)))
+            if any(len(b.active) < min(b.rows, cap) for b in self.batches[:i]):
+                return new  # an earlier thread has room: it takes them at its next step
             budget = self.max_tokens - batch.work()
-            while self.waiting and len(new) < room:
+            while self.waiting and len(batch.active) + len(new) < min(batch.rows, cap):
                 seq = self.waiting[0]
                 if seq.cancelled or now > seq.deadline:  # gone or expired while queued: the event loop answered
                     self.waiting.popleft()
@@ -151,14 +148,18 @@ class Scheduler:
                     break  # next step; a prompt larger than the whole budget still runs, alone
                 budget -= len(seq.ctx)
                 new.append(self.waiting.popleft())
+            overflow = bool(self.waiting)
+        if overflow:  # this thread is at its cap: the next ones may take the rest
+            for w in self.wakes[i + 1:]:
+                w.set()
         return new
 
-    def _step(self, batch: Batch) -> None:
+    def _step(self, i: int, batch: Batch) -> None:
         t0 = time.monotonic()
-        gone = [i for i, s in enumerate(batch.active) if s.cancelled or t0 > s.deadline]
+        gone = [r for r, s in enumerate(batch.active) if s.cancelled or t0 > s.deadline]
         if gone:
             batch.remove(gone)
-        new = self._admit(batch, t0)
+        new = self._admit(i, batch, t0)
         if not new and not batch.active:
             return
         done, rows, tokens = batch.step(new)
