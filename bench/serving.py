@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -360,6 +361,10 @@ def main() -> None:
                          [(litserve(artifact, int(who[3:]), *best[int(who[3:]), c]), [c]) for c in a.concurrency])
                 for start, cs in plans:
                     s = start()
+                    if who == "ours" and rep == 0:
+                        info = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{s.port}/v1/models").read())
+                        log(f"  workloads.serve: {info['decode_threads']} decode thread(s) x {info['torch_threads']}"
+                            f" torch thread(s), max batch {info['max_batch_size']}, quantized {info['quantized']}")
                     try:
                         mismatched[who] = mismatched.get(who, 0) + asyncio.run(identical(s.port, every))
                         for c in cs:
