@@ -79,16 +79,15 @@ class Block(nn.Module):
                                            dropout_p=self.dropout if self.training else 0.0)
         return self._mlp(x + self.drop(self.proj(y.transpose(1, 2).reshape(b, t, c))))
 
-    def step(self, x: torch.Tensor, kv: torch.Tensor, pos: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+    def step(self, x: torch.Tensor, kv: torch.Tensor, rows: torch.Tensor, pos: torch.Tensor,
+             visible: torch.Tensor) -> torch.Tensor:
         """One new position per sequence: ``x`` is ``[b, d_model]``, row ``i`` at position ``pos[i]`` of cache row
-        ``i``; it attends to the cached positions ``visible[i]`` marks (``0 .. pos[i]``)."""
+        ``rows[i] == i``; it attends to the cached positions ``visible[i]`` marks (``0 .. pos[i]``)."""
         b, c, t = x.size(0), x.size(1), visible.size(-1)
         qkv = self.qkv(self.ln1(x)).view(b, 3, self.n_head, c // self.n_head)
-        q, k, v = qkv[:, 0], qkv[:, 1], qkv[:, 2]  # each [b, n_head, head_dim]
-        rows = torch.arange(b, device=x.device)
-        kv[0, rows, :, pos] = k
-        kv[1, rows, :, pos] = v
-        y = F.scaled_dot_product_attention(q.unsqueeze(2), kv[0, :b, :, :t], kv[1, :b, :, :t], attn_mask=visible)
+        kv[:, rows, :, pos] = qkv[:, 1:]  # this position's key and value in one write ([b, 2, heads, dim])
+        y = F.scaled_dot_product_attention(qkv[:, 0].unsqueeze(2), kv[0, :b, :, :t], kv[1, :b, :, :t],
+                                           attn_mask=visible)
         return self._mlp(x + self.proj(y.view(b, c)))
 
 
@@ -168,10 +167,11 @@ class CharTransformer(nn.Module):
         if t > self.block_size:
             raise ValueError(f"position {t - 1} is outside block_size {self.block_size}")
         visible = (torch.arange(t, device=pos.device) <= pos.unsqueeze(1)).view(-1, 1, 1, t)
+        rows = torch.arange(tokens.size(0), device=tokens.device)
         x = self.tok(tokens) + self.pos(pos)
         i = 0
         for blk in self.blocks:
-            x = blk.step(x, kv[i], pos, visible)
+            x = blk.step(x, kv[i], rows, pos, visible)
             i += 1
         return self.head(self.ln_f(x))
 
