@@ -116,6 +116,22 @@ def test_a_small_load_stays_on_one_decode_thread_and_a_large_one_spreads(engine)
     assert large[0] >= MIN_SHARE and sum(large) == 3.5 * MIN_SHARE
 
 
+def test_a_backlog_beyond_every_threads_rows_drains_without_new_arrivals(engine):
+    """The queue holds more than all rows: each thread that runs dry must take more (or rouse the thread whose
+    turn it is), with no submit left to wake anyone."""
+    async def scenario():
+        s = scheduler(engine, max_batch=8, threads=2)  # 4 rows each
+        seqs = [seq(engine, PROMPTS[i % 4], 0, top_k=2) for i in range(60)]  # predictions: done in one step each
+        for q in seqs:
+            s.submit(q)
+        s.start()
+        await asyncio.wait_for(asyncio.gather(*(q.future for q in seqs)), 60)
+        assert s.pending == 0 and s.live == 0
+        await s.close()
+
+    asyncio.run(scenario())
+
+
 def test_admission_keeps_each_step_within_the_token_budget(engine, monkeypatch):
     work: list[int] = []
     step = Batch.step

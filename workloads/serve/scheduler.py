@@ -100,18 +100,24 @@ class Scheduler:
         batch, wake = self.batches[i], self.wakes[i]
         with torch.inference_mode():
             while not self.stopping:
-                if not batch.active:  # idle: sleep until a request (or a busier thread's overflow) arrives
+                if not batch.active and not self.waiting:  # idle: sleep until a request (or an overflow) comes
                     wake.wait()
                     wake.clear()
                     if self.stopping:
                         break
                     self._linger(wake)
                 try:
-                    self._step(i, batch)
+                    ran = self._step(i, batch)
                 except Exception as e:  # a failing step fails its sequences, not the server
                     log.exception("decode step failed")
                     self._post([(seq, e) for seq in batch.active])
                     batch.remove(list(range(len(batch.active))))
+                    continue
+                if not ran and self.waiting:  # queued work an earlier thread with room should take: rouse it
+                    for w in self.wakes[:i]:
+                        w.set()
+                    wake.wait()
+                    wake.clear()
 
     def _linger(self, wake: threading.Event) -> None:
         """Idle and woken: wait up to ``max_wait_s`` after the first waiting request for more to share the step."""
@@ -154,14 +160,15 @@ class Scheduler:
                 w.set()
         return new
 
-    def _step(self, i: int, batch: Batch) -> None:
+    def _step(self, i: int, batch: Batch) -> bool:
+        """One model step of thread ``i``'s batch; False when it had nothing to run."""
         t0 = time.monotonic()
         gone = [r for r, s in enumerate(batch.active) if s.cancelled or t0 > s.deadline]
         if gone:
             batch.remove(gone)
         new = self._admit(i, batch, t0)
         if not new and not batch.active:
-            return
+            return False
         done, rows, tokens = batch.step(new)
         now = time.monotonic()
         m = self.metrics  # counted before the answers go out: a client that reads /metrics next sees its request
@@ -175,3 +182,4 @@ class Scheduler:
             m.batch_size.observe(rows)
             m.batch_latency.observe(now - t0)
         self._post(list(done.items()))
+        return True
