@@ -434,10 +434,11 @@ def report(a, runs: list[dict], best, mismatched: dict[str, int], load0: float, 
                     continue
                 tr = [ratio(x, y) for x, y in zip(ours_r, lit_r)]
                 pr = [ratio(x, y) for x, y in zip(ours_p, lit_p)]
+                starved = any(p != p for p in ours_p + lit_p)  # nan: a run with under two answers
                 log(f"  vs {names[who]:28s} c={c:3d} {m:5s} throughput "
                     f"{ratio(statistics.median(ours_r), statistics.median(lit_r)):5.2f}x [{min(tr):.2f}-{max(tr):.2f}]"
                     f"   p99 {ratio(statistics.median(ours_p), statistics.median(lit_p)):5.2f} "
-                    f"[{min(pr):.2f}-{max(pr):.2f}] (nan: a starved run without percentiles)")
+                    f"[{min(pr):.2f}-{max(pr):.2f}]{'  (a starved run: no percentiles)' if starved else ''}")
 
 
 if __name__ == "__main__":
