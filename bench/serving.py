@@ -189,11 +189,12 @@ async def load(port: int, reqs: list[tuple[bytes, bytes]], concurrency: int, sec
             "errors": errors, "wrong": wrong, "answered": answered}
 
 
-async def identical(port: int, reqs: list[tuple[bytes, bytes]]) -> int:
-    """Every distinct request once, 64 at a time (so they share batches): how many completions differ."""
+async def identical(port: int, reqs: list[tuple[bytes, bytes]]) -> tuple[int, int]:
+    """Every distinct request once, 64 at a time (so they share batches): (completions that differ, requests
+    that failed)."""
     sem = asyncio.Semaphore(64)
 
-    async def one(body: bytes, want: bytes) -> bool:
+    async def one(body: bytes, want: bytes) -> str:
         async with sem:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             try:
@@ -202,9 +203,10 @@ async def identical(port: int, reqs: list[tuple[bytes, bytes]]) -> int:
                                           + str(len(body)).encode() + b"\r\n\r\n" + body)
             finally:
                 writer.close()
-            return status == 200 and got == want
+            return "failed" if status != 200 else "same" if got == want else "differs"
 
-    return sum(not ok for ok in await asyncio.gather(*(one(b, w) for b, w in reqs)))
+    outcomes = await asyncio.gather(*(one(b, w) for b, w in reqs))
+    return outcomes.count("differs"), outcomes.count("failed")
 
 
 # ---- servers
@@ -370,7 +372,10 @@ def main() -> None:
                         log(f"  workloads.serve: {info['decode_threads']} decode thread(s) x {info['torch_threads']}"
                             f" torch thread(s), max batch {info['max_batch_size']}, quantized {info['quantized']}")
                     try:
-                        mismatched[who] = mismatched.get(who, 0) + asyncio.run(identical(s.port, every))
+                        differ, failed = asyncio.run(identical(s.port, every))
+                        mismatched[who] = mismatched.get(who, 0) + differ
+                        if failed:
+                            log(f"  {who}: {failed} of the {len(every)} identity-check requests failed (not 200)")
                         for c in cs:
                             for m in a.modes:
                                 r = s.measure(work[m], c, a.seconds, a.warmup_s)
