@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--num-workers", type=int, default=None,
-                   help="data-loader worker processes; default 0 on CPU (a worker costs a rank ~7%%), 2 with CUDA")
+                   help="data-loader worker processes; default 0 on CPU (workers cost a rank 4-7%% of its tokens/s), "
+                        "2 with CUDA")
     p.add_argument("--async-checkpoint", action=argparse.BooleanOptionalAction, default=True,
                    help="asynchronous saves after the first")
     p.add_argument("--keep-checkpoints", type=int, default=3)

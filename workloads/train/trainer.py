@@ -25,8 +25,9 @@ WARMUP_FRACTION = 0.05
 
 def default_num_workers(device: torch.device) -> int:
     """Loader processes when ``--num-workers`` is not given: none on CPU, where windows of a bundled text are
-    cheaper to cut in the rank than to ship from a worker that competes with it for the cores (about 7% of a
-    rank's throughput for two), two with CUDA, where the host work overlaps the GPU's."""
+    cheaper to cut in the rank than to ship from a worker that competes with it for the cores (two workers cost
+    a single process 3-4% of its tokens/s here, two DDP ranks about 7%), two with CUDA, where the host work
+    overlaps the GPU's."""
     return 2 if device.type == "cuda" else 0
 
 
