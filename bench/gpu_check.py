@@ -6,7 +6,8 @@
    pinned loader workers; SIGTERM mid-run must exit 143 with an emergency checkpoint covering the last step.
 2. The same command again resumes from that checkpoint on the GPUs and finishes, exporting the artifact.
 3. The server loads the artifact on cuda, warms up, answers one /v1/predict matching a float32 CPU forward
-   (bf16 tolerance), and drains on SIGTERM with exit 0.
+   (bf16 tolerance), generates concurrent completions over its bf16 KV cache (one long enough for the window to
+   slide), and drains on SIGTERM with exit 0.
 
 Bitwise resume equality is checked on CPU only (tests/workloads); GPU kernels are not deterministic by default.
 
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -133,6 +135,18 @@ def main() -> None:
     got = {t["token"]: t["prob"] for t in out["top"]}
     worst = max(abs(p - float(probs[vocab.index[c]])) for c, p in got.items())
     check(len(got) == 5 and worst < 0.05, f"/v1/predict matches a float32 CPU forward (max |dp| {worst:.4f})", srv)
+    lengths = [1, 17, model.cfg.block_size + 9, 5]
+
+    def generate(n: int) -> str:
+        body = json.dumps({"prompt": "Shall I compare thee", "max_new_tokens": n}).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/generate", body,
+                                     {"content-type": "application/json"})
+        return json.loads(urllib.request.urlopen(req, timeout=60).read())["completion"]
+
+    with ThreadPoolExecutor(len(lengths)) as pool:
+        completions = list(pool.map(generate, lengths))
+    check([len(c) for c in completions] == lengths and all(set(c) <= set(vocab.chars) for c in completions),
+          f"/v1/generate: concurrent completions of {lengths} tokens over the KV cache", srv)
     srv.proc.send_signal(signal.SIGTERM)
     rc = finish(srv, 60)
     check(rc == 0 and srv.named("drained") and srv.named("drained")[0]["clean"], f"server drained, exit {rc}", srv)

@@ -1,11 +1,13 @@
-"""Training benchmark: checkpoint stall as a share of step time (sync vs async), and SIGTERM to durable checkpoint.
+"""Training benchmark: checkpoint stall as a share of wall time (sync vs async), and SIGTERM to durable checkpoint.
 
-Both through the real trainer (``python -m workloads.train``), one run each, side by side:
+Both through the real trainer (``python -m workloads.train``), side by side:
 
-    .venv/bin/python bench/training.py [--steps 60] [--interval 10] [--d-model 256] [--n-layer 4]
+    .venv/bin/python bench/training.py [--steps 60] [--interval 10] [--d-model 256] [--n-layer 4] [--term-reps 3]
 
-The first save of a run is synchronous by design (it proves the path is writable); the shares below count every
-save after it, where sync and async differ.
+A save's stall is what the trainer reports for it (``checkpoint_stall``): the time the loop blocked, plus, for an
+asynchronous save, how much longer than usual the steps ran while its writer was busy. The first save of a run is
+synchronous by design (it proves the path is writable); the shares count every save after it, where sync and
+async differ. Throughput is tokens over wall time.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import argparse
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,15 +44,17 @@ def stall_run(a: argparse.Namespace, root: str, mode: str) -> dict:
     out = subprocess.run([sys.executable, "-m", "workloads.train",
                           *trainer(f"{root}/{mode}/ckpt", f"{root}/{mode}/model", a, flag)],
                          cwd=REPO, env=env(), capture_output=True, text=True, check=True).stdout
-    steps = [e for e in events(out) if e["event"] == "step"]
-    saves = [e for e in steps if e["step"] % a.interval == 0 and e["step"] < a.steps]
-    later = saves[1:]  # the first save is synchronous in both modes
-    compute = sum(e["step_s"] for e in steps)
-    stall = sum(e["checkpoint_stall_s"] for e in later)
-    start = next(e for e in events(out) if e["event"] == "start")
+    ev = events(out)
+    steps = [e for e in ev if e["event"] == "step"]
+    later = [e for e in ev if e["event"] == "checkpoint_stall" and a.interval < e["step"] < a.steps]
+    wall = sum(e["wall_s"] for e in steps)
+    stall = sum(e["stall_s"] for e in later)
+    start = next(e for e in ev if e["event"] == "start")
+    exported = next(e for e in ev if e["event"] == "exported")
     return {"params": start["params"], "saves": len(later), "stall_s": stall,
-            "mean_stall_ms": 1000 * stall / max(1, len(later)), "share": stall / (compute + stall),
-            "mean_step_ms": 1000 * compute / len(steps)}
+            "mean_stall_ms": 1000 * stall / max(1, len(later)),
+            "mean_blocking_ms": 1000 * sum(e["blocking_s"] for e in later) / max(1, len(later)),
+            "share": stall / wall, "mean_step_ms": 1000 * wall / len(steps), "tokens_per_s": exported["tokens_per_s"]}
 
 
 def sigterm_run(a: argparse.Namespace, root: str) -> dict:
@@ -87,19 +92,27 @@ def main() -> None:
     p.add_argument("--interval", type=int, default=10)
     p.add_argument("--d-model", type=int, default=256)
     p.add_argument("--n-layer", type=int, default=4)
+    p.add_argument("--term-reps", type=int, default=3, help="SIGTERM runs (median and range)")
     a = p.parse_args()
+    load0 = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as root:
         res = {m: stall_run(a, root, m) for m in ("sync", "async")}
-        term = sigterm_run(a, root)
+        terms = [sigterm_run(a, f"{root}/{i}") for i in range(a.term_reps)]
     print(f"training benchmark: {res['sync']['params']:,} parameters, {a.steps} steps, checkpoint every "
-          f"{a.interval}, local disk, {os.cpu_count()} CPUs, single process (stall) / 2-process gloo (SIGTERM)")
-    print(f"{'mode':6s} {'saves':>6s} {'mean step ms':>13s} {'mean stall ms':>14s} {'stall share':>12s}")
+          f"{a.interval}, local disk, {os.cpu_count()} CPUs, single process (stall) / 2-process gloo (SIGTERM); "
+          f"load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after")
+    print(f"{'mode':6s} {'saves':>6s} {'mean step ms':>13s} {'blocking ms':>12s} {'stall ms':>9s} {'stall share':>12s}"
+          f" {'tokens/s':>9s}")
     for m, r in res.items():
-        print(f"{m:6s} {r['saves']:6d} {r['mean_step_ms']:13.1f} {r['mean_stall_ms']:14.1f} {100 * r['share']:11.2f}%")
+        print(f"{m:6s} {r['saves']:6d} {r['mean_step_ms']:13.1f} {r['mean_blocking_ms']:12.1f} "
+              f"{r['mean_stall_ms']:9.1f} {100 * r['share']:11.2f}% {r['tokens_per_s']:9.0f}")
     print(f"async/sync stall ratio: {res['async']['stall_s'] / res['sync']['stall_s']:.3f}")
-    print(f"SIGTERM at step {term['step']}: exit code {term['rc']}, emergency checkpoint {term['emergency']}, "
-          f"signal->durable {term['observed_s']:.3f}s observed from outside ({term['trainer_s']:.3f}s inside the "
-          f"trainer), signal->exit {term['exit_s']:.3f}s")
+    for key, what in (("observed_s", "signal->durable observed from outside"),
+                      ("trainer_s", "signal->durable inside the trainer"), ("exit_s", "signal->exit")):
+        v = [t[key] for t in terms]
+        print(f"SIGTERM {what}: median {statistics.median(v):.3f}s (min {min(v):.3f}, max {max(v):.3f}) "
+              f"over {len(v)} runs")
+    print("SIGTERM runs: " + ", ".join(f"step {t['step']} exit {t['rc']} emergency {t['emergency']}" for t in terms))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Credentials and endpoints come from the environment the platform gives the pod (
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -26,8 +27,16 @@ _TRANSIENT = {"ConnectionError", "EndpointConnectionError", "ConnectTimeoutError
 _PERMANENT = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError, FileExistsError)
 
 
+class StorageUnavailable(Exception):
+    """A storage operation (checkpoint, artifact, data) failed in a way a later attempt may not meet: the store
+    was unreachable, timed out or throttled. The trainer exits 75 on it; on nothing else."""
+
+
 def is_transient_storage_error(exc: BaseException) -> bool:
-    """True when ``exc`` (or what it wraps: its causes, DCP's per-rank failures) is a passing storage outage."""
+    """True when ``exc`` (or what it wraps: its causes, DCP's per-rank failures) looks like a passing outage.
+
+    Only meaningful for an error raised by a storage call (``storage_call``): an ``OSError`` from anything else,
+    a ``BrokenPipeError`` between ranks for one, says nothing about the store."""
     seen: set[int] = set()
     todo = [exc]
     while todo:
@@ -38,6 +47,36 @@ def is_transient_storage_error(exc: BaseException) -> bool:
         if isinstance(e, OSError) and not isinstance(e, _PERMANENT):
             return True
         if _TRANSIENT & {c.__name__ for c in type(e).__mro__}:
+            return True
+        todo += [e.__cause__, e.__context__]
+        todo += [pair[0] for pair in getattr(e, "failures", {}).values() if isinstance(pair, tuple)]  # DCP
+    return False
+
+
+@contextlib.contextmanager
+def storage_call(what: str):
+    """Run a call on a store: a transient failure inside becomes ``StorageUnavailable`` (naming ``what``);
+    anything else, a bug or a permanent error such as a missing bucket, propagates unchanged."""
+    try:
+        yield
+    except (StorageUnavailable, KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as e:  # noqa: BLE001 - DCP's CheckpointException is a BaseException
+        if not is_transient_storage_error(e):
+            raise
+        raise StorageUnavailable(f"{what}: {e!r}"[:500]) from e
+
+
+def is_storage_outage(exc: BaseException) -> bool:
+    """True when ``exc`` is, or was raised while handling, a ``StorageUnavailable``."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, StorageUnavailable):
             return True
         todo += [e.__cause__, e.__context__]
         todo += [pair[0] for pair in getattr(e, "failures", {}).values() if isinstance(pair, tuple)]  # DCP
@@ -75,19 +114,23 @@ def export_model(model: CharTransformer, uri: str, extra: dict | None = None) ->
     buf = io.BytesIO()
     state = {k: v.detach().to("cpu") for k, v in model.state_dict().items()}
     torch.save(state, buf)
-    write_bytes(join(uri, WEIGHTS), buf.getvalue())
     meta = {"model": model.cfg.to_dict(), **(extra or {})}
-    write_bytes(join(uri, CONFIG), json.dumps(meta, indent=2, sort_keys=True).encode())
+    with storage_call(f"exporting the model to {uri}"):
+        write_bytes(join(uri, WEIGHTS), buf.getvalue())
+        write_bytes(join(uri, CONFIG), json.dumps(meta, indent=2, sort_keys=True).encode())
 
 
 def load_model(uri: str, device: str | torch.device = "cpu") -> tuple[CharTransformer, dict]:
-    meta = json.loads(read_bytes(join(uri, CONFIG)))
+    with storage_call(f"loading the model from {uri}"):
+        meta = json.loads(read_bytes(join(uri, CONFIG)))
+        weights = read_bytes(join(uri, WEIGHTS))
     model = CharTransformer(ModelConfig.from_dict(meta["model"]))
-    state = torch.load(io.BytesIO(read_bytes(join(uri, WEIGHTS))), map_location="cpu", weights_only=True)
+    state = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
     model.load_state_dict(state)
     return model.to(device).eval(), meta
 
 
 def open_text(uri: str) -> str:
-    with fsspec.open(uri if "://" in uri else os.path.abspath(uri), "r", encoding="utf-8") as f:
+    with storage_call(f"reading {uri}"), \
+            fsspec.open(uri if "://" in uri else os.path.abspath(uri), "r", encoding="utf-8") as f:
         return f.read()

@@ -67,8 +67,24 @@ class Run:
         except ProcessLookupError:
             pass
 
+    def tree(self) -> list[int]:
+        """The process and all its live descendants (torchrun's ranks run in sessions of their own, out of reach
+        of ``signal_group``)."""
+        return [self.proc.pid, *descendants(self.proc.pid)]
+
+    def signal_tree(self, sig: int) -> list[int]:
+        """Send ``sig`` to the process and every descendant at once; returns the pids signalled."""
+        pids = self.tree()
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        return pids
+
     def kill(self) -> None:
-        """SIGKILL the whole session (launcher, ranks, loader workers) and reap it."""
+        """SIGKILL the whole tree (launcher, ranks, loader workers) and reap it."""
+        self.signal_tree(signal.SIGKILL)
         self.signal_group(signal.SIGKILL)
         try:
             self.proc.wait(30)
@@ -90,6 +106,40 @@ class Run:
     @property
     def output(self) -> str:
         return "".join(self.lines)
+
+
+def _parents() -> dict[int, int]:
+    out = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                out[int(d.name)] = int(fields[1])
+    return out
+
+
+def descendants(pid: int) -> list[int]:
+    """Live (not zombie) descendants of ``pid``, from /proc."""
+    children: dict[int, list[int]] = {}
+    for child, parent in _parents().items():
+        children.setdefault(parent, []).append(child)
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo += children.get(p, [])
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie, dead but not yet reaped, does not count)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def kill_all(since: int = 0) -> None:

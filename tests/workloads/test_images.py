@@ -12,8 +12,8 @@ PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 EXTRAS = {re.split(r"[<>=\[ ]", r, maxsplit=1)[0].lower(): r.replace(" ", "")
           for extra in ("workloads", "gcs") for r in PYPROJECT["project"]["optional-dependencies"][extra]}
 IMAGES = {"train": {"torch", "fsspec", "s3fs", "aiobotocore", "gcsfs", "prometheus-client", "numpy"},
-          "serve": {"torch", "fsspec", "s3fs", "aiobotocore", "gcsfs", "fastapi", "uvicorn", "prometheus-client",
-                    "numpy"}}
+          "serve": {"torch", "fsspec", "s3fs", "aiobotocore", "gcsfs", "fastapi", "uvicorn", "uvloop", "httptools",
+                    "prometheus-client", "numpy"}}
 
 
 def pins(dockerfile: str) -> dict[str, str]:

@@ -1,13 +1,16 @@
 """Two-process torchrun on CPU (gloo): SIGTERM and SIGKILL mid-run, resume, and bitwise-identical final weights."""
 from __future__ import annotations
 
+import os
 import signal
+import time
 import urllib.request
 
 import pytest
 import torch
 
 from components.k8s import training
+from tests.support.processes import alive
 from tests.workloads.conftest import free_port, torchrun, train_args
 from workloads.storage import load_model
 from workloads.train.checkpoint import complete_checkpoints
@@ -76,22 +79,72 @@ def test_sigterm_checkpoints_exits_143_and_resume_matches_uninterrupted_run(tmp_
     assert_identical(weights(model), reference)
 
 
+def ranks_of(run) -> list[int]:
+    """The trainer processes under the launcher (each torchrun rank runs in a session of its own)."""
+    deadline = time.monotonic() + 60
+    while len(pids := [p for p in run.tree()[1:] if "workloads.train" in _cmdline(p)]) < 2:
+        assert time.monotonic() < deadline, f"ranks not found under the launcher: {run.tree()}"
+        time.sleep(0.1)
+    return pids
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def wait_dead(pids: list[int], timeout: float = 60) -> list[int]:
+    """The pids still alive after ``timeout`` (polled; returns as soon as none is)."""
+    deadline = time.monotonic() + timeout
+    while (left := [p for p in pids if alive(p)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
 def test_sigkill_resumes_from_last_complete_checkpoint_and_matches(tmp_path, reference):
     ckpt, model = str(tmp_path / "ckpt"), str(tmp_path / "model")
     run = torchrun(train_args(ckpt, model, STEPS, INTERVAL, "--num-workers", "0"))
     run.wait_for(lambda e: e.get("event") == "checkpoint_committed" and e["step"] >= 3 * INTERVAL)
     run.wait_for(is_step(3 * INTERVAL + 5))
-    run.signal_group(signal.SIGKILL)  # the node vanished: no handler runs, an async save may be half-written
-    assert run.finish() == -signal.SIGKILL
+    # the node vanished: every process at once, launcher and ranks; no handler runs, a save may be half-written
+    pids = run.signal_tree(signal.SIGKILL)
+    assert len(pids) >= 3 and run.finish() == -signal.SIGKILL
+    assert not wait_dead(pids), "a rank survived SIGKILL"
     last = max(e["step"] for e in run.named("checkpoint_committed"))
     found = complete_checkpoints(ckpt)
     assert found and found[0].step >= last  # a commit can land after the line we read; never an older one
+    assert found[0].step < STEPS and not (tmp_path / "model").exists(), "the killed run still finished"
 
     resumed = torchrun(train_args(ckpt, model, STEPS, INTERVAL, "--num-workers", "0"))
     assert resumed.finish() == 0, resumed.output
     [r] = resumed.named("resumed")
     assert r["step"] == found[0].step
+    assert [e["step"] for e in resumed.named("step")] == list(range(r["step"] + 1, STEPS + 1))
     assert_identical(weights(model), reference)
+
+
+def test_ranks_die_with_a_launcher_killed_outright(tmp_path):
+    """SIGKILL to the launcher alone (the OOM killer, a crashed agent): its ranks must not train on unseen, or a
+    replacement pod would share the checkpoint directory with them."""
+    ckpt, model = str(tmp_path / "ckpt"), str(tmp_path / "model")
+    run = torchrun(train_args(ckpt, model, 10 * STEPS, INTERVAL, "--num-workers", "0"))
+    run.wait_for(lambda e: e.get("event") == "checkpoint_committed" and e["step"] >= INTERVAL)
+    ranks = ranks_of(run)
+    try:
+        os.kill(run.proc.pid, signal.SIGKILL)
+        assert run.finish() == -signal.SIGKILL
+        left = wait_dead(ranks)
+        assert not left, f"ranks {left} outlived their launcher"
+        newest = complete_checkpoints(ckpt)[0].step
+        steps = [e["step"] for e in run.named("step")]
+        assert newest < 10 * STEPS and max(steps) < 10 * STEPS and not (tmp_path / "model").exists()
+    finally:
+        for pid in ranks:  # a failed assertion above leaves orphans: do not let them outlive the test
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_partial_checkpoint_without_marker_is_skipped(tmp_path):

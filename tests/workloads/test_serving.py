@@ -81,7 +81,7 @@ def greedy(reference_model, prompt: str, n: int) -> str:
 
 @pytest.fixture(scope="module")
 def server(artifact):
-    s = Server(artifact, "--max-batch-size", "8", "--max-wait-ms", "20", "--queue-size", "256")
+    s = Server(artifact, "--max-batch-size", "8", "--max-wait-ms", "20", "--queue-size", "256", "--quantize", "none")
     yield s
     s.stop()
 
@@ -125,6 +125,68 @@ def test_concurrent_load_forms_real_batches(server):
     assert server.metric("serve_inflight_requests") == 0 and server.metric("serve_queue_depth") == 0
 
 
+def test_generation_metrics_count_tokens_first_tokens_and_batches(server, reference_model):
+    before = {m: server.metric(m) for m in ("serve_generated_tokens_total", "serve_time_to_first_token_seconds_count",
+                                            "serve_batch_size_count", "serve_batch_size_sum")}
+    lengths = [5, 9, 17, 30] * 4
+    with ThreadPoolExecutor(16) as pool:
+        got = list(pool.map(lambda i: httpx.post(f"{server.url}/v1/generate", json={
+            "prompt": PROMPTS[i % 6], "max_new_tokens": lengths[i]}, timeout=60).json(), range(16)))
+    for i, body in enumerate(got):
+        assert body["completion"] == greedy(reference_model, PROMPTS[i % 6], lengths[i])
+    assert server.metric("serve_generated_tokens_total") - before["serve_generated_tokens_total"] == sum(lengths)
+    assert server.metric("serve_time_to_first_token_seconds_count") \
+        - before["serve_time_to_first_token_seconds_count"] == 16
+    steps = server.metric("serve_batch_size_count") - before["serve_batch_size_count"]
+    rows = server.metric("serve_batch_size_sum") - before["serve_batch_size_sum"]
+    assert rows == sum(lengths)  # every token came out of exactly one row of one step
+    assert steps < rows, "no step ever ran two sequences together"
+    deadline = time.monotonic() + 15
+    while server.metric("serve_tokens_per_second") == 0:  # the current second counts once it is over
+        assert time.monotonic() < deadline, "serve_tokens_per_second never rose"
+        time.sleep(0.2)
+    assert 0 < server.metric("serve_tokens_per_second") <= sum(lengths)
+    assert server.metric("serve_batch_occupancy") == 0 and server.metric("serve_inflight_requests") == 0
+
+
+def test_a_client_that_disconnects_is_dropped_before_it_costs_a_token(artifact):
+    """The worker holds a lone request up to --max-wait-ms for company; the client leaves meanwhile. Its
+    sequence must never run (no tokens), and the departure is counted, not answered as a success."""
+    s = Server(artifact, "--quantize", "none", "--max-batch-size", "64", "--max-wait-ms", "3000")
+    try:
+        body = b'{"prompt": "Shall I compare thee", "max_new_tokens": 512}'
+        with socket.create_connection(("127.0.0.1", s.port), timeout=10) as c:
+            c.sendall(b"POST /v1/generate HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            deadline = time.monotonic() + 30
+            while s.metric("serve_inflight_requests") == 0:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+        deadline = time.monotonic() + 30
+        while s.metric('serve_cancelled_total{reason="disconnect"}') == 0 or s.metric("serve_queue_depth"):
+            assert time.monotonic() < deadline, "the disconnect was never noticed"
+            time.sleep(0.05)
+        assert s.metric("serve_inflight_requests") == 0
+        # the next request runs in the steps right after: had the dropped one been admitted, it would have
+        # generated beside it
+        r = httpx.post(f"{s.url}/v1/generate", json={"prompt": "O", "max_new_tokens": 3}, timeout=30)
+        assert r.status_code == 200 and s.metric("serve_generated_tokens_total") == 3
+        assert s.metric('serve_requests_total{code="200",endpoint="generate"}') == 1
+    finally:
+        s.stop()
+
+
+def test_threads_follow_the_flags(artifact):
+    s = Server(artifact, "--quantize", "none", "--torch-threads", "3", "--decode-threads", "2")
+    try:
+        info = httpx.get(f"{s.url}/v1/models", timeout=5).json()
+        assert (info["torch_threads"], info["decode_threads"]) == (3, 2)
+        [ready] = s.run.named("ready")
+        assert (ready["torch_threads"], ready["decode_threads"]) == (3, 2)
+    finally:
+        s.stop()
+
+
 def test_full_queue_answers_429(artifact):
     s = Server(artifact, "--max-batch-size", "1", "--max-wait-ms", "0", "--queue-size", "1")
     try:
@@ -141,7 +203,7 @@ def test_full_queue_answers_429(artifact):
 
 def test_sigterm_under_load_loses_no_accepted_request(artifact, reference_model):
     s = Server(artifact, "--max-batch-size", "8", "--max-wait-ms", "5", "--queue-size", "256",
-               "--drain-timeout-s", "60")
+               "--drain-timeout-s", "60", "--quantize", "none")
     expected = {p: greedy(reference_model, p, 16) for p in PROMPTS[:3]}
     outcomes: list[tuple[str, object]] = []
     lock, told_to_leave, ok_count = threading.Lock(), threading.Event(), [0]
@@ -240,7 +302,8 @@ def test_readyz_is_503_while_the_model_loads_from_s3_then_serves_it(artifact, re
             s3.upload_file(str(f), "models", f"charlm/{f.name}")
         held = HeldStorage(int(endpoint.rsplit(":", 1)[1]))
         uri = "s3://models/charlm/"
-        s = Server(uri, "--max-batch-size", "4", environ=env(AWS_ENDPOINT_URL=held.endpoint), until="/livez")
+        s = Server(uri, "--max-batch-size", "4", "--quantize", "none", environ=env(AWS_ENDPOINT_URL=held.endpoint),
+                   until="/livez")
         try:
             r = httpx.get(f"{s.url}/readyz", timeout=5)  # listening, the download held: not ready
             assert r.status_code == 503 and r.json() == {"ready": False, "reason": "warming up"}

@@ -10,12 +10,17 @@ from torch.distributed.checkpoint.api import CheckpointException
 from components.k8s import training
 from tests.support.moto_server import free_port
 from tests.workloads.conftest import Run, env, train_args
-from workloads.storage import is_transient_storage_error
+from workloads.storage import StorageUnavailable, is_storage_outage, is_transient_storage_error, storage_call
+from workloads.train import __main__ as trainer_main
+from workloads.train import trainer
 from workloads.train.__main__ import STORAGE_RETRY_EXIT_CODE
+
+ARGS = ["--batch-size", "1", "--steps", "1", "--checkpoint-interval", "1", "--checkpoint-uri", "c", "--model-uri", "m"]
 
 
 @pytest.mark.parametrize("exc, transient", [
     (ConnectionResetError("reset by peer"), True),
+    (BrokenPipeError("the store's socket closed"), True),
     (TimeoutError("timed out"), True),
     (OSError(5, "I/O error"), True),
     (EndpointConnectionError(endpoint_url="http://127.0.0.1:9"), True),
@@ -30,6 +35,44 @@ def test_transient_storage_errors_are_told_from_bugs(exc, transient):
     wrapped = RuntimeError("while saving")
     wrapped.__cause__ = exc
     assert is_transient_storage_error(wrapped) is transient
+
+
+@pytest.mark.parametrize("exc, outage", [
+    (ConnectionResetError("reset by peer"), True),
+    (BrokenPipeError("broken pipe"), True),
+    (EndpointConnectionError(endpoint_url="http://127.0.0.1:9"), True),
+    (PermissionError("AccessDenied"), False),
+    (ValueError("a bug"), False),
+])
+def test_a_storage_call_turns_only_transient_failures_into_an_outage(exc, outage):
+    with pytest.raises(StorageUnavailable if outage else type(exc)) as raised:
+        with storage_call("saving checkpoint step 3 to s3://ckpt/run"):
+            raise exc
+    assert is_storage_outage(raised.value) is outage
+    if outage:
+        assert "saving checkpoint step 3 to s3://ckpt/run" in str(raised.value) and raised.value.__cause__ is exc
+
+
+@pytest.mark.parametrize("exc", [BrokenPipeError("a peer rank's socket"), ConnectionResetError("gloo"),
+                                 OSError(5, "I/O error")])
+def test_an_os_error_outside_storage_is_a_crash_not_a_retry(monkeypatch, exc):
+    """A BrokenPipeError between ranks (or from a loader worker) says nothing about the store: exit 1, not 75."""
+    def run(_):
+        raise exc
+
+    monkeypatch.setattr(trainer, "run", run)
+    with pytest.raises(type(exc)):
+        trainer_main.main(ARGS)
+
+
+def test_an_outage_inside_the_trainer_exits_75(monkeypatch, capsys):
+    def run(_):
+        with storage_call("saving checkpoint step 1 to s3://ckpt/run"):
+            raise ConnectionResetError("reset by peer")
+
+    monkeypatch.setattr(trainer, "run", run)
+    assert trainer_main.main(ARGS) == STORAGE_RETRY_EXIT_CODE
+    assert '"event": "storage_unavailable"' in capsys.readouterr().out
 
 
 def test_the_jobs_failure_policy_retries_the_storage_exit_code():

@@ -27,7 +27,7 @@ import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
 from torch.distributed.checkpoint._fsspec_filesystem import FsspecReader, FsspecWriter
 
-from workloads.storage import filesystem, join
+from workloads.storage import filesystem, join, storage_call
 
 log = logging.getLogger("workloads.train.checkpoint")
 MARKER = "_COMMITTED"
@@ -68,6 +68,11 @@ def _verify(fs, path: str) -> str | None:
 
 def complete_checkpoints(uri: str) -> list[Committed]:
     """Every complete checkpoint under ``uri``, newest first; logs why each other one is skipped."""
+    with storage_call(f"listing checkpoints under {uri}"):
+        return _complete_checkpoints(uri)
+
+
+def _complete_checkpoints(uri: str) -> list[Committed]:
     fs, root = filesystem(uri)
     fs.invalidate_cache()
     if not fs.exists(root):
@@ -119,10 +124,12 @@ class CheckpointManager:
         t0 = time.monotonic()
         self.wait()
         if block or not self.async_save or self.saves == 0:
-            dcp.save(state, storage_writer=self._writer(step), process_group=self.pg)
+            with storage_call(f"saving checkpoint step {step} to {self.uri}"):
+                dcp.save(state, storage_writer=self._writer(step), process_group=self.pg)
             self._commit(step, t0)
         else:
-            fut = dcp.async_save(state, storage_writer=self._writer(step), process_group=self.pg)
+            with storage_call(f"saving checkpoint step {step} to {self.uri}"):
+                fut = dcp.async_save(state, storage_writer=self._writer(step), process_group=self.pg)
             upload = getattr(fut, "upload_completion", fut)  # AsyncSaveResponse when staging is async
             self.pending = (upload, step, t0)
         self.saves += 1
@@ -139,36 +146,46 @@ class CheckpointManager:
             return None
         fut, step, t0 = self.pending
         self.pending = None
-        fut.result()
+        with storage_call(f"saving checkpoint step {step} to {self.uri}"):
+            fut.result()
         self._commit(step, t0)
         return step
+
+    @property
+    def pending_step(self) -> int | None:
+        return None if self.pending is None else self.pending[1]
 
     def _commit(self, step: int, t0: float) -> None:
         """Rank 0 writes the marker: DCP's finish ran after every rank reported its writes, so all are durable."""
         if self.rank == 0:
-            fs, root = filesystem(self.uri)
-            path = f"{root}/step-{step:09d}"
-            fs.invalidate_cache()
-            files = {}
-            for full, info in fs.find(path, detail=True).items():
-                rel = full[len(path) + 1:]
-                if rel != MARKER:
-                    files[rel] = info["size"]
-            body = {"step": step, "files": files, "committed_at": time.time()}
-            with fs.open(f"{path}/{MARKER}", "wb") as f:
-                f.write(json.dumps(body, sort_keys=True).encode())
-            self._gc(fs, root, step)
+            with storage_call(f"committing checkpoint step {step} to {self.uri}"):
+                self._write_marker(step)
         self.last_committed = step
         self.last_save_s = time.monotonic() - t0
         if self.on_commit is not None:
             self.on_commit(step)
+
+    def _write_marker(self, step: int) -> None:
+        """The commit marker, listing every file with its size, then the garbage collection it allows."""
+        fs, root = filesystem(self.uri)
+        path = f"{root}/step-{step:09d}"
+        fs.invalidate_cache()
+        files = {}
+        for full, info in fs.find(path, detail=True).items():
+            rel = full[len(path) + 1:]
+            if rel != MARKER:
+                files[rel] = info["size"]
+        body = {"step": step, "files": files, "committed_at": time.time()}
+        with fs.open(f"{path}/{MARKER}", "wb") as f:
+            f.write(json.dumps(body, sort_keys=True).encode())
+        self._gc(fs, root, step)
 
     def estimate_save_s(self) -> float:
         """How long a blocking save is expected to take (0 when nothing has been measured yet)."""
         return self.last_save_s * self.SAFETY
 
     def _gc(self, fs, root: str, newest: int) -> None:
-        complete = [c.step for c in complete_checkpoints(self.uri)]
+        complete = [c.step for c in _complete_checkpoints(self.uri)]
         doomed = set(complete[self.keep:])
         for entry in fs.ls(root, detail=False):
             m = STEP_RE.match(entry.rstrip("/").rsplit("/", 1)[-1])
@@ -181,11 +198,12 @@ class CheckpointManager:
     def load(self, state: dict, ckpt: Committed) -> set[str]:
         """Load ``ckpt`` into ``state`` in place; returns the top-level keys the checkpoint lacked (skipped)."""
         t0 = time.monotonic()
-        reader = FsspecReader(ckpt.uri)
-        saved = {k.split(".", 1)[0] for k in reader.read_metadata().state_dict_metadata}
-        missing = {k for k in state if k not in saved}
-        dcp.load({k: v for k, v in state.items() if k not in missing}, storage_reader=FsspecReader(ckpt.uri),
-                 process_group=self.pg)
+        with storage_call(f"loading checkpoint {ckpt.uri}"):
+            reader = FsspecReader(ckpt.uri)
+            saved = {k.split(".", 1)[0] for k in reader.read_metadata().state_dict_metadata}
+            missing = {k for k in state if k not in saved}
+            dcp.load({k: v for k, v in state.items() if k not in missing}, storage_reader=FsspecReader(ckpt.uri),
+                     process_group=self.pg)
         self.last_save_s = time.monotonic() - t0  # the save-time prior until this run measures a save
         return missing
 

@@ -7,10 +7,12 @@ when the workers fail (after torchrun's own restarts) stock torchrun exits 1 wha
 exits with the first failed worker's code, so 75 (storage unavailable) is retried and only real bugs fail the Job.
 A rendezvous that fails (the other nodes did not join in time, the endpoint pod is gone or was replaced) is an
 infrastructure condition, not a bug: it exits 75 as well, so the Job retries it instead of failing at once.
-Every argument is torchrun's own; nothing else differs.
+The ranks it starts die with it (``PR_SET_PDEATHSIG``, see ``__main__.die_with_launcher``), even when it is
+killed outright. Every argument is torchrun's own; nothing else differs.
 """
 from __future__ import annotations
 
+import os
 import sys
 
 from torch.distributed.elastic.multiprocessing.api import SignalException
@@ -18,12 +20,13 @@ from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.elastic.rendezvous.api import RendezvousError
 from torch.distributed.run import main as torchrun_main
 
-from workloads.train.__main__ import STORAGE_RETRY_EXIT_CODE
+from workloads.train.__main__ import LAUNCHER_PID_ENV, STORAGE_RETRY_EXIT_CODE
 
 RETRY_EXIT_CODE = STORAGE_RETRY_EXIT_CODE  # EX_TEMPFAIL (75): the Job counts and retries it
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.environ[LAUNCHER_PID_ENV] = str(os.getpid())  # inherited by the ranks torchrun starts from this process
     try:
         torchrun_main(argv)
     except SignalException as e:

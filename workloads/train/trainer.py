@@ -17,10 +17,18 @@ from workloads.model import CharTransformer, ModelConfig, Vocab
 from workloads.storage import export_model, open_text
 from workloads.train.checkpoint import CheckpointManager, newest_agreed, rng_state, set_rng_state
 from workloads.train.data import CharWindows, Position, ResumableBatchSampler, loader
-from workloads.train.metrics import TrainMetrics
+from workloads.train.metrics import StallMeter, TrainMetrics
 from workloads.train.preemption import PREEMPTED_EXIT_CODE, StopFlag, agree_to_stop, emergency_fits
 
 WARMUP_FRACTION = 0.05
+
+
+def default_num_workers(device: torch.device) -> int:
+    """Loader processes when ``--num-workers`` is not given: none on CPU, where windows of a bundled text are
+    cheaper to cut in the rank than to ship from a worker that competes with it for the cores (two workers cost
+    a single process 3-4% of its tokens/s here, two DDP ranks about 7%), two with CUDA, where the host work
+    overlaps the GPU's."""
+    return 2 if device.type == "cuda" else 0
 
 
 def lr_at(step: int, total: int, peak: float) -> float:
@@ -79,21 +87,26 @@ def run(args: argparse.Namespace) -> int:
         ckpt.last_committed, ckpt.saves = step, 1  # the next save may be asynchronous
         metrics.emit("resumed", step=step, checkpoint=resumed.uri, epoch=pos.epoch, batch=pos.batch,
                      skipped_keys=sorted(missing))
+    workers = args.num_workers if args.num_workers is not None else default_num_workers(device)
     metrics.emit("start", step=step, steps=args.steps, world=world, device=str(device),
-                 autocast="bfloat16" if device.type == "cuda" else None,
+                 autocast="bfloat16" if device.type == "cuda" else None, num_workers=workers,
                  params=sum(p.numel() for p in model.parameters()), async_checkpoint=args.async_checkpoint)
 
     ds = CharWindows(torch.tensor(vocab.encode(text), dtype=torch.long), cfg.block_size)
     sampler = ResumableBatchSampler(len(ds), args.batch_size, rank, world, args.seed, pos)
-    batches = iter(loader(ds, sampler, args.num_workers, pin=device.type == "cuda"))
+    batches = iter(loader(ds, sampler, workers, pin=device.type == "cuda"))
     autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
                 else contextlib.nullcontext())
     tokens_per_step = args.batch_size * world * cfg.block_size
     loss_value = float("nan")
+    stalls = StallMeter()
+    first_step = step
+    loop_start = last = time.monotonic()  # throughput is tokens over wall time: every part of the loop counts
 
     while step < args.steps:
         if agree_to_stop(flag, device):
-            return _preempted(args, ckpt, flag, metrics, state, step, pos, device)
+            return _preempted(args, ckpt, flag, metrics, state, step, pos, device, stalls)
+        overlapped = ckpt.pending is not None  # an async save's writer runs beside this step
         t0 = time.monotonic()
         x, y = next(batches)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
@@ -109,29 +122,43 @@ def run(args: argparse.Namespace) -> int:
         optim.step()
         loss_value = loss.item()  # also the step's sync point, so the timing below is real
         step, pos = step + 1, sampler.advance(pos)
-        dt = time.monotonic() - t0
-        metrics.step.set(step)
-        metrics.step_time.observe(dt)
-        metrics.loss.set(loss_value)
-        metrics.tokens_per_s.set(tokens_per_step / dt)
-        metrics.samples_per_s.set(args.batch_size * world / dt)
-        stall = 0.0
+        compute = time.monotonic() - t0
         ckpt.poll()
+        blocking, saved = 0.0, None
         if step % args.checkpoint_interval == 0 and step < args.steps:
-            stall = ckpt.save(state(step, pos), step)
-            metrics.stall.observe(stall)
-        metrics.emit("step", step=step, loss=round(loss_value, 5), step_s=round(dt, 6),
-                     tokens_per_s=round(tokens_per_step / dt, 1), checkpoint_stall_s=round(stall, 6))
+            blocking, saved = ckpt.save(state(step, pos), step), step
+        now = time.monotonic()
+        wall, last = now - last, now  # since the previous step ended: the stop all-reduce, data, save, metrics
+        metrics.step.set(step)
+        metrics.step_time.observe(wall)
+        metrics.loss.set(loss_value)
+        metrics.tokens_per_s.set(tokens_per_step / wall)
+        metrics.samples_per_s.set(args.batch_size * world / wall)
+        metrics.emit("step", step=step, loss=round(loss_value, 5), step_s=round(compute, 6), wall_s=round(wall, 6),
+                     elapsed_s=round(now - loop_start, 6), tokens_per_s=round(tokens_per_step / wall, 1),
+                     checkpoint_blocking_s=round(blocking, 6))
+        _stalls(metrics, stalls.observe(wall, overlapped=overlapped, blocking_s=blocking, saved_step=saved,
+                                        pending_step=ckpt.pending_step))
 
     # finished: a final (blocking) checkpoint, then the artifact for serving
+    t0 = time.monotonic()
     ckpt.wait()
+    _stalls(metrics, stalls.flush(time.monotonic() - t0))
     if ckpt.last_committed != step:
         ckpt.save(state(step, pos), step, block=True)
     if rank == 0:
         export_model(model, args.model_uri, {"step": step, "loss": loss_value, "world": world})
-        metrics.emit("exported", step=step, model_uri=args.model_uri, loss=loss_value)
+        elapsed = time.monotonic() - loop_start
+        metrics.emit("exported", step=step, model_uri=args.model_uri, loss=loss_value,
+                     tokens_per_s=round(tokens_per_step * (step - first_step) / elapsed, 1))
     _shutdown()
     return 0
+
+
+def _stalls(metrics: TrainMetrics, saves: list[dict]) -> None:
+    for s in saves:
+        metrics.stall.observe(s["stall_s"])
+        metrics.emit("checkpoint_stall", **s)
 
 
 def _committed(metrics: TrainMetrics, step: int, ckpt: CheckpointManager) -> None:
@@ -140,10 +167,12 @@ def _committed(metrics: TrainMetrics, step: int, ckpt: CheckpointManager) -> Non
 
 
 def _preempted(args, ckpt: CheckpointManager, flag: StopFlag, metrics: TrainMetrics, state, step: int,
-               pos: Position, device: torch.device) -> int:
+               pos: Position, device: torch.device, stalls: StallMeter) -> int:
     """Finish any in-flight save, add an emergency one if it fits the budget, exit 143 for a retry."""
     metrics.preemptions.inc()
+    t0 = time.monotonic()
     ckpt.wait()
+    _stalls(metrics, stalls.flush(time.monotonic() - t0))
     emergency = False
     if ckpt.last_committed != step:
         if emergency_fits(flag, args.emergency_checkpoint_budget_s, ckpt.estimate_save_s(), device):
