@@ -25,8 +25,9 @@ MAX_ROTATION_S = 365 * 24 * 3600
                 "pods off the node's credentials.",
     types=(LAUNCH_TEMPLATE, LAUNCH_CONFIGURATION, EC2_INSTANCE, SPOT_INSTANCE), severity=Severity.HIGH,
     concern="compute",
-    remediation="Set metadataOptions.httpTokens='required' and httpPutResponseHopLimit<=2 (an instance launched "
-                "from a launch template takes the template's).",
+    remediation="Set metadataOptions.httpTokens='required' and httpPutResponseHopLimit=1 (an instance launched "
+                "from a launch template takes the template's; a pod's network namespace is a hop, so 1 keeps pods "
+                "off the node role: CKV_AWS_341, Security Hub AutoScaling.4).",
     url="https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-service.html",
     checkov=("CKV_AWS_79", "CKV_AWS_341"), cis=AWS("5.7"))
 def ec2_imdsv2(args, report, settings):
@@ -37,8 +38,9 @@ def ec2_imdsv2(args, report, settings):
     if at(p, "metadataOptions.httpTokens") != "required":
         report("metadataOptions.httpTokens is not 'required' (IMDSv1 lets any SSRF read node credentials)")
     hops = at(p, "metadataOptions.httpPutResponseHopLimit")
-    if hops is not None and float(hops) > 2:
-        report(f"metadataOptions.httpPutResponseHopLimit is {hops:g}; at most 2")
+    if hops is not None and float(hops) > 1:
+        report(f"metadataOptions.httpPutResponseHopLimit is {hops:g}; at most 1 (a pod is one hop more than its "
+               "node, so 2 hands every pod the node role's credentials)")
 
 
 @resource_policy(

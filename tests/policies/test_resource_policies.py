@@ -26,10 +26,10 @@ def node_group(instance="p5.48xlarge", taints=TAINT, max_size=2, capacity="SPOT"
         scaling_config={"min_size": 0, "desired_size": 0, "max_size": max_size})
 
 
-def launch_template(tokens="required", encrypted="true", public=None):
+def launch_template(tokens="required", encrypted="true", public=None, hops=1):
     nics = [{"associate_public_ip_address": public, "device_index": 0}] if public else None
     return lambda: aws.ec2.LaunchTemplate(
-        "lt", metadata_options={"http_tokens": tokens, "http_put_response_hop_limit": 2, "http_endpoint": "enabled"},
+        "lt", metadata_options={"http_tokens": tokens, "http_put_response_hop_limit": hops, "http_endpoint": "enabled"},
         block_device_mappings=[{"device_name": "/dev/xvda",
                                 "ebs": {"encrypted": encrypted, "kms_key_id": KEY, "volume_size": 100}}],
         network_interfaces=nics)
@@ -177,7 +177,9 @@ CASES = {
     ],
     "storage-versioning-gcs": [(gcs_bucket(versioning=False), gcs_bucket(), "versioning", None)],
     "storage-lifecycle-gcs": [(gcs_bucket(lifecycle=False), gcs_bucket(), "lifecycle", None)],
-    "ec2-imdsv2": [(launch_template(tokens="optional"), launch_template(), "httpTokens", None)],
+    "ec2-imdsv2": [(launch_template(tokens="optional"), launch_template(), "httpTokens", None),
+                   # a pod is one hop past its node: 2 hands it the node role (CKV_AWS_341: at most 1)
+                   (launch_template(hops=2), launch_template(), "at most 1", None)],
     "gpu-pool-tainted": [(node_group(taints=None), node_group(), "taint", None)],
     "gpu-instance-allowlist": [(node_group("p4d.24xlarge"), node_group("p5.48xlarge"), "p4d.24xlarge",
                                 spec_for(allowedInstanceTypes=["p5.48xlarge", "g6.2xlarge", "a3-highgpu-8g",
