@@ -2,7 +2,7 @@
 
 LitServe serves the same engine the usual way: its worker runs the whole decode loop (KV cache, finished rows
 leaving the batch) over each batch it collects, with its batch size and timeout swept per concurrency (its best
-setting is kept), its worker at one torch thread and at torch's default. Fixed (32 tokens) and mixed (4-48)
+setting is kept; swept at one torch thread, used at both), its worker at one torch thread and at torch's default. Fixed (32 tokens) and mixed (4-48)
 completion lengths at each concurrency; servers one at a time, the order alternating between repetitions.
 Every response is compared with the uncached greedy completion computed here first: a server that returns a
 different completion is reported and no ratio is printed for it.
@@ -65,6 +65,9 @@ def references(artifact: str) -> dict[str, str]:
     from workloads.serve.engine import Engine
     from workloads.storage import load_model
 
+    # one intra-op thread, like the servers compared: on a busy machine a two-thread team waits at every barrier
+    # for a descheduled sibling (minutes for these few hundred forwards at a load of 15)
+    torch.set_num_threads(1)
     model, meta = load_model(artifact)
     engine = Engine(model, meta, torch.device("cpu"), quantize="none")
     out = {}
