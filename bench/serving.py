@@ -2,7 +2,7 @@
 
 LitServe serves the same engine the usual way: its worker runs the whole decode loop (KV cache, finished rows
 leaving the batch) over each batch it collects, with its batch size and timeout swept per concurrency (its best
-setting is kept), its worker at one torch thread and at torch's default. Fixed (32 tokens) and mixed (4-48)
+setting is kept; swept at one torch thread, used at both), its worker at one torch thread and at torch's default. Fixed (32 tokens) and mixed (4-48)
 completion lengths at each concurrency; servers one at a time, the order alternating between repetitions.
 Every response is compared with the uncached greedy completion computed here first: a server that returns a
 different completion is reported and no ratio is printed for it.
@@ -65,6 +65,9 @@ def references(artifact: str) -> dict[str, str]:
     from workloads.serve.engine import Engine
     from workloads.storage import load_model
 
+    # one intra-op thread, like the servers compared: on a busy machine a two-thread team waits at every barrier
+    # for a descheduled sibling (minutes for these few hundred forwards at a load of 15)
+    torch.set_num_threads(1)
     model, meta = load_model(artifact)
     engine = Engine(model, meta, torch.device("cpu"), quantize="none")
     out = {}
@@ -175,6 +178,7 @@ async def load(port: int, reqs: list[tuple[bytes, bytes]], concurrency: int, sec
                     errors += 1
                 elif body != want:
                     wrong += 1
+                    note_difference(request, want, body)
                 else:
                     answered += 1
                     if t0 >= measure_from:
@@ -187,6 +191,15 @@ async def load(port: int, reqs: list[tuple[bytes, bytes]], concurrency: int, sec
     q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else [float("nan")] * 99
     return {"requests": len(lat), "rps": len(lat) / seconds, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000,
             "errors": errors, "wrong": wrong, "answered": answered}
+
+
+DIFFERING: list[dict] = []  # the first few differing responses (request, expected, got), saved with the run
+
+
+def note_difference(request: bytes, want: bytes, got: bytes) -> None:
+    if len(DIFFERING) < 5:
+        DIFFERING.append({"request": request.decode(errors="replace")[-120:], "expected": want.decode(),
+                          "got": got.decode(errors="replace")[:300]})
 
 
 async def identical(port: int, reqs: list[tuple[bytes, bytes]]) -> tuple[int, int]:
@@ -203,6 +216,8 @@ async def identical(port: int, reqs: list[tuple[bytes, bytes]]) -> tuple[int, in
                                           + str(len(body)).encode() + b"\r\n\r\n" + body)
             finally:
                 writer.close()
+            if status == 200 and got != want:
+                note_difference(body, want, got)
             return "failed" if status != 200 else "same" if got == want else "differs"
 
     outcomes = await asyncio.gather(*(one(b, w) for b, w in reqs))
@@ -301,9 +316,11 @@ def log(msg: str) -> None:
 
 
 def sweep(artifact, work, a) -> dict[tuple[int, int], tuple[int, float]]:
-    """LitServe's best (batch size, timeout) per (threads, concurrency): highest throughput over both modes."""
+    """LitServe's best (batch size, timeout) per concurrency, highest throughput over both modes, swept with its
+    worker at the first of ``--lit-threads`` (one thread: the setting whose completions match) and used for every
+    thread count (a second sweep would double the benchmark's time)."""
     best = {}
-    for threads in a.lit_threads:
+    for threads in a.lit_threads[:1]:
         for c in a.concurrency:
             scores = []
             for b in sorted({max(1, c // 4), c}):
@@ -317,7 +334,8 @@ def sweep(artifact, work, a) -> dict[tuple[int, int], tuple[int, float]]:
                     log(f"  sweep litserve threads={threads or 'default'} c={c} batch={b} timeout={t * 1000:g}ms: "
                         f"{' / '.join(f'{r:.0f}' for r in rps)} rps ({'/'.join(a.modes)})")
             _, b, t = max(scores)
-            best[threads, c] = (b, t)
+            for other in a.lit_threads:
+                best[other, c] = (b, t)
     return best
 
 
@@ -328,8 +346,8 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, nargs="+", default=[8, 32, 128])
     p.add_argument("--modes", nargs="+", choices=("fixed", "mixed"), default=["fixed", "mixed"])
     p.add_argument("--reps", type=int, default=3)
-    p.add_argument("--seconds", type=float, default=6)
-    p.add_argument("--sweep-seconds", type=float, default=4)
+    p.add_argument("--seconds", type=float, default=5)
+    p.add_argument("--sweep-seconds", type=float, default=3)
     p.add_argument("--warmup-s", type=float, default=1.5)
     p.add_argument("--max-batch-size", type=int, default=128, help="workloads.serve's --max-batch-size")
     p.add_argument("--ours-args", default="", help="more workloads.serve flags (default: its own defaults)")
@@ -345,7 +363,9 @@ def main() -> None:
     if a.report:
         saved = json.loads(Path(a.report).read_text())
         best = {(int(k.split("/")[0]), int(k.split("/")[1])): tuple(v) for k, v in saved["litserve_best"].items()}
-        return report(a, saved["runs"], best, saved["mismatched"], float("nan"), time.time())
+        DIFFERING.extend(saved.get("differing_examples", []))
+        return report(a, saved["runs"], best, saved["mismatched"], saved.get("load_at_start", float("nan")),
+                      saved.get("started", time.time()), saved.get("elapsed_s"), saved.get("load_at_end"))
     started, load0 = time.time(), loadavg()
     with tempfile.TemporaryDirectory() as root:
         artifact = a.model_uri or make_artifact(root, a.train_steps)
@@ -382,22 +402,27 @@ def main() -> None:
                                 runs.append({"who": who, "server": s.name, "rep": rep, "c": c, "mode": m, **r})
                                 mismatched[who] += r["wrong"]
                                 if a.out:  # as it goes: a crash later keeps what was measured
-                                    save(a.out, runs, best, mismatched)
+                                    save(a.out, runs, best, mismatched, load0, started)
                                 log(f"  rep {rep} {who:5s} c={c:3d} {m:5s} {r['rps']:7.1f} rps p50 "
                                     f"{r['p50_ms']:7.1f} ms p99 {r['p99_ms']:7.1f} ms, server {r['server_cpus']:.2f}"
                                     f" CPUs {r['cpu_ms_per_request']:.2f} ms/req, load {r['load_before']:.2f}->{r['load_after']:.2f}"
                                     f"{', ERRORS %d' % r['errors'] if r['errors'] else ''}")
                     finally:
                         s.stop()
+    if a.out:
+        save(a.out, runs, best, mismatched, load0, started)
     report(a, runs, best, mismatched, load0, started)
 
 
-def save(path: str, runs: list[dict], best, mismatched: dict[str, int]) -> None:
+def save(path: str, runs: list[dict], best, mismatched: dict[str, int], load0: float, started: float) -> None:
     Path(path).write_text(json.dumps({"runs": runs, "litserve_best": {f"{t}/{c}": v for (t, c), v in best.items()},
-                                      "mismatched": mismatched}, indent=1))
+                                      "mismatched": mismatched, "differing_examples": DIFFERING,
+                                      "load_at_start": load0, "started": started, "elapsed_s": time.time() - started,
+                                      "load_at_end": loadavg(), "argv": sys.argv[1:]}, indent=1))
 
 
-def report(a, runs: list[dict], best, mismatched: dict[str, int], load0: float, started: float) -> None:
+def report(a, runs: list[dict], best, mismatched: dict[str, int], load0: float, started: float,
+           elapsed: float | None = None, load_end: float | None = None) -> None:
     def cell(who, c, m, key):
         return [r[key] for r in runs if (r["who"], r["c"], r["mode"]) == (who, c, m)]
 
@@ -411,10 +436,13 @@ def report(a, runs: list[dict], best, mismatched: dict[str, int], load0: float, 
                                            for t in a.lit_threads}}
     loads = [x for r in runs for x in (r["load_before"], r["load_after"])]
     log(f"\n/v1/generate, {a.reps} repetitions x {a.seconds:g}s after {a.warmup_s:g}s warm-up, {os.cpu_count()} CPUs, "
-        f"loopback; load average {load0:.2f} at start, {loadavg():.2f} at end, median {statistics.median(loads):.2f} "
-        f"(min {min(loads):.2f}, max {max(loads):.2f}) around the measurements; {time.time() - started:.0f}s in all")
+        f"loopback; load average {load0:.2f} at start, {loadavg() if load_end is None else load_end:.2f} at end, median "
+        f"{statistics.median(loads):.2f} (min {min(loads):.2f}, max {max(loads):.2f}) around the measurements; "
+        f"{time.time() - started if elapsed is None else elapsed:.0f}s in all")
     log("completions differing from the uncached greedy reference: "
         + ", ".join(f"{names[w]} {n}" for w, n in mismatched.items()))
+    for d in DIFFERING[:3]:
+        log(f"  e.g. {d['request']}\n    expected {d['expected']}\n    got      {d['got']}")
     log("litserve settings (batch, timeout): " + ", ".join(
         f"{t or 'default'} thr c={c}: {b}/{s * 1000:g}ms" for (t, c), (b, s) in sorted(best.items())))
     log(f"{'server':30s} {'c':>4s} {'mode':5s} {'rps median [min-max]':>24s} {'p99 ms median [min-max]':>26s}")

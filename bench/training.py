@@ -93,20 +93,33 @@ def main() -> None:
     p.add_argument("--d-model", type=int, default=256)
     p.add_argument("--n-layer", type=int, default=4)
     p.add_argument("--term-reps", type=int, default=3, help="SIGTERM runs (median and range)")
+    p.add_argument("--parts", nargs="+", choices=("stall", "sigterm"), default=["stall", "sigterm"],
+                   help="what to measure (default both)")
     a = p.parse_args()
     load0 = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as root:
-        res = {m: stall_run(a, root, m) for m in ("sync", "async")}
-        terms = [sigterm_run(a, f"{root}/{i}") for i in range(a.term_reps)]
-    print(f"training benchmark: {res['sync']['params']:,} parameters, {a.steps} steps, checkpoint every "
+        res = {m: stall_run(a, root, m) for m in ("sync", "async")} if "stall" in a.parts else {}
+        terms = [sigterm_run(a, f"{root}/{i}") for i in range(a.term_reps)] if "sigterm" in a.parts else []
+    print(f"training benchmark: d_model {a.d_model}, {a.n_layer} layers, {a.steps} steps, checkpoint every "
           f"{a.interval}, local disk, {os.cpu_count()} CPUs, single process (stall) / 2-process gloo (SIGTERM); "
           f"load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after")
+    if res:
+        print_stalls(res)
+    if terms:
+        print_sigterm(terms)
+
+
+def print_stalls(res: dict) -> None:
+    print(f"{res['sync']['params']:,} parameters")
     print(f"{'mode':6s} {'saves':>6s} {'mean step ms':>13s} {'blocking ms':>12s} {'stall ms':>9s} {'stall share':>12s}"
           f" {'tokens/s':>9s}")
     for m, r in res.items():
         print(f"{m:6s} {r['saves']:6d} {r['mean_step_ms']:13.1f} {r['mean_blocking_ms']:12.1f} "
               f"{r['mean_stall_ms']:9.1f} {100 * r['share']:11.2f}% {r['tokens_per_s']:9.0f}")
     print(f"async/sync stall ratio: {res['async']['stall_s'] / res['sync']['stall_s']:.3f}")
+
+
+def print_sigterm(terms: list[dict]) -> None:
     for key, what in (("observed_s", "signal->durable observed from outside"),
                       ("trainer_s", "signal->durable inside the trainer"), ("exit_s", "signal->exit")):
         v = [t[key] for t in terms]

@@ -132,6 +132,12 @@ def test_generation_metrics_count_tokens_first_tokens_and_batches(server, refere
     with ThreadPoolExecutor(16) as pool:
         got = list(pool.map(lambda i: httpx.post(f"{server.url}/v1/generate", json={
             "prompt": PROMPTS[i % 6], "max_new_tokens": lengths[i]}, timeout=60).json(), range(16)))
+    # the rate first: it covers the last 10 whole seconds, which the reference completions below can outlast
+    deadline = time.monotonic() + 15
+    while (rate := server.metric("serve_tokens_per_second")) == 0:  # the current second counts once it is over
+        assert time.monotonic() < deadline, "serve_tokens_per_second never rose"
+        time.sleep(0.2)
+    assert 0 < rate <= sum(lengths)
     for i, body in enumerate(got):
         assert body["completion"] == greedy(reference_model, PROMPTS[i % 6], lengths[i])
     assert server.metric("serve_generated_tokens_total") - before["serve_generated_tokens_total"] == sum(lengths)
@@ -141,11 +147,6 @@ def test_generation_metrics_count_tokens_first_tokens_and_batches(server, refere
     rows = server.metric("serve_batch_size_sum") - before["serve_batch_size_sum"]
     assert rows == sum(lengths)  # every token came out of exactly one row of one step
     assert steps < rows, "no step ever ran two sequences together"
-    deadline = time.monotonic() + 15
-    while server.metric("serve_tokens_per_second") == 0:  # the current second counts once it is over
-        assert time.monotonic() < deadline, "serve_tokens_per_second never rose"
-        time.sleep(0.2)
-    assert 0 < server.metric("serve_tokens_per_second") <= sum(lengths)
     assert server.metric("serve_batch_occupancy") == 0 and server.metric("serve_inflight_requests") == 0
 
 
@@ -202,36 +203,43 @@ def test_full_queue_answers_429(artifact):
 
 
 def test_sigterm_under_load_loses_no_accepted_request(artifact, reference_model):
+    """Short requests in a loop (the load) and long ones (256 tokens: hundreds of steps, a sliding window) that are
+    certainly in flight when SIGTERM lands, however starved for CPU the clients are: every accepted one answered."""
     s = Server(artifact, "--max-batch-size", "8", "--max-wait-ms", "5", "--queue-size", "256",
                "--drain-timeout-s", "60", "--quantize", "none")
-    expected = {p: greedy(reference_model, p, 16) for p in PROMPTS[:3]}
+    expected = {(p, n): greedy(reference_model, p, n) for p in PROMPTS[:3] for n in (16, LONG)}
     outcomes: list[tuple[str, object]] = []
-    lock, told_to_leave, ok_count = threading.Lock(), threading.Event(), [0]
+    lock, told_to_leave, ok_count, long_pending = threading.Lock(), threading.Event(), [0], [0]
 
-    def client(i: int) -> None:
+    def client(i: int, n: int) -> None:
         # fresh connection per request, like traffic through a load balancer; stop once told to go away
         with httpx.Client(limits=httpx.Limits(max_keepalive_connections=0), timeout=60) as c:
             while not told_to_leave.is_set():
                 prompt = PROMPTS[i % 3]
+                with lock:
+                    long_pending[0] += n == LONG
                 try:
-                    r = c.post(f"{s.url}/v1/generate", json={"prompt": prompt, "max_new_tokens": 16})
-                    result: object = (r.status_code, r.json(), prompt)
+                    r = c.post(f"{s.url}/v1/generate", json={"prompt": prompt, "max_new_tokens": n})
+                    result: object = (r.status_code, r.json(), (prompt, n))
                 except httpx.ConnectError:
                     result = "refused"  # listener closed: never accepted
                 except httpx.TransportError as e:
                     result = f"lost: {type(e).__name__}"
                 with lock:
+                    long_pending[0] -= n == LONG
                     outcomes.append(("r", result))
                     if isinstance(result, tuple) and result[0] == 200:
                         ok_count[0] += 1
                 if result == "refused" or (isinstance(result, tuple) and result[0] == 503):
                     told_to_leave.set()
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(12)]
+    threads = [threading.Thread(target=client, args=(i, 16)) for i in range(12)]
+    threads += [threading.Thread(target=client, args=(i, LONG)) for i in range(2)]
     for t in threads:
         t.start()
     deadline = time.monotonic() + 120
-    while ok_count[0] < 24:  # load is flowing (polled; bounded, and fails if the server died)
+    # load is flowing and both long requests are accepted (polled; bounded, and fails if the server died)
+    while ok_count[0] < 24 or long_pending[0] < 2 or s.metric("serve_inflight_requests") < 2:
         assert s.run.proc.poll() is None and time.monotonic() < deadline, s.run.output
         time.sleep(0.02)
     s.run.proc.send_signal(signal.SIGTERM)
@@ -247,10 +255,14 @@ def test_sigterm_under_load_loses_no_accepted_request(artifact, reference_model)
     assert not lost
     ok = [r for r in results if isinstance(r, tuple) and r[0] == 200]
     assert all(r[0] in (200, 503) for r in results if isinstance(r, tuple))
+    assert any(key[1] == LONG for _, _, key in ok), "no long request was answered"
     assert drained["clean"] and drained["inflight_left"] == 0
     assert drained["completed"] == drained["accepted"] == len(ok)
-    for _, body, prompt in ok:
-        assert body["completion"] == expected[prompt]
+    for _, body, key in ok:
+        assert body["completion"] == expected[key]
+
+
+LONG = 256  # tokens: far longer than the tiny model's 32-position window, so every step re-prefills the row
 
 
 class HeldStorage:

@@ -24,9 +24,14 @@ from workloads.serve.metrics import ServeMetrics
 log = logging.getLogger("workloads.serve")
 
 
-# Below this many rows a step costs about the same whatever its size (per-operator overhead): a small load is
-# not split across decode threads, which would pay that overhead twice for little parallelism.
-MIN_SHARE = 16
+# A decode thread takes at least this many rows before the next one gets any. A step of 4 rows costs about what
+# one of 8 does (per-operator overhead), but two threads of 4 run on two cores at once: at 8 concurrent requests
+# a single thread left one of two CPUs idle (1.0 CPUs used, bench/serving.py); below 4 a load stays on one thread.
+MIN_SHARE = 4
+# While a thread has live sequences, newcomers wait up to this many of its steps to be prefilled together (unless
+# they would fill its free rows): a prefill is a forward pass of its own that costs about a decoding step, so
+# admitting one newcomer per step (mixed lengths: rows free up one at a time) nearly doubled each step's cost.
+ADMIT_EVERY = 4
 
 
 class QueueFull(Exception):
@@ -40,6 +45,7 @@ class Scheduler:
         self.max_wait_s, self.queue_size, self.metrics = max_wait_s, queue_size, metrics
         n = max(1, min(threads, max_batch))
         self.batches = [Batch(engine, max_batch // n + (i < max_batch % n)) for i in range(n)]
+        self.held = [0] * n  # per thread: steps run since a newcomer was first held back (``ADMIT_EVERY``)
         self.waiting: deque[Sequence] = deque()  # appended by the event loop, taken by the decode threads
         self.admission = threading.Lock()  # one thread at a time weighs its share against the others'
         self.wakes = [threading.Event() for _ in self.batches]
@@ -136,7 +142,8 @@ class Scheduler:
     def _admit(self, i: int, batch: Batch, now: float) -> list[Sequence]:
         """Waiting requests for thread ``i``'s next step. Threads fill in order, each up to a cap: an equal share
         of everything live or waiting, but never less than ``MIN_SHARE`` (a small load stays on one thread);
-        within its free rows and the token budget left after its live sequences' work."""
+        within its free rows and the token budget left after its live sequences' work. With live sequences it
+        holds newcomers back for up to ``ADMIT_EVERY`` steps unless they fill its free rows."""
         new: list[Sequence] = []
         with self.admission:
             if not self.waiting:
@@ -144,6 +151,11 @@ class Scheduler:
             cap = max(MIN_SHARE, math.ceil((self.live + len(self.waiting)) / len(self.batches)))
             if any(len(b.active) < min(b.rows, cap) for b in self.batches[:i]):
                 return new  # an earlier thread has room: it takes them at its next step
+            room = min(batch.rows, cap) - len(batch.active)
+            if batch.active and self.held[i] < ADMIT_EVERY - 1 and len(self.waiting) < room:
+                self.held[i] += 1  # let a few more arrive (or rows free up) and prefill them in one pass
+                return new
+            self.held[i] = 0
             budget = self.max_tokens - batch.work()
             while self.waiting and len(batch.active) + len(new) < min(batch.rows, cap):
                 seq = self.waiting[0]
