@@ -23,17 +23,17 @@ def select_regions(raw: Any, keys: list[str]) -> tuple[dict[str, Any] | None, li
     out = copy.deepcopy(raw)
     out["regions"] = [r for r, k in zip(raw["regions"], known) if k in keys]
     workloads = out.get("workloads") or {}
-    training = workloads.get("training")
-    if isinstance(training, dict) and (training.get("region") not in keys
-                                       or training.get("storageRegion", training.get("region")) not in keys):
-        workloads.pop("training")
-    serving = workloads.get("serving")
-    if isinstance(serving, dict):
-        serving["regions"] = [k for k in serving.get("regions") or [] if k in keys]
-        if not serving["regions"]:
-            workloads.pop("serving")
-        elif len(serving["regions"]) == 1:
-            serving.pop("globalRouting", None)
+    for name, workload in list(workloads.items()):  # a one-region workload (region) or a multi-region one (regions)
+        if not isinstance(workload, dict):
+            continue
+        if "regions" in workload:
+            workload["regions"] = [k for k in workload.get("regions") or [] if k in keys]
+            if not workload["regions"]:
+                workloads.pop(name)
+            elif len(workload["regions"]) == 1:
+                workload.pop("globalRouting", None)
+        elif workload.get("region") not in keys or workload.get("storageRegion", workload.get("region")) not in keys:
+            workloads.pop(name)
     network = out.get("network") or {}
     if network.get("hub") is not None and network.get("hub") not in keys:
         network.pop("hub")

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from blueprint.cost.usage import UsageError, load_usage
+from blueprint.spec import FULL_KEY
 from blueprint.spec.load import SpecError, StackFileError, load_stack
 from blueprint.spec.yamlfile import InputFileError
 from cli.commands.common import add_out_arg, add_stack_arg, stacks_from
@@ -30,10 +31,10 @@ def check(stack: str) -> dict:
     try:
         _, _, spec = load_stack(stack)
         if spec is None:
-            problem = "the stack file sets no aiplatform:platform"
+            problem = f"the stack file sets no {FULL_KEY}"
     except SpecError as exc:
         problem = exc.problem
-        issues = [{"path": f"aiplatform:platform.{i.path}".rstrip("."), "message": i.message,
+        issues = [{"path": f"{FULL_KEY}.{i.path}".rstrip("."), "message": i.message,
                    "allowed": list(i.allowed)} for i in exc.issues]
     except StackFileError as exc:
         problem = str(exc).removeprefix(f"stack '{stack}': ")
