@@ -101,11 +101,38 @@ def _allowed_for(err: dict) -> tuple[str, ...]:
     return ()
 
 
+# The model's name patterns in words (a regex is no message for a person); tests/cli/test_errors.py checks every
+# pattern of the model is here.
+PATTERN_WORDS = {
+    r"^[A-Za-z0-9._:-]{1,255}$": "1-255 letters, digits, '.', '_', ':' or '-'",
+    r"^[\w-][\w.-]*(/[\w-][\w.-]*)*$": "an object key: '/'-separated parts of letters, digits, '_', '-' and '.', "
+                                       "none empty or starting with '.'",
+    r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$": "a DNS-1123 label: 1-63 lower-case letters, digits or '-', starting and "
+                                             "ending with a letter or digit",
+    r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$": "1-32 lower-case letters, digits or '-', starting with a letter and not "
+                                          "ending with '-'",
+    r"^[a-z]([-a-z0-9]{0,40}[a-z0-9])?$": "1-42 lower-case letters, digits or '-', starting with a letter and not "
+                                          "ending with '-'",
+    r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$": "a GCP project id: 6-30 lower-case letters, digits or '-', starting with a "
+                                       "letter and not ending with '-'",
+    r"^[a-z][a-z0-9-]{1,15}$": "2-16 lower-case letters, digits or '-', starting with a letter",
+    r"^[a-z][a-z0-9-]{1,24}[a-z0-9]$": "3-26 lower-case letters, digits or '-', starting with a letter and not "
+                                       "ending with '-'",
+}
+
+
+def _message(err: dict) -> str:
+    if err["type"] == "string_pattern_mismatch":
+        pattern = (err.get("ctx") or {}).get("pattern", "")
+        return f"must be {PATTERN_WORDS[pattern]}" if pattern in PATTERN_WORDS else err["msg"]
+    return {"missing": "required but missing",
+            "extra_forbidden": f"unknown key '{err['loc'][-1]}'"}.get(err["type"], err["msg"])
+
+
 def _pydantic_issues(exc: ValidationError) -> list[SpecIssue]:
     issues = []
     for err in exc.errors():
-        msg = {"missing": "required but missing",
-               "extra_forbidden": f"unknown key '{err['loc'][-1]}'"}.get(err["type"], err["msg"])
+        msg = _message(err)
         if err["type"] not in ("missing", "extra_forbidden") and "input" in err and not isinstance(err["input"], (dict, list)):
             msg += f" (got {err['input']!r})"
         issues.append(SpecIssue(_fmt_loc(err["loc"]), msg, _allowed_for(err)))

@@ -268,3 +268,36 @@ def test_an_internal_error_shows_its_traceback_and_says_it_is_a_bug(capsys, monk
 def test_version(capsys):
     rc, out, _ = run_cli(capsys, "--version")
     assert rc == 0 and out.startswith("blueprint ") and out.split()[1][0].isdigit()
+
+
+# --- messages in words ---------------------------------------------------------------------------------------------
+def _patterns(model, seen=None) -> set[str]:
+    """Every string pattern of the spec model and the models under it."""
+    from pydantic import BaseModel
+    seen = set() if seen is None else seen
+    out: set[str] = set()
+    if model in seen:
+        return out
+    seen.add(model)
+    for field in model.model_fields.values():
+        out |= {m.pattern for m in field.metadata if getattr(m, "pattern", None)}
+        for tp in (field.annotation, *getattr(field.annotation, "__args__", ())):
+            for inner in (tp, *getattr(tp, "__args__", ())):
+                if isinstance(inner, type) and issubclass(inner, BaseModel):
+                    out |= _patterns(inner, seen)
+    return out
+
+
+def test_every_name_pattern_of_the_spec_has_words():
+    from blueprint.spec.load import PATTERN_WORDS
+    from blueprint.spec.model import PlatformSpec
+    patterns = _patterns(PlatformSpec)
+    assert len(patterns) >= 8
+    assert patterns <= set(PATTERN_WORDS), patterns - set(PATTERN_WORDS)
+
+
+def test_a_pattern_error_is_words_not_a_regex(tmp_path, capsys):
+    folder = stack_dir(tmp_path, "dev", edit=lambda c: _pool(c).update(name="Train_A"))
+    text = _user_error(run_cli(capsys, "--stacks-dir", str(folder), "validate", "--stack", "dev"),
+                       "regions[0].gpuPools[0].name: must be 1-32 lower-case letters, digits or '-'", "'Train_A'")
+    assert "^[" not in text and "pattern" not in text
