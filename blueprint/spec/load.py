@@ -187,10 +187,21 @@ def load_spec(raw: Any, *, stack: str, secret_paths: set[str] | None = None,
         spec = strict_validate({**raw, "stack": stack})
     except ValidationError as exc:
         raise SpecError(stack, issues + _pydantic_issues(exc)) from None
-    issues += validate(spec) + cloud_rule_issues(spec)
+    issues += _root_causes(validate(spec)) + cloud_rule_issues(spec)
     if issues:
         raise SpecError(stack, issues)
     return spec
+
+
+_UNKNOWN_REGION = re.compile(r"^regions\[\d+\]\.region$")
+
+
+def _root_causes(issues: list[SpecIssue]) -> list[SpecIssue]:
+    """A region name the catalog does not know is the one problem to report: the workloads naming the region as it
+    was meant to be would each say it is not configured (knock-on errors), so those wait until it is fixed."""
+    if not any(_UNKNOWN_REGION.match(i.path) and "region" in i.message and "is not" in i.message for i in issues):
+        return issues
+    return [i for i in issues if "is not a configured region" not in i.message]
 
 
 def placeholder_error(raw: Any, *, stack: str) -> SpecError | None:

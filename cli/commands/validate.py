@@ -49,8 +49,9 @@ def check(stack: str) -> dict:
 def _text(result: dict) -> str:
     if result["valid"]:
         return f"stack '{result['stack']}': valid"
-    lines = [f"stack '{result['stack']}': {result['problem']}" + (f" ({len(result['issues'])} problems):"
-                                                                  if result["issues"] else "")]
+    n = len(result["issues"])
+    lines = [f"stack '{result['stack']}': {result['problem']}" + (f" ({n} problem{'s' if n != 1 else ''}):"
+                                                                  if n else "")]
     for i in result["issues"]:
         lines.append(f"  - {i['path']}: {i['message']}" + (f"; allowed values: {', '.join(i['allowed'])}"
                                                             if i["allowed"] else ""))

@@ -301,3 +301,11 @@ def test_a_pattern_error_is_words_not_a_regex(tmp_path, capsys):
     text = _user_error(run_cli(capsys, "--stacks-dir", str(folder), "validate", "--stack", "dev"),
                        "regions[0].gpuPools[0].name: must be 1-32 lower-case letters, digits or '-'", "'Train_A'")
     assert "^[" not in text and "pattern" not in text
+
+
+def test_a_misspelt_region_is_one_problem_not_a_cascade(tmp_path, capsys):
+    folder = stack_dir(tmp_path, "staging", edit=lambda c: c["regions"][0].update(region="us-east-9"))
+    text = _user_error(run_cli(capsys, "--stacks-dir", str(folder), "validate", "--stack", "staging"),
+                       "regions[0].region: 'us-east-9' is not an aws region; allowed values: us-east-1")
+    assert "is not a configured region" not in text and "(1 problems)" not in text
+    assert len([line for line in text.splitlines() if line.startswith("  - ")]) == 1, text
