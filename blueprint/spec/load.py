@@ -29,9 +29,9 @@ SECRET_PLACEHOLDER = "[secret]"  # an encrypted value, as the CLI masks it and a
 # Leaf keys that hold credentials. They must come from `pulumi config set --secret`, never plain text.
 SECRET_KEY = re.compile(r"(password|secret|token|apikey|privatekey|authkey|webhookurl)$", re.IGNORECASE)
 
-__all__ = ["CONFIG_KEY", "CONFIG_NAMESPACE", "FULL_KEY", "REPO", "SECRET_PLACEHOLDER", "SpecError", "StackFileError",
-           "known_stacks", "load_spec", "load_stack", "stacks_dir", "strict_validate", "placeholder_error", "read_stack_file", "spec_from_config",
-           "spec_from_environment", "stack_config"]
+__all__ = ["CONFIG_KEY", "CONFIG_NAMESPACE", "FULL_KEY", "REPO", "SECRET_PLACEHOLDER", "STACKS_DIR_ENV", "SpecError",
+           "StackFileError", "known_stacks", "load_spec", "load_stack", "placeholder_error", "read_stack_file",
+           "spec_from_config", "spec_from_environment", "stack_config", "stacks_dir", "strict_validate"]
 
 
 class StackFileError(LookupError):

@@ -20,7 +20,7 @@ SECURE = {"type": "object", "properties": {"secure": {"type": "string"}}, "requi
 def _secrets_encrypted(node: Any) -> None:
     """Credential keys take the encrypted ``{secure: ...}`` form (plain text is refused by every command)."""
     if isinstance(node, dict):
-        for key, prop in (node.get("properties") or {}).items():
+        for key in list(node.get("properties") or {}):
             if SECRET_KEY.search(key):
                 node["properties"][key] = {"anyOf": [SECURE, {"type": "null"}],
                                            "description": "set with `pulumi config set --secret --path`"}

@@ -138,7 +138,8 @@ def test_every_usage_problem_is_one_message(tmp_path, capsys, content, needles):
 
 def test_unmatched_usage_keys_are_warnings_like_infracost(tmp_path, capsys):
     path = tmp_path / "usage.yaml"
-    path.write_text("resource_usage:\n  aws-us-east-1-train-a10g: {average_nodez: 1}\n  no-such-pool: {monthly_hours: 9}\n")
+    path.write_text("resource_usage:\n  aws-us-east-1-train-a10g: {average_nodez: 1}\n"
+                    "  no-such-pool: {monthly_hours: 9}\n")
     rc, out, err = run_cli(capsys, "cost", "--stack", "dev", "--depth", "1", "--usage", str(path))
     assert rc == 0 and "TOTAL" in out
     assert "warning: " in err and "attribute 'average_nodez' is not used" in err
