@@ -82,9 +82,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         return args.run(args)
     except UserError as exc:
-        if exc.code == 2:
-            parser.exit(2, f"{parser.prog} {args.command}: error: {exc}\n")
-        print(f"error: {exc}", file=sys.stderr)
+        prefix = f"{parser.prog} {args.command}: " if exc.code == 2 else ""  # usage errors read as argparse's
+        print(f"{prefix}error: {exc}", file=sys.stderr)
         return exc.code
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
