@@ -122,8 +122,9 @@ def test_keda_needs_at_least_one_replica():
     cfg["workloads"]["serving"]["replicas"] = {"min": 0, "desired": 0, "max": 12}
     (issue,) = _error("prod", cfg).issues
     assert issue.path == "workloads.serving.replicas.min" and "KEDA" in issue.message
-    cfg["workloads"]["serving"]["keda"] = False
-    load_spec(cfg, stack="prod")  # scale to zero without KEDA is the user's call
+    cfg["workloads"]["serving"]["keda"] = False  # without KEDA nothing scales up from zero: a service with no pods
+    (issue,) = _error("prod", cfg).issues
+    assert issue.path == "workloads.serving.replicas" and "no pods" in issue.message
 
 
 def test_pool_zone_that_is_not_in_the_region():
@@ -283,7 +284,7 @@ def test_bad_config_declares_nothing_even_inside_the_program(tmp_path):
 
 def test_unknown_stack_names_known_stacks(tmp_path):
     shutil.copytree(catalog._DATA.parents[2] / "stacks", tmp_path / "stacks")
-    with pytest.raises(StackFileError, match="known stacks: dev, prod, staging"):
+    with pytest.raises(StackFileError, match="known stacks: dev, staging, prod"):
         stack_config("qa", root=tmp_path)
 
 

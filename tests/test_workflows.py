@@ -155,6 +155,8 @@ def test_the_review_comment_is_found_by_its_hidden_marker_and_updated_in_place()
     review = _step(steps, lambda s: "blueprint review" in s.get("run", ""))
     out = shlex.split(review["run"].split(".venv/bin/blueprint ", 1)[1])
     report = out[out.index("--out") + 1]
+    assert out[out.index("--format") + 1] == "markdown"  # --out writes the output in --format, instead of stdout
+    assert review.get("continue-on-error") is True  # review exits 1 on a failure; the comment must still be posted
     comment = _step(steps, lambda s: s.get("uses", "").startswith("actions/github-script@"))
     script = comment["with"]["script"]
     assert f"'{MARKER}'" in script and f"readFileSync('{report}'" in script

@@ -73,18 +73,22 @@ def _usage_names(est: CostEstimate) -> str:
     return ", ".join(Path(f).name if "/stacks/" not in f else f"stacks/{Path(f).name}" for f in est.usage_files)
 
 
-def render_table(est: CostEstimate) -> str:
+DEPTHS = {1: "regions", 2: "components", 3: "resources", 4: "cost components"}  # `cost --depth`: how far down
+
+
+def render_table(est: CostEstimate, depth: int = 4) -> str:
+    """The breakdown down to ``depth`` (``DEPTHS``); totals, budget and unpriced resources always."""
     lines = [f"Cost estimate for stack {est.stack} (USD per month; prices as of {est.prices_as_of}; "
              f"usage: {_usage_names(est)})", "",
              f"{'region / component / resource':<{W}} {'min':>12} {'expected':>12} {'max':>12}"]
     by_region, by_component = est.by_region(), est.by_component()
     for region, components in _grouped(est).items():
         lines += ["", _row(region, by_region[region])]
-        for component, items in components.items():
+        for component, items in components.items() if depth >= 2 else ():
             lines.append(_row(component, by_component[(region, component)], 2))
-            for item in sorted(items, key=lambda i: (-i.monthly.expected, i.name)):
+            for item in sorted(items, key=lambda i: (-i.monthly.expected, i.name)) if depth >= 3 else ():
                 lines.append(_row(f"{item.name}  ({item.type})", item.monthly, 4))
-                for c in item.components:
+                for c in item.components if depth >= 4 else ():
                     mark = f"{DERIVED} " if c.derived else ""  # first, so a truncated label keeps it
                     if c.usage_unknown:
                         lines.append(" " * 6 + f"{mark}{c.name}: {c.describe_unknown()}")
@@ -92,7 +96,8 @@ def render_table(est: CostEstimate) -> str:
                         lines.append(_row(f"{mark}{c.name}: {_qty(c, mark=False)}", c.monthly, 6))
     lines += ["", _row("TOTAL", est.total), _budget_line(est.verdict())]
     lines += ["", f"{len(est.free)} resources carry no charge of their own ({len(est.free_types())} types); "
-              f"{len(est.usage_unknown())} cost components have unknown usage (listed above)."]
+              f"{len(est.usage_unknown())} cost components have unknown usage"
+              f"{' (listed above)' if depth >= 4 else ' (--depth 4 lists them)'}."]
     lines += _unpriced_block(est.unpriced)
     derived = _derived_lines(est)
     if derived:

@@ -56,6 +56,21 @@ class Unreachable(Exception):
     """A price source could not be reached (no network, no credentials): nothing is written."""
 
 
+class BadFile(Exception):
+    """A downloaded price file given on the command line that is not what its flag takes: nothing is written."""
+
+
+def _json_file(path: Path, flag: str, key: str) -> dict[str, Any]:
+    """A downloaded file: a JSON object with ``key`` (the shape its source publishes)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadFile(f"{flag} {path}: not a JSON file ({exc})") from None
+    if not isinstance(doc, dict) or key not in doc:
+        raise BadFile(f"{flag} {path}: expected a JSON object with \"{key}\", as its source publishes it")
+    return doc
+
+
 # ---------------------------------------------------------------- AWS
 
 def aws_instance_types() -> list[str]:
@@ -270,13 +285,14 @@ def _fetch_json(url: str) -> dict[str, Any]:
 
 def _aws_updates(args: argparse.Namespace, region: str) -> list[tuple]:
     wanted = aws_instance_types()
-    offer = json.loads(args.aws_offer_file.read_text()) if args.aws_offer_file else \
+    offer = _json_file(args.aws_offer_file, "--aws-offer-file", "products") if args.aws_offer_file else \
         _fetch_json(AWS_OFFER_URL.format(region=region))
     out: list[tuple] = [("aws/ec2-on-demand", region, t, usd, "aws-price-list-api", None)
                         for t, usd in parse_aws_ec2_offer(offer, region, wanted).items()]
     gpu_types = catalog.instance_types("aws")
     if args.aws_spot_file or args.aws_spot_feed:
-        feed = json.loads(args.aws_spot_file.read_text()) if args.aws_spot_file else _fetch_json(AWS_SPOT_FEED_URL)
+        feed = (_json_file(args.aws_spot_file, "--aws-spot-file", "config") if args.aws_spot_file
+                else _fetch_json(AWS_SPOT_FEED_URL))
         out += [("aws/ec2-spot", region, t, usd, "aws-spot-feed", None)
                 for t, usd in parse_spot_feed(feed, region, gpu_types).items()]
     else:
@@ -291,7 +307,7 @@ def _aws_updates(args: argparse.Namespace, region: str) -> list[tuple]:
 
 def _gcp_updates(args: argparse.Namespace) -> list[tuple]:
     if args.gcp_skus_file:
-        skus = json.loads(args.gcp_skus_file.read_text())["skus"]
+        skus = _json_file(args.gcp_skus_file, "--gcp-skus-file", "skus")["skus"]
     elif os.environ.get("GOOGLE_API_KEY"):
         skus = fetch_gcp_skus(os.environ["GOOGLE_API_KEY"])
     else:
@@ -330,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"refresh: cannot read prices from {exc}; nothing was changed. Without a network, pass the files "
               "--aws-offer-file, --aws-spot-file and --gcp-skus-file downloaded elsewhere.", file=sys.stderr)
         return 2
+    except BadFile as exc:
+        print(f"refresh: {exc}; nothing was changed.", file=sys.stderr)
+        return 1
     new, changes = rebuild(doc, updates)
     for service, region, sku, old, usd in changes:
         print(f"{service} {region} {sku}: {old} -> {usd}")

@@ -2,6 +2,7 @@
 allowed values), before the program declares any resource; read stack files the way the Pulumi CLI hands them over."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -9,27 +10,32 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from blueprint.spec.cloudrules import cloud_rule_issues
 from blueprint.spec.issues import SpecIssue
 from blueprint.spec.model import PlatformSpec
 from blueprint.spec.names import CONFIG_KEY, CONFIG_NAMESPACE, FULL_KEY
 from blueprint.spec.placeholders import REPLACE_BEFORE_DEPLOYING, find_placeholders
 from blueprint.spec.validate import validate
+from blueprint.spec.yamlfile import InputFileError, read_yaml
 
 REPO = Path(__file__).resolve().parents[2]  # the project: stacks/, Pulumi.yaml, __main__.py
+# `blueprint --stacks-dir DIR` (or this variable): read the project's stack and usage files from DIR instead of stacks/
+STACKS_DIR_ENV = "BLUEPRINT_STACKS_DIR"
+# The order stacks are listed and acted on: promotion order, then any other stack by name.
+PROMOTION_ORDER = ("dev", "development", "staging", "prod", "production")
 SECRET_PLACEHOLDER = "[secret]"  # an encrypted value, as the CLI masks it and as the offline engine passes it on
 # Leaf keys that hold credentials. They must come from `pulumi config set --secret`, never plain text.
 SECRET_KEY = re.compile(r"(password|secret|token|apikey|privatekey|authkey|webhookurl)$", re.IGNORECASE)
 
-__all__ = ["CONFIG_KEY", "CONFIG_NAMESPACE", "FULL_KEY", "REPO", "SECRET_PLACEHOLDER", "SpecError", "StackFileError",
-           "known_stacks", "load_spec", "load_stack", "placeholder_error", "read_stack_file", "spec_from_config",
-           "spec_from_environment", "stack_config"]
+__all__ = ["CONFIG_KEY", "CONFIG_NAMESPACE", "FULL_KEY", "REPO", "SECRET_PLACEHOLDER", "STACKS_DIR_ENV", "SpecError",
+           "StackFileError", "known_stacks", "load_spec", "load_stack", "placeholder_error", "read_stack_file",
+           "spec_from_config", "spec_from_environment", "stack_config", "stacks_dir", "strict_validate"]
 
 
 class StackFileError(LookupError):
-    """No stack file for the stack that was asked for."""
+    """No stack file for the stack that was asked for, or one that is not a stack file (bad YAML, not a mapping)."""
 
 
 class SpecError(ValueError):
@@ -95,15 +101,55 @@ def _allowed_for(err: dict) -> tuple[str, ...]:
     return ()
 
 
+# The model's name patterns in words (a regex is no message for a person); tests/cli/test_errors.py checks every
+# pattern of the model is here.
+PATTERN_WORDS = {
+    r"^[A-Za-z0-9._:-]{1,255}$": "1-255 letters, digits, '.', '_', ':' or '-'",
+    r"^[\w-][\w.-]*(/[\w-][\w.-]*)*$": "an object key: '/'-separated parts of letters, digits, '_', '-' and '.', "
+                                       "none empty or starting with '.'",
+    r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$": "a DNS-1123 label: 1-63 lower-case letters, digits or '-', starting and "
+                                             "ending with a letter or digit",
+    r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$": "1-32 lower-case letters, digits or '-', starting with a letter and not "
+                                          "ending with '-'",
+    r"^[a-z]([-a-z0-9]{0,40}[a-z0-9])?$": "1-42 lower-case letters, digits or '-', starting with a letter and not "
+                                          "ending with '-'",
+    r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$": "a GCP project id: 6-30 lower-case letters, digits or '-', starting with a "
+                                       "letter and not ending with '-'",
+    r"^[a-z][a-z0-9-]{1,15}$": "2-16 lower-case letters, digits or '-', starting with a letter",
+    r"^[a-z][a-z0-9-]{1,24}[a-z0-9]$": "3-26 lower-case letters, digits or '-', starting with a letter and not "
+                                       "ending with '-'",
+}
+
+
+def _message(err: dict) -> str:
+    if err["type"] == "string_pattern_mismatch":
+        pattern = (err.get("ctx") or {}).get("pattern", "")
+        return f"must be {PATTERN_WORDS[pattern]}" if pattern in PATTERN_WORDS else err["msg"]
+    return {"missing": "required but missing",
+            "extra_forbidden": f"unknown key '{err['loc'][-1]}'"}.get(err["type"], err["msg"])
+
+
 def _pydantic_issues(exc: ValidationError) -> list[SpecIssue]:
     issues = []
     for err in exc.errors():
-        msg = {"missing": "required but missing",
-               "extra_forbidden": f"unknown key '{err['loc'][-1]}'"}.get(err["type"], err["msg"])
+        msg = _message(err)
         if err["type"] not in ("missing", "extra_forbidden") and "input" in err and not isinstance(err["input"], (dict, list)):
             msg += f" (got {err['input']!r})"
         issues.append(SpecIssue(_fmt_loc(err["loc"]), msg, _allowed_for(err)))
     return issues
+
+
+def _json_value(value: Any) -> Any:
+    """What YAML gives beyond JSON (dates) as the text it was written as; anything else is refused by the model."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a config value")
+
+
+def strict_validate(raw: dict[str, Any]) -> PlatformSpec:
+    """The model in pydantic's strict mode, on the config as JSON (how the Pulumi CLI passes it): no lax coercion of
+    ``yes`` or ``"1"`` into numbers, or of numbers into booleans; enum values and ISO dates stay text."""
+    return PlatformSpec.model_validate_json(json.dumps(raw, default=_json_value), strict=True)
 
 
 def plain_text_secrets(raw: Any, secret_paths: set[str] | None, config_is_secret: bool, path: str = "") -> list[SpecIssue]:
@@ -138,13 +184,24 @@ def load_spec(raw: Any, *, stack: str, secret_paths: set[str] | None = None,
     if "stack" in raw:
         issues.append(SpecIssue("stack", "the stack name comes from the stack file's name, not from config"))
     try:
-        spec = PlatformSpec.model_validate({**raw, "stack": stack})
+        spec = strict_validate({**raw, "stack": stack})
     except ValidationError as exc:
         raise SpecError(stack, issues + _pydantic_issues(exc)) from None
-    issues += validate(spec)
+    issues += _root_causes(validate(spec)) + cloud_rule_issues(spec)
     if issues:
         raise SpecError(stack, issues)
     return spec
+
+
+_UNKNOWN_REGION = re.compile(r"^regions\[\d+\]\.region$")
+
+
+def _root_causes(issues: list[SpecIssue]) -> list[SpecIssue]:
+    """A region name the catalog does not know is the one problem to report: the workloads naming the region as it
+    was meant to be would each say it is not configured (knock-on errors), so those wait until it is fixed."""
+    if not any(_UNKNOWN_REGION.match(i.path) and "region" in i.message and "is not" in i.message for i in issues):
+        return issues
+    return [i for i in issues if "is not a configured region" not in i.message]
 
 
 def placeholder_error(raw: Any, *, stack: str) -> SpecError | None:
@@ -155,19 +212,47 @@ def placeholder_error(raw: Any, *, stack: str) -> SpecError | None:
 
 
 # --- stack files and config maps ---------------------------------------------------------------------------
+def stacks_dir(root: Path = REPO) -> Path:
+    """Where the stack files of ``root`` are: its ``stacks/``, or ``$BLUEPRINT_STACKS_DIR`` for the project itself."""
+    override = os.environ.get(STACKS_DIR_ENV)
+    return Path(override) if override and root == REPO else root / "stacks"
+
+
+def _promotion_rank(stack: str) -> tuple[int, str]:
+    return (PROMOTION_ORDER.index(stack) if stack in PROMOTION_ORDER else len(PROMOTION_ORDER), stack)
+
+
 def known_stacks(root: Path = REPO) -> list[str]:
-    """The stacks with a file in ``stacks/``, by name."""
-    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (root / "stacks").glob("Pulumi.*.yaml"))
+    """The stacks with a file in the stacks folder, in promotion order (dev, staging, prod), then by name."""
+    names = [p.name[len("Pulumi."):-len(".yaml")] for p in stacks_dir(root).glob("Pulumi.*.yaml")]
+    return sorted(names, key=_promotion_rank)
 
 
 def read_stack_file(stack: str, root: Path = REPO) -> dict[str, Any]:
-    """``stacks/Pulumi.<stack>.yaml``'s ``config`` map, as written (encrypted leaves still ``{secure: ...}``)."""
-    path = root / "stacks" / f"Pulumi.{stack}.yaml"
+    """``stacks/Pulumi.<stack>.yaml``'s ``config`` map, as written (encrypted leaves still ``{secure: ...}``).
+    A YAML error, a duplicate key or a document that is not a mapping is a ``StackFileError`` naming the file."""
+    path = stacks_dir(root) / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise StackFileError(f"no stack '{stack}': {path} does not exist; known stacks: "
-                             f"{', '.join(known_stacks(root))}")
-    with path.open() as f:
-        return (yaml.safe_load(f) or {}).get("config", {})
+                             f"{', '.join(known_stacks(root)) or '(none)'}")
+    try:
+        doc = read_yaml(path, "a stack file")
+    except InputFileError as exc:
+        raise StackFileError(f"stack '{stack}': {exc}") from None
+    doc = {} if doc is None else doc
+    if not isinstance(doc, dict):
+        raise StackFileError(f"stack '{stack}': {path}: a stack file is a mapping with a 'config' key, got a "
+                             f"{_yaml_type(doc)}")
+    config = doc.get("config") or {}
+    if not isinstance(config, dict):
+        raise StackFileError(f"stack '{stack}': {path}: 'config' maps config keys (such as {FULL_KEY}) to values, "
+                             f"got a {_yaml_type(config)}")
+    return config
+
+
+def _yaml_type(value: Any) -> str:
+    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(value),
+                                                                                             type(value).__name__)
 
 
 def _strip_secure(value: Any, path: str, found: set[str]) -> Any:

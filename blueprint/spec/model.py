@@ -322,12 +322,12 @@ class Tags(_Model):
 
 
 class Budget(_Model):
-    monthly_usd: float = Field(gt=0)
+    monthly_usd: float = Field(gt=0, allow_inf_nan=False)
     alert_webhook_url: SecretStr | None = None
     # The budget gate fails closed: an unpriced GPU pool, or an unpriced resource with no reference price, makes the
     # verdict unknown (a failure in staging and production). Other unpriced resources are tolerated up to this many
     # USD a month, counted at the highest rate the price catalog lists for their SKUs in other regions.
-    unpriced_threshold_usd: float = Field(default=0.0, ge=0)
+    unpriced_threshold_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)
 
 
 class Exemption(_Model):

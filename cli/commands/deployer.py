@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from blueprint.plan import run_plan
 from blueprint.spec import FULL_KEY, Cloud, PlatformSpec, SpecError, SpecIssue, address_plan
@@ -11,6 +10,7 @@ from blueprint.spec.access import private_sources
 from blueprint.spec.load import load_stack
 from blueprint.spec.model import GkeEndpoint
 from cli.commands.common import add_stack_arg, stacks_from
+from cli.output import UserError
 
 HELP = ("where `pulumi up` runs for a stack (access.deployer) and how it reaches every API server; --format github "
         "prints the job's runner labels and tools for $GITHUB_OUTPUT, --format bootstrap the `pulumi up` flags of a "
@@ -21,7 +21,7 @@ LABELS_VARIABLE = "DEPLOY_RUNNER_LABELS"
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("deployer", help=HELP, description=HELP)
-    add_stack_arg(p)
+    add_stack_arg(p, regions=False)
     p.add_argument("--format", choices=("text", "json", "github", "bootstrap"), default="text",
                    help="github: key=value lines for $GITHUB_OUTPUT (runs_on: the runner labels as JSON, "
                         "in_network, gke: true/false); with several stacks each value is a JSON object by stack")
@@ -121,17 +121,15 @@ def run(args: argparse.Namespace) -> int:
         infos.append(describe(spec))
     if args.format == "bootstrap":
         if len(infos) != 1:
-            print("error: --format bootstrap needs exactly one --stack", file=sys.stderr)
-            return 2
+            raise UserError("--format bootstrap needs exactly one --stack", 2)
         print("\n".join(bootstrap_flags(infos[0]["stack"])))
     elif args.format == "json":
-        print(json.dumps(infos if len(infos) > 1 else infos[0], indent=2))
+        print(json.dumps(infos, indent=2))  # always a list, one object per stack
     elif args.format == "github":
         try:
             labels = {i["stack"]: runs_on(i, args.runner_labels) for i in infos}
         except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
+            raise UserError(str(exc)) from None
         values = {"runs_on": labels, "in_network": {i["stack"]: i["inNetwork"] for i in infos},
                   "gke": {i["stack"]: "gke-gcloud-auth-plugin" in i["tools"] for i in infos}}
         for key, per_stack in values.items():  # one stack: its value; several: an object by stack

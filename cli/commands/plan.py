@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
 from blueprint.plan import Plan, run_plan
-from cli.commands.common import add_stack_arg, stacks_from, warn_placeholders
+from cli.commands.common import add_out_arg, add_stack_arg, plan_of, stacks_from, warn_placeholders
+from cli.output import UserError, check_writable, emit
 
 HELP = "plan stacks offline: resource tree and counts by type, or the plan as `pulumi preview --json`"
 
@@ -16,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plan", help=HELP, description=HELP)
     add_stack_arg(p)
     p.add_argument("--json", action="store_true", help="print the plan in the shape of `pulumi preview --json`")
-    p.add_argument("--out", type=Path, metavar="FILE", help="with --json: write to FILE instead of stdout")
+    add_out_arg(p)
     p.set_defaults(run=run)
 
 
@@ -41,21 +40,18 @@ def render_tree(plan: Plan) -> str:
 
 def run(args: argparse.Namespace) -> int:
     stacks = stacks_from(args)
+    check_writable(args.out)
     if args.json:
         if len(stacks) != 1:
-            print("error: --json needs exactly one --stack", file=sys.stderr)
-            return 2
-        plan = run_plan(stacks[0])
-        text = json.dumps(plan.to_preview_json(), indent=2)
+            raise UserError("--json needs exactly one --stack (its shape is one stack's `pulumi preview --json`)", 2)
+        plan = plan_of(args, stacks[0], run_plan)
+        emit(json.dumps(plan.to_preview_json(), indent=2), args.out)
         warn_placeholders([plan])
-        if args.out:
-            args.out.write_text(text + "\n")
-        else:
-            print(text)
         return 0
+    texts = []
     for stack in stacks:
-        plan = run_plan(stack)
-        print(render_tree(plan))
-        print()
+        plan = plan_of(args, stack, run_plan)
+        texts.append(render_tree(plan) + "\n")
         warn_placeholders([plan])
+    emit("\n".join(texts), args.out)
     return 0

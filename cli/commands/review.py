@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from blueprint.cost import BudgetVerdict, CostDiff, CostEstimate, diff_plans_cost, estimate
 from blueprint.cost.format import render_diff_markdown, unpriced_markdown
@@ -13,7 +12,8 @@ from blueprint.cost.model import UNKNOWN
 from blueprint.plan import Plan, run_plan
 from blueprint.plan.diff import PlanDiff, diff_plans
 from blueprint.plan.git import plan_at_ref
-from cli.commands.common import add_stack_arg, stack_placeholders, stacks_from
+from cli.commands.common import add_out_arg, add_stack_arg, plan_of, stack_placeholders, stacks_from
+from cli.output import check_writable, emit, progress
 from cli.policy_run import Report, Violation, evaluate_plan
 
 HELP = "plan, policy and cost for every stack in one report; with --base REF, the change against REF"
@@ -25,9 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_stack_arg(p)
     p.add_argument("--base", metavar="REF", help="git ref to compare against (e.g. origin/main)")
     p.add_argument("--format", choices=["markdown", "table"], default="table", help="output format (default table)")
-    p.add_argument("--out", type=Path, metavar="FILE", help="write the markdown report to FILE as well")
-    p.add_argument("--strict", action="store_true", help="exit 1 when a mandatory policy fails, a budget is exceeded, "
-                                                         "or a budget verdict is unknown in staging or production")
+    add_out_arg(p, "the report")
     p.set_defaults(run=run)
 
 
@@ -77,10 +75,13 @@ class StackReview:
         return None if self.cost_before is None else self.cost_after - self.cost_before
 
 
-def review_stack(stack: str, base_ref: str | None) -> StackReview:
-    head = run_plan(stack)
+def review_stack(stack: str, base_ref: str | None, args: argparse.Namespace | None = None) -> StackReview:
+    head = plan_of(args, stack, run_plan) if args is not None else run_plan(stack)
+    if base_ref:
+        progress(stack, f"planning at {base_ref}")
     base = plan_at_ref(base_ref, stack) if base_ref else None
     found = stack_placeholders(head)
+    progress(stack, "evaluating policies and cost")
     common = dict(stack=stack, head=head, policy=evaluate_plan(head),
                   placeholders=[(i.path, i.message) for i in found.issues] if found else None)
     if base_ref:  # base is None for a stack new at REF: everything is created and its "before" cost is zero
@@ -167,13 +168,13 @@ def render_table(reviews: list[StackReview]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    reviews = [review_stack(stack, args.base) for stack in stacks_from(args)]
-    markdown = render_markdown(reviews, args.base)
-    print(markdown if args.format == "markdown" else render_table(reviews))
-    if args.out:
-        args.out.write_text(markdown)
+    stacks = stacks_from(args)
+    check_writable(args.out)
+    reviews = [review_stack(stack, args.base, args) for stack in stacks]
+    text = render_markdown(reviews, args.base).rstrip("\n") if args.format == "markdown" else render_table(reviews)
+    emit(text, args.out)
     failed = any(r.policy.failed or r.verdict.blocks for r in reviews)
     if failed:
         print("review: a mandatory policy failed, a budget is exceeded, or a budget verdict is unknown in staging or "
               "production", file=sys.stderr)
-    return 1 if failed and args.strict else 0
+    return 1 if failed else 0

@@ -52,7 +52,7 @@ def test_a_deployer_on_the_internet_runs_on_a_github_hosted_runner():
 
 def test_the_runner_subnet_it_names_is_the_one_planned(capsys, any_stack):
     assert main(["deployer", "--stack", any_stack, "--format", "json"]) == 0
-    info = json.loads(capsys.readouterr().out)
+    (info,) = json.loads(capsys.readouterr().out)  # always a list, one object per stack
     (subnet,) = [s for s in shipped_plan(any_stack).of_type("aws:ec2/subnet:Subnet")
                  if s.inputs["tags"].get("aiplatform.io/role") == "deployer-runner"]
     assert info["deployer"] == {"kind": "runner-subnet", "region": "aws/us-east-1", "cidr": subnet.inputs["cidrBlock"]}

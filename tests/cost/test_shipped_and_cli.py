@@ -63,7 +63,7 @@ def test_cost_command_json_and_over_budget_exit(monkeypatch, capsys, tmp_path):
     plan_commands_with(monkeypatch, lambda stack: poor)
     assert main(["cost", "--stack", "dev", "--format", "json", "--out", str(tmp_path / "c.json")]) == 1
     captured = capsys.readouterr()
-    doc = json.loads((tmp_path / "c.json").read_text())
+    (doc,) = json.loads((tmp_path / "c.json").read_text())  # always a list, one object per stack
     assert doc["over_budget"] is True and doc["budget_usd"] == 100 and doc["monthly"]["expected"] > 100
     assert doc["budget_verdict"]["state"] == "over budget" and doc["budget_verdict"]["blocks"] is True
     assert "stack dev fails its budget gate" in captured.err and "exceeds the budget of $100/month" in captured.err

@@ -149,7 +149,7 @@ def test_cli_formats_and_exit_code(tmp_path, capsys, monkeypatch):
     import cli.commands.policy as cmd
     plan_commands_with(monkeypatch, lambda stack: run_plan(stack, platform=broken_prod()))
     assert main(["policy", "--stack", "prod", "--format", "json"]) == 1
-    doc = json.loads(capsys.readouterr().out)
+    (doc,) = json.loads(capsys.readouterr().out)  # always a list, one object per stack
     assert doc["failed"] and any(v["policy"] == "data-residency" and v["blocking"] for v in doc["violations"])
     assert cmd.HELP
 
