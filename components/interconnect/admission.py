@@ -9,7 +9,7 @@ import pulumi_aws as aws
 
 from blueprint.spec import PlatformSpec
 from components.compute import RegionalCompute
-from components.k8s.serving import PORT as SERVING_PORT
+from workloads.contract import SERVE_PORT
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Admitted:
 
 ADMITTED = (
     Admitted("nodeports", "tcp", 30000, 32767, "Kubernetes NodePorts (NodePort/LoadBalancer Services)"),
-    Admitted("serving", "tcp", SERVING_PORT, SERVING_PORT, "inference server pods"),
+    Admitted("serving", "tcp", SERVE_PORT, SERVE_PORT, "inference server pods"),
     Admitted("pmtu", "icmp", 3, 4, "ICMP fragmentation needed (path MTU discovery)"),
     Admitted("ping", "icmp", 8, -1, "ICMP echo (reachability checks)"),
 )

@@ -12,6 +12,7 @@ from components.compute import RegionalCompute
 from components.k8s import common
 from components.k8s.entry import HTTP, RegionEntry, gateway_fronted
 from components.k8s.gateway import IngressGateway
+from workloads.contract import METRICS_PATH
 
 
 def prometheus_values() -> dict:
@@ -39,7 +40,7 @@ def pod_monitor(resource_name: str, name: str, namespace: str, match: dict[str, 
         resource_name, api_version="monitoring.coreos.com/v1", kind="PodMonitor",
         metadata={"name": name, "namespace": namespace, "labels": common.MANAGED_BY},
         spec={"selector": {"matchLabels": match}, "podTargetLabels": target_labels,
-              "podMetricsEndpoints": [{"port": port, "path": "/metrics", "interval": "15s"}]},
+              "podMetricsEndpoints": [{"port": port, "path": METRICS_PATH, "interval": "15s"}]},
         opts=opts)
 
 

@@ -12,12 +12,11 @@ from blueprint.spec.names import (
     GKE_WI_ANNOTATION, GPU_RESOURCE, IRSA_ANNOTATION, KUBE_SYSTEM, MODELS, PROJECT, object_uri,
 )
 from components.compute import PodScheduling, scheduling_for
+from workloads.contract import QUEUE_DEPTH_METRIC, SHM_PATH
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": PROJECT}
 # Node headroom for kubelet and daemonsets: pods request this share of the node's CPU and memory per GPU.
 NODE_SHARE = 0.85
-# Seam: the serving server's queue-depth gauge (workloads/serve.py exports it on /metrics).
-QUEUE_DEPTH_METRIC = "serve_queue_depth"
 
 
 def labels(workload: str, component: str) -> dict[str, str]:
@@ -65,9 +64,13 @@ def gpu_resources(pool: GpuPool, cloud: Cloud, gpus: int | None = None) -> tuple
 
 
 def shm_volume(pool: GpuPool, cloud: Cloud, share: float = 1.0) -> dict[str, Any]:
-    """/dev/shm in RAM for NCCL and data loaders; bounded so it counts against, and stays inside, the limit."""
+    """Shared memory in RAM for NCCL and data loaders; bounded so it counts against, and stays inside, the limit."""
     gib = max(1, min(64, int(pool.facts(cloud).memory_gib * share / 4)))
     return {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": f"{gib}Gi"}}
+
+
+def shm_mount() -> dict[str, Any]:
+    return {"name": "dshm", "mountPath": SHM_PATH}
 
 
 def scheduling_fields(sched: PodScheduling) -> dict[str, Any]:
