@@ -3,13 +3,16 @@ Notes: docs/architecture.md, "Interconnect"."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 
 from blueprint.spec import PlatformSpec
-from components.compute import RegionalCompute
 from workloads.contract import SERVE_PORT
+
+if TYPE_CHECKING:  # the type only: no runtime edge to the region's module
+    from components.aws.region import AwsRegion
 
 
 @dataclass(frozen=True)
@@ -30,12 +33,11 @@ ADMITTED = (
 
 
 class RemoteAdmission(pulumi.ComponentResource):
-    def __init__(self, spec: PlatformSpec, compute: RegionalCompute, remote_prefixes: list[tuple[str, str]],
+    def __init__(self, spec: PlatformSpec, compute: AwsRegion, remote_prefixes: list[tuple[str, str]],
                  opts: pulumi.ResourceOptions | None = None):
         """``remote_prefixes``: (region key, CIDR) of every block routed to this region from elsewhere."""
         name = f"{compute.child_name}-admit"
         super().__init__("aiplatform:network:RemoteAdmission", name, None, opts)
-        assert compute.cluster_security_group_id is not None, "AWS regions expose their EKS cluster security group"
         child = pulumi.ResourceOptions(parent=self, provider=compute.cloud_provider)
         self.rules: list[aws.vpc.SecurityGroupIngressRule] = []
         for key, prefix in remote_prefixes:

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from blueprint.catalog.charts import CHARTS
-from blueprint.spec import Cloud, PlatformSpec
+from blueprint.spec import PlatformSpec
 from blueprint.spec.names import KEDA_NAMESPACE, MONITORING_NAMESPACE, SERVING_NAMESPACE, system_nodes
 from components.compute import RegionalCompute
 from components.k8s import common
@@ -62,11 +62,11 @@ class ClusterServices(pulumi.ComponentResource):
         self.ingress: IngressGateway | None = None
         if serve is not None and compute.region.key in serve.regions:
             if gateway_fronted(spec, compute):
-                self.ingress = IngressGateway(f"{name}-ingress", compute.region.cloud, prov, [SERVING_NAMESPACE],
+                self.ingress = IngressGateway(f"{name}-ingress", compute.gateway_class, prov, [SERVING_NAMESPACE],
                                               entry, nodes=self._nodes, opts=pulumi.ResourceOptions(parent=self))
             if serve.keda:
                 self.keda = self._chart(name, "keda", KEDA_NAMESPACE, {"nodeSelector": system_nodes()}, prov)
-        if compute.region.cloud is Cloud.aws and compute.region.gpu_pools:
+        if compute.monitors_gpu_exporter:
             pod_monitor(f"{name}-dcgm", "dcgm-exporter", MONITORING_NAMESPACE,
                         {"app.kubernetes.io/name": "dcgm-exporter"}, "metrics", [],
                         common.k8s_opts(self, prov, [self.prometheus]))

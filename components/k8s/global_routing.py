@@ -45,13 +45,6 @@ def neg_groups(project: str, annotations: dict[str, Any] | None, planned: tuple[
     return [f"projects/{project}/zones/{zone}/networkEndpointGroups/{name}" for zone in zones]
 
 
-def latency_region(compute: RegionalCompute) -> str:
-    region = compute.region
-    if region.cloud is Cloud.aws:
-        return region.region
-    return NEAREST_AWS_REGION.get(region.region, "us-east-1")
-
-
 class GlobalRouting(pulumi.ComponentResource):
     """Declares the spec's ``globalRouting`` mode over the serving regions' computes and entry points."""
 
@@ -93,7 +86,7 @@ class GlobalRouting(pulumi.ComponentResource):
             aws.route53.Record(
                 f"{c.child_name}-{serve.name}-latency", zone_id=zone.zone_id, name=self.hostname, type="CNAME",
                 ttl=60, records=[entry.hostname], set_identifier=c.region.key, health_check_id=check.id,
-                latency_routing_policies=[aws.route53.RecordLatencyRoutingPolicyArgs(region=latency_region(c))],
+                latency_routing_policies=[aws.route53.RecordLatencyRoutingPolicyArgs(region=c.latency_region)],
                 opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=entry.gateway_after)))
 
     def _accelerator(self, spec: PlatformSpec, computes: list[RegionalCompute]) -> None:

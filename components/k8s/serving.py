@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from blueprint.catalog.preemption import shutdown_budget
-from blueprint.spec import Cloud, GpuPool, PlatformSpec
+from blueprint.spec import GpuPool, PlatformSpec
 from blueprint.spec.names import MONITORING_NAMESPACE, SERVING_NAMESPACE, TRACK_LABEL
 from components.compute import RegionalCompute
 from components.k8s import common
@@ -131,11 +131,11 @@ class ServingService(pulumi.ComponentResource):
 
         ns = common.namespace(SERVING_NAMESPACE, self, prov, f"{name}-ns")
         after_ns = [ns]
-        self.service_account = common.service_account(app, SERVING_NAMESPACE, cloud, identity, self, prov, f"{name}-sa",
+        self.service_account = common.service_account(app, SERVING_NAMESPACE, compute, identity, self, prov, f"{name}-sa",
                                                       after_ns)
         common.default_deny(SERVING_NAMESPACE, self, prov, f"{name}-deny", after_ns)
         # the Gateway's data plane (Envoy pods on EKS; on GKE the GCLB, whose ranges the gcp-global-lb NEGs share)
-        allow_in = [{"from": ingress.data_plane_peers(cloud), "ports": [{"protocol": "TCP", "port": SERVE_PORT}]},
+        allow_in = [{"from": compute.gateway_peers(), "ports": [{"protocol": "TCP", "port": SERVE_PORT}]},
                     common.from_namespace(MONITORING_NAMESPACE, SERVE_PORT)]
         k8s.networking.v1.NetworkPolicy(
             f"{name}-allow",
@@ -143,7 +143,7 @@ class ServingService(pulumi.ComponentResource):
             spec={"podSelector": {"matchLabels": {"app.kubernetes.io/name": app}},
                   "policyTypes": ["Ingress", "Egress"], "ingress": allow_in,
                   "egress": [common.dns_egress(), common.https_egress(),
-                             *common.identity_egress(cloud)]},
+                             *compute.identity_egress()]},
             opts=common.k8s_opts(self, prov, after_ns))
 
         def deployment(track: str, image: str, replicas: int | None) -> tuple[k8s.apps.v1.Deployment,
@@ -187,14 +187,11 @@ class ServingService(pulumi.ComponentResource):
                       "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
                       "template": {"metadata": {"labels": lbl}, "spec": pod}},
                 opts=common.k8s_opts(self, prov, [self.service_account]))
+            # the cloud's load balancer may need more next to the Service (GKE: NEGs, a health check policy)
+            backend = compute.serving_backend(spec, track, deploy_name, gateway is not None, f"{name}-{track}-health",
+                                              common.k8s_opts(self, prov, after_ns))
             svc_meta: dict[str, Any] = {"name": deploy_name, "namespace": SERVING_NAMESPACE, "labels": lbl,
-                                        "annotations": dict(NO_AWAIT)}
-            if serve.global_routing == "gcp-global-lb" and cloud is Cloud.gcp:
-                # the Service is created once GKE's NEG controller has created its NEGs (it then writes
-                # neg-status): the global load balancer's backends name them (global_routing.py)
-                svc_meta["annotations"] = {
-                    "cloud.google.com/neg": f'{{"exposed_ports": {{"{SERVE_PORT}": {{"name": "{neg_name(spec, track)}"}}}}}}',
-                    "pulumi.com/waitFor": WAIT_FOR_NEGS}
+                                        "annotations": backend if backend is not None else dict(NO_AWAIT)}
             svc = k8s.core.v1.Service(
                 f"{name}-{track}-svc", metadata=svc_meta,
                 spec={"type": "ClusterIP", "selector": sel,
@@ -205,8 +202,6 @@ class ServingService(pulumi.ComponentResource):
                 f"{name}-{track}-pdb", metadata={"name": deploy_name, "namespace": SERVING_NAMESPACE, "labels": lbl},
                 spec={"maxUnavailable": 1, "selector": {"matchLabels": sel}},
                 opts=common.k8s_opts(self, prov, after_ns))
-            if gateway is not None and cloud is Cloud.gcp:
-                gke_health_check(f"{name}-{track}-health", deploy_name, common.k8s_opts(self, prov, after_ns))
             return dep, svc
 
         self.services: dict[str, k8s.core.v1.Service] = {}

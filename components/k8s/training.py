@@ -100,7 +100,7 @@ class TrainingJob(pulumi.ComponentResource):
         ns = common.namespace(TRAINING_NAMESPACE, self, prov, f"{name}-ns")
         self.namespace = ns
         after_ns = [ns]
-        self.service_account = common.service_account(train.name, TRAINING_NAMESPACE, cloud, identity, self, prov,
+        self.service_account = common.service_account(train.name, TRAINING_NAMESPACE, compute, identity, self, prov,
                                                       f"{name}-sa", after_ns)
         common.default_deny(TRAINING_NAMESPACE, self, prov, f"{name}-deny", after_ns)
         security = pod_security_context()
@@ -121,7 +121,7 @@ class TrainingJob(pulumi.ComponentResource):
                   "ingress": [{"from": [{"podSelector": {"matchLabels": common.selector(train.name, "trainer")}}]},
                               common.from_namespace(MONITORING_NAMESPACE, TRAIN_METRICS_PORT)],
                   "egress": [{"to": [{"podSelector": {"matchLabels": common.selector(train.name, "trainer")}}]},
-                             common.dns_egress(), common.https_egress(), *common.identity_egress(cloud)]},
+                             common.dns_egress(), common.https_egress(), *compute.identity_egress()]},
             opts=common.k8s_opts(self, prov, after_ns))
         self.service = k8s.core.v1.Service(
             f"{name}-rdzv", metadata={"name": svc_name, "namespace": TRAINING_NAMESPACE, "labels": pod_labels},
