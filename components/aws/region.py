@@ -1,10 +1,13 @@
 """One AWS region of the platform: its own explicit provider, network, EKS cluster, node pools and add-ons."""
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_aws as aws
 
-from blueprint.spec import PlatformSpec, Region, RegionAddresses
+from blueprint.spec import Cloud, PlatformSpec, Region, RegionAddresses
+from blueprint.spec.names import ENVOY_NAMESPACE, IRSA_ANNOTATION
 from components.access.path import DeployerPath
 from components.access.runner import DeployerRunner
 from components.aws.account import AwsAccount
@@ -15,10 +18,23 @@ from components.aws.kms import rotating_key
 from components.aws.network import AwsNetwork
 from components.aws.system_pool import SystemNodePool, node_role
 from components.compute import RegionalCompute
+from components.k8s.gateway import ENVOY_GATEWAY_CLASS, OWNING_GATEWAY
 
 
 class AwsRegion(RegionalCompute):
     """``aiplatform:aws:Region``: everything compute-related the platform declares in one AWS region."""
+
+    cloud = Cloud.aws
+    # IRSA needs the cluster's OIDC provider ARN and issuer host (without https://).
+    oidc_provider_arn: pulumi.Output[str]
+    oidc_issuer: pulumi.Output[str]
+    # The EKS cluster security group (on every managed node, and so every VPC CNI pod); the interconnect admits the
+    # other regions' prefixes there.
+    cluster_security_group_id: pulumi.Output[str]
+    # Where the serving entry point's NLB lives (public subnets) and the system node group's autoscaling group (the
+    # NLB's instance targets: Envoy runs on system nodes).
+    public_subnet_ids: list[pulumi.Output[str]]
+    system_asg_name: pulumi.Output[str]
 
     def __init__(self, spec: PlatformSpec, region: Region, addresses: RegionAddresses, account: AwsAccount,
                  opts: pulumi.ResourceOptions | None = None, *, deployer_egress: list[pulumi.Input[str]] | None = None):
@@ -77,3 +93,35 @@ class AwsRegion(RegionalCompute):
                       oidc_provider_arn=self.oidc_provider_arn, oidc_issuer=self.oidc_issuer,
                       k8s_provider=eks.k8s_provider, depends_on=[system], opts=child)
         self.register_outputs({"vpcId": self.network_id, "clusterName": self.cluster_name})
+
+    def identity_annotations(self, identity: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+        return {IRSA_ANNOTATION: identity}
+
+    def identity_egress(self) -> list[dict[str, Any]]:
+        return []  # IRSA exchanges its projected token with STS over 443
+
+    @property
+    def gateway_class(self) -> str:
+        return ENVOY_GATEWAY_CLASS  # Envoy Gateway, installed by components/k8s/gateway.py
+
+    def gateway_peers(self) -> list[dict[str, Any]]:
+        return [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ENVOY_NAMESPACE}},
+                 "podSelector": {"matchLabels": dict(OWNING_GATEWAY)}}]
+
+    def fronted_by_gateway(self, global_routing: str) -> bool:
+        return True
+
+    def answers_global_name(self, global_routing: str) -> bool:
+        return global_routing in ("route53-latency", "global-accelerator")
+
+    def serving_backend(self, spec: PlatformSpec, track: str, service: str, gateway: bool, resource_name: str,
+                        opts: pulumi.ResourceOptions) -> dict[str, str] | None:
+        return None  # the NLB targets Envoy's NodePort; Envoy reads the Service's endpoints
+
+    @property
+    def latency_region(self) -> str:
+        return self.region.region
+
+    @property
+    def monitors_gpu_exporter(self) -> bool:
+        return bool(self.region.gpu_pools)  # the dcgm-exporter chart (components/aws/addons.py)

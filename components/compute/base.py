@@ -2,7 +2,9 @@
 Notes: docs/architecture.md, "Compute"."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import pulumi
 
@@ -58,34 +60,21 @@ class GpuNodePoolBase(pulumi.ComponentResource):
         return self.pool.gpus_at(self.pool.scaling.max, self.cloud)
 
 
-class RegionalCompute(pulumi.ComponentResource):
-    """A region's network, cluster and pools. ``k8s_provider`` targets its cluster; ``gpu_pools`` by pool name."""
+class RegionalCompute(pulumi.ComponentResource, ABC):
+    """A region's network, cluster and pools. ``k8s_provider`` targets its cluster; ``gpu_pools`` by pool name.
+    Each cloud's region type (``components/aws/region.py``, ``components/gcp/region.py``) owns what differs."""
 
+    cloud: ClassVar[Cloud]
     cloud_provider: pulumi.ProviderResource
-    # Set by the cloud's implementation once its cluster exists; None until then.
-    k8s_provider: pulumi.ProviderResource | None
-    cluster_name: pulumi.Output[str] | None
-    # AWS: IRSA needs the cluster's OIDC provider ARN and issuer host (without https://).
-    oidc_provider_arn: pulumi.Output[str] | None
-    oidc_issuer: pulumi.Output[str] | None
-    # GCP: the Workload Identity pool, "<project>.svc.id.goog", available once the cluster exists.
-    workload_identity_pool: pulumi.Output[str] | None
+    k8s_provider: pulumi.ProviderResource
+    cluster_name: pulumi.Output[str]
     # Network handles other components attach to (VPC / network id, private subnet ids, route table ids).
-    network_id: pulumi.Output[str] | None
+    network_id: pulumi.Output[str]
     private_subnet_ids: list[pulumi.Output[str]]
     private_route_table_ids: list[pulumi.Output[str]]
-    # GCP: the region's Cloud Router (BGP ASN network.gcpAsn), which the interconnect's VPN/Interconnect peers use.
-    cloud_router: pulumi.CustomResource | None
-    # AWS: the EKS cluster security group (on every managed node, and so every VPC CNI pod); the interconnect
-    # admits the other regions' prefixes there.
-    cluster_security_group_id: pulumi.Output[str] | None
-    # AWS: where the serving entry point's NLB lives (public subnets) and the system node group's autoscaling group
-    # (the NLB's instance targets: Envoy runs on system nodes).
-    public_subnet_ids: list[pulumi.Output[str]]
-    system_asg_name: pulumi.Output[str] | None
     # The system node pool's node group / node pool: what in-cluster services pinned to the system nodes (Helm
     # releases, gateways) wait for, or they race node creation into their readiness timeout.
-    system_pool: pulumi.Resource | None
+    system_pool: pulumi.Resource
 
     def __init__(self, type_token: str, spec: PlatformSpec, region: Region, addresses: RegionAddresses,
                  opts: pulumi.ResourceOptions | None = None):
@@ -94,21 +83,53 @@ class RegionalCompute(pulumi.ComponentResource):
         self.region = region
         self.addresses = addresses
         self.gpu_pools: dict[str, GpuNodePoolBase] = {}
-        self.k8s_provider = None
-        self.cluster_name = None
-        self.oidc_provider_arn = None
-        self.oidc_issuer = None
-        self.workload_identity_pool = None
-        self.network_id = None
         self.private_subnet_ids = []
         self.private_route_table_ids = []
-        self.cloud_router = None
-        self.cluster_security_group_id = None
-        self.public_subnet_ids = []
-        self.system_asg_name = None
-        self.system_pool = None
 
     @property
     def child_name(self) -> str:
         """Prefix for children's names: unique across clouds and regions."""
         return self.region.key.replace("/", "-")
+
+    # --- workload identity -----------------------------------------------------------------------------------
+    @abstractmethod
+    def identity_annotations(self, identity: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+        """What binds a Kubernetes service account to the cloud identity ``identity``."""
+
+    @abstractmethod
+    def identity_egress(self) -> list[dict[str, Any]]:
+        """NetworkPolicy egress a pod's cloud identity needs beyond HTTPS (the metadata server, where one serves)."""
+
+    # --- serving ---------------------------------------------------------------------------------------------
+    @property
+    @abstractmethod
+    def gateway_class(self) -> str:
+        """The GatewayClass the cluster's shared Gateway uses."""
+
+    @abstractmethod
+    def gateway_peers(self) -> list[dict[str, Any]]:
+        """NetworkPolicy ``from`` peers for the traffic the Gateway's data plane forwards to backend pods."""
+
+    @abstractmethod
+    def fronted_by_gateway(self, global_routing: str) -> bool:
+        """Whether a Gateway in the cluster fronts the serving pods under ``global_routing``."""
+
+    @abstractmethod
+    def answers_global_name(self, global_routing: str) -> bool:
+        """Whether the region answers for the global hostname under ``global_routing`` (its certificate names it)."""
+
+    @abstractmethod
+    def serving_backend(self, spec: PlatformSpec, track: str, service: str, gateway: bool, resource_name: str,
+                        opts: pulumi.ResourceOptions) -> dict[str, str] | None:
+        """Declares what the cloud's load balancer needs next to one serving track's Service (``gateway``: a
+        Gateway routes to it); returns the annotations that Service carries instead of the default, or None."""
+
+    @property
+    @abstractmethod
+    def latency_region(self) -> str:
+        """The AWS region Route 53 latency routing measures this region as."""
+
+    @property
+    @abstractmethod
+    def monitors_gpu_exporter(self) -> bool:
+        """Whether the platform scrapes the cluster's DCGM exporter itself (a PodMonitor in ``monitoring``)."""

@@ -3,13 +3,16 @@ Notes: docs/architecture.md, "Interconnect"."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 
 from blueprint.spec import PlatformSpec
-from components.compute import RegionalCompute
-from components.k8s.serving import PORT as SERVING_PORT
+from workloads.contract import SERVE_PORT
+
+if TYPE_CHECKING:  # the type only: no runtime edge to the region's module
+    from components.aws.region import AwsRegion
 
 
 @dataclass(frozen=True)
@@ -23,19 +26,18 @@ class Admitted:
 
 ADMITTED = (
     Admitted("nodeports", "tcp", 30000, 32767, "Kubernetes NodePorts (NodePort/LoadBalancer Services)"),
-    Admitted("serving", "tcp", SERVING_PORT, SERVING_PORT, "inference server pods"),
+    Admitted("serving", "tcp", SERVE_PORT, SERVE_PORT, "inference server pods"),
     Admitted("pmtu", "icmp", 3, 4, "ICMP fragmentation needed (path MTU discovery)"),
     Admitted("ping", "icmp", 8, -1, "ICMP echo (reachability checks)"),
 )
 
 
 class RemoteAdmission(pulumi.ComponentResource):
-    def __init__(self, spec: PlatformSpec, compute: RegionalCompute, remote_prefixes: list[tuple[str, str]],
+    def __init__(self, spec: PlatformSpec, compute: AwsRegion, remote_prefixes: list[tuple[str, str]],
                  opts: pulumi.ResourceOptions | None = None):
         """``remote_prefixes``: (region key, CIDR) of every block routed to this region from elsewhere."""
         name = f"{compute.child_name}-admit"
         super().__init__("aiplatform:network:RemoteAdmission", name, None, opts)
-        assert compute.cluster_security_group_id is not None, "AWS regions expose their EKS cluster security group"
         child = pulumi.ResourceOptions(parent=self, provider=compute.cloud_provider)
         self.rules: list[aws.vpc.SecurityGroupIngressRule] = []
         for key, prefix in remote_prefixes:

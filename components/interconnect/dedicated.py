@@ -2,18 +2,22 @@
 Notes: docs/architecture.md, "Interconnect"."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_gcp as gcp
 
 from blueprint.spec import AddressPlan, PlatformSpec
-from components.compute import RegionalCompute
 from components.interconnect.transit import TransitHub
+
+if TYPE_CHECKING:  # the type only: no runtime edge to the region's module
+    from components.gcp.region import GcpRegion
 
 
 class DedicatedLinks(pulumi.ComponentResource):
     def __init__(self, spec: PlatformSpec, addresses: AddressPlan, hubs: dict[str, TransitHub],
-                 gcp_regions: list[RegionalCompute], opts: pulumi.ResourceOptions | None = None):
+                 gcp_regions: list[GcpRegion], opts: pulumi.ResourceOptions | None = None):
         name = f"{spec.environment}-dedicated"
         super().__init__("aiplatform:network:DedicatedLinks", name, None, opts)
         links = spec.network.dedicated
@@ -39,10 +43,10 @@ class DedicatedLinks(pulumi.ComponentResource):
         hub.accept_inbound("dx", assoc.transit_gateway_attachment_id, propagate=True, depends_on=[assoc])
         self.dx_associations.append(assoc)
 
-    def _interconnect(self, spec: PlatformSpec, addresses: AddressPlan, edge: RegionalCompute,
-                      gcp_regions: list[RegionalCompute]) -> None:
+    def _interconnect(self, spec: PlatformSpec, addresses: AddressPlan, edge: GcpRegion,
+                      gcp_regions: list[GcpRegion]) -> None:
         links = spec.network.dedicated
-        assert links is not None and edge.cloud_router is not None and links.peer_asn is not None
+        assert links is not None and links.peer_asn is not None
         opts = pulumi.ResourceOptions(parent=self, provider=edge.cloud_provider)
         router, region = edge.cloud_router, edge.region.region
         advertised = [{"range": str(addresses[c.region.key].block), "description": c.region.key} for c in gcp_regions]

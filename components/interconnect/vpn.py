@@ -2,14 +2,18 @@
 Notes: docs/architecture.md, "Interconnect"."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_gcp as gcp
 import pulumi_random as random
 
 from blueprint.spec import AddressPlan
-from components.compute import RegionalCompute
 from components.interconnect.transit import TransitHub
+
+if TYPE_CHECKING:  # the type only: no runtime edge to the region's module
+    from components.gcp.region import GcpRegion
 
 CLOUD_DNS_FORWARDING_RANGE = "35.199.192.0/19"
 PSK_LENGTH = 48  # AWS: 8-64 characters
@@ -18,10 +22,9 @@ PSK_LENGTH = 48  # AWS: 8-64 characters
 class GcpVpnEndpoint(pulumi.ComponentResource):
     """``aiplatform:network:GcpVpnEndpoint``: one GCP region's HA VPN gateway, shared by all its AWS links."""
 
-    def __init__(self, compute: RegionalCompute, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, compute: GcpRegion, opts: pulumi.ResourceOptions | None = None):
         name = f"{compute.child_name}-havpn"
         super().__init__("aiplatform:network:GcpVpnEndpoint", name, None, opts)
-        assert compute.cloud_router is not None, "GCP regions expose their Cloud Router"
         self.compute = compute
         self.router = compute.cloud_router
         self.gateway = gcp.compute.HaVpnGateway(

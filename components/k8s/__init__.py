@@ -15,6 +15,7 @@ from components.k8s.global_routing import GlobalRouting
 from components.k8s.kueue import Kueue
 from components.k8s.serving import ServingService
 from components.k8s.training import TrainingJob
+from workloads.contract import READYZ_PATH
 
 
 @dataclass
@@ -100,7 +101,7 @@ def workload_outputs(workloads: Workloads) -> dict[str, Any]:
     if workloads.serving:
         out["servingReadiness"] = {key: {
             "rolloutStatus": f"kubectl -n {SERVING_NAMESPACE} rollout status deployment/{svc.app} --timeout=30m",
-            "readyz": f"https://{svc.hostname}/readyz" if svc.hostname else None,
+            "readyz": f"https://{svc.hostname}{READYZ_PATH}" if svc.hostname else None,
             "alert": f"ServingNotReady (PrometheusRule {SERVING_NAMESPACE}/{svc.app}-readiness)"}
             for key, svc in workloads.serving.items()}
     return out

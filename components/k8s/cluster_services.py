@@ -6,12 +6,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from blueprint.catalog.charts import CHARTS
-from blueprint.spec import Cloud, PlatformSpec
+from blueprint.spec import PlatformSpec
 from blueprint.spec.names import KEDA_NAMESPACE, MONITORING_NAMESPACE, SERVING_NAMESPACE, system_nodes
 from components.compute import RegionalCompute
 from components.k8s import common
 from components.k8s.entry import HTTP, RegionEntry, gateway_fronted
 from components.k8s.gateway import IngressGateway
+from workloads.contract import METRICS_PATH
 
 
 def prometheus_values() -> dict:
@@ -39,7 +40,7 @@ def pod_monitor(resource_name: str, name: str, namespace: str, match: dict[str, 
         resource_name, api_version="monitoring.coreos.com/v1", kind="PodMonitor",
         metadata={"name": name, "namespace": namespace, "labels": common.MANAGED_BY},
         spec={"selector": {"matchLabels": match}, "podTargetLabels": target_labels,
-              "podMetricsEndpoints": [{"port": port, "path": "/metrics", "interval": "15s"}]},
+              "podMetricsEndpoints": [{"port": port, "path": METRICS_PATH, "interval": "15s"}]},
         opts=opts)
 
 
@@ -61,11 +62,11 @@ class ClusterServices(pulumi.ComponentResource):
         self.ingress: IngressGateway | None = None
         if serve is not None and compute.region.key in serve.regions:
             if gateway_fronted(spec, compute):
-                self.ingress = IngressGateway(f"{name}-ingress", compute.region.cloud, prov, [SERVING_NAMESPACE],
+                self.ingress = IngressGateway(f"{name}-ingress", compute.gateway_class, prov, [SERVING_NAMESPACE],
                                               entry, nodes=self._nodes, opts=pulumi.ResourceOptions(parent=self))
             if serve.keda:
                 self.keda = self._chart(name, "keda", KEDA_NAMESPACE, {"nodeSelector": system_nodes()}, prov)
-        if compute.region.cloud is Cloud.aws and compute.region.gpu_pools:
+        if compute.monitors_gpu_exporter:
             pod_monitor(f"{name}-dcgm", "dcgm-exporter", MONITORING_NAMESPACE,
                         {"app.kubernetes.io/name": "dcgm-exporter"}, "metrics", [],
                         common.k8s_opts(self, prov, [self.prometheus]))

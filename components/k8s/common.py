@@ -8,16 +8,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from blueprint.spec import Cloud, GpuPool, PlatformSpec, Region
-from blueprint.spec.names import (
-    GKE_WI_ANNOTATION, GPU_RESOURCE, IRSA_ANNOTATION, KUBE_SYSTEM, MODELS, PROJECT, object_uri,
-)
-from components.compute import PodScheduling, scheduling_for
+from blueprint.spec.names import GPU_RESOURCE, KUBE_SYSTEM, MODELS, PROJECT, object_uri
+from components.compute import PodScheduling, RegionalCompute, scheduling_for
+from workloads.contract import QUEUE_DEPTH_METRIC, SHM_PATH
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": PROJECT}
 # Node headroom for kubelet and daemonsets: pods request this share of the node's CPU and memory per GPU.
 NODE_SHARE = 0.85
-# Seam: the serving server's queue-depth gauge (workloads/serve.py exports it on /metrics).
-QUEUE_DEPTH_METRIC = "serve_queue_depth"
 
 
 def labels(workload: str, component: str) -> dict[str, str]:
@@ -65,9 +62,13 @@ def gpu_resources(pool: GpuPool, cloud: Cloud, gpus: int | None = None) -> tuple
 
 
 def shm_volume(pool: GpuPool, cloud: Cloud, share: float = 1.0) -> dict[str, Any]:
-    """/dev/shm in RAM for NCCL and data loaders; bounded so it counts against, and stays inside, the limit."""
+    """Shared memory in RAM for NCCL and data loaders; bounded so it counts against, and stays inside, the limit."""
     gib = max(1, min(64, int(pool.facts(cloud).memory_gib * share / 4)))
     return {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": f"{gib}Gi"}}
+
+
+def shm_mount() -> dict[str, Any]:
+    return {"name": "dshm", "mountPath": SHM_PATH}
 
 
 def scheduling_fields(sched: PodScheduling) -> dict[str, Any]:
@@ -92,20 +93,6 @@ def https_egress() -> dict[str, Any]:
     return {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]}
 
 
-# GKE's metadata server, which hands out Workload Identity tokens: 169.254.169.252:988 since GKE 1.21, and
-# 169.254.169.254:80 on Dataplane V2 (the clusters' datapath, components/gcp/cluster.py). Not needed on EKS, where
-# IRSA exchanges its projected token with STS over 443.
-GKE_METADATA_EGRESS = (("169.254.169.252/32", 988), ("169.254.169.254/32", 80))
-
-
-def identity_egress(cloud: Cloud) -> list[dict[str, Any]]:
-    """What a pod's cloud identity needs beyond ``https_egress``: the GKE metadata server on GCP, nothing on AWS."""
-    if cloud is not Cloud.gcp:
-        return []
-    return [{"to": [{"ipBlock": {"cidr": cidr}}], "ports": [{"protocol": "TCP", "port": port}]}
-            for cidr, port in GKE_METADATA_EGRESS]
-
-
 def from_namespace(ns: str, port: int) -> dict[str, Any]:
     return {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}],
             "ports": [{"protocol": "TCP", "port": port}]}
@@ -120,13 +107,11 @@ def default_deny(ns: str, parent: pulumi.Resource, provider, resource_name: str,
         opts=k8s_opts(parent, provider, depends_on))
 
 
-def service_account(name: str, ns: str, cloud: Cloud, identity: pulumi.Input[str] | None, parent: pulumi.Resource,
-                    provider, resource_name: str, depends_on: list[pulumi.Resource]) -> k8s.core.v1.ServiceAccount:
+def service_account(name: str, ns: str, compute: RegionalCompute, identity: pulumi.Input[str] | None,
+                    parent: pulumi.Resource, provider, resource_name: str,
+                    depends_on: list[pulumi.Resource]) -> k8s.core.v1.ServiceAccount:
     """The pod's identity; bound to the cloud identity (IRSA role ARN / GCP service account email) when given."""
-    annotations: dict[str, Any] = {}
-    if identity is not None:
-        key = IRSA_ANNOTATION if cloud is Cloud.aws else GKE_WI_ANNOTATION
-        annotations[key] = identity
+    annotations: dict[str, Any] = dict(compute.identity_annotations(identity)) if identity is not None else {}
     return k8s.core.v1.ServiceAccount(
         resource_name, metadata={"name": name, "namespace": ns, "labels": MANAGED_BY, "annotations": annotations},
         # IRSA projects its own token volume and GKE Workload Identity uses the metadata server: no API token.

@@ -47,15 +47,13 @@ def global_member(spec: PlatformSpec, compute: RegionalCompute) -> bool:
     """Does this region answer for the global hostname (and so need it on its certificate)?"""
     serve = spec.workloads.serving
     assert serve is not None
-    mode, cloud = serve.global_routing, compute.region.cloud
-    return (mode == "route53-latency" or (mode == "global-accelerator" and cloud is Cloud.aws)
-            or (mode == "gcp-global-lb" and cloud is Cloud.gcp))
+    return compute.answers_global_name(serve.global_routing)
 
 
 def gateway_fronted(spec: PlatformSpec, compute: RegionalCompute) -> bool:
     """False where the GCP global load balancer, not a Gateway, fronts the serving pods."""
     serve = spec.workloads.serving
-    return not (serve is not None and serve.global_routing == "gcp-global-lb" and compute.region.cloud is Cloud.gcp)
+    return serve is None or compute.fronted_by_gateway(serve.global_routing)
 
 
 def certificate_names(spec: PlatformSpec, compute: RegionalCompute) -> list[str]:

@@ -8,8 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from blueprint.catalog.charts import CHARTS
-from blueprint.spec import Cloud
-from blueprint.spec.names import ENVOY_NAMESPACE, GATEWAY_NAMESPACE, GCLB_RANGES, system_nodes
+from blueprint.spec.names import ENVOY_NAMESPACE, GATEWAY_NAMESPACE, system_nodes
 from components.k8s import common
 from components.k8s.entry import ENVOY_NODE_PORT, HTTP, Listener, RegionEntry
 
@@ -23,27 +22,15 @@ OWNING_GATEWAY = {"gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME,
                   "gateway.envoyproxy.io/owning-gateway-namespace": GATEWAY_NAMESPACE}
 
 
-def gateway_class(cloud: Cloud) -> str:
-    return GKE_GATEWAY_CLASS if cloud is Cloud.gcp else ENVOY_GATEWAY_CLASS
-
-
 def parent_ref(listener: Listener = HTTP) -> dict[str, str]:
     """What an HTTPRoute names to attach to the shared Gateway's listener."""
     return {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GATEWAY_NAME,
             "namespace": GATEWAY_NAMESPACE, "sectionName": listener.name}
 
 
-def data_plane_peers(cloud: Cloud) -> list[dict[str, Any]]:
-    """NetworkPolicy ``from`` peers for the traffic the Gateway forwards to backend pods."""
-    if cloud is Cloud.gcp:
-        return [{"ipBlock": {"cidr": c}} for c in GCLB_RANGES]
-    return [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ENVOY_NAMESPACE}},
-             "podSelector": {"matchLabels": dict(OWNING_GATEWAY)}}]
-
-
-def gateway_spec(cloud: Cloud, route_namespaces: list[str], listener: Listener = HTTP,
+def gateway_spec(gateway_class: str, route_namespaces: list[str], listener: Listener = HTTP,
                  addresses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {"gatewayClassName": gateway_class(cloud), **({"addresses": addresses} if addresses else {}), "listeners": [{
+    return {"gatewayClassName": gateway_class, **({"addresses": addresses} if addresses else {}), "listeners": [{
         "name": listener.name, "protocol": listener.protocol, "port": listener.port,
         "allowedRoutes": {"kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}],
                           "namespaces": {"from": "Selector", "selector": {"matchExpressions": [{
@@ -54,10 +41,11 @@ def gateway_spec(cloud: Cloud, route_namespaces: list[str], listener: Listener =
 class IngressGateway(pulumi.ComponentResource):
     """The Gateway (and on EKS its controller and class) in one cluster; ``gateway`` is what routes depend on."""
 
-    def __init__(self, name: str, cloud: Cloud, provider: pulumi.ProviderResource, route_namespaces: list[str],
+    def __init__(self, name: str, gateway_class: str, provider: pulumi.ProviderResource, route_namespaces: list[str],
                  entry: RegionEntry | None = None, nodes: list[pulumi.Resource] | None = None,
                  opts: pulumi.ResourceOptions | None = None):
-        """``entry``: the region's Pulumi-owned entry point (listener, GKE address and certificate map).
+        """``gateway_class``: the region's (``RegionalCompute.gateway_class``); the platform installs Envoy Gateway
+        for its own class. ``entry``: the region's Pulumi-owned entry point (listener, GKE address and certificate map).
         ``nodes``: the system node pool the controller and its proxies are pinned to, which they wait for."""
         super().__init__("aiplatform:k8s:IngressGateway", name, None, opts)
         self.listener = entry.listener if entry is not None else HTTP
@@ -65,7 +53,7 @@ class IngressGateway(pulumi.ComponentResource):
         common.default_deny(GATEWAY_NAMESPACE, self, provider, f"{name}-deny", [ns])
         after: list[pulumi.Resource] = [ns]
         self.controller: k8s.helm.v3.Release | None = None
-        if cloud is Cloud.aws:
+        if gateway_class == ENVOY_GATEWAY_CLASS:
             self.controller = k8s.helm.v3.Release(
                 f"{name}-envoy-gateway", name="envoy-gateway", **CHARTS["gateway-helm"].release_args(),
                 namespace=ENVOY_NAMESPACE, create_namespace=True,
@@ -94,6 +82,6 @@ class IngressGateway(pulumi.ComponentResource):
             f"{name}-gateway", api_version="gateway.networking.k8s.io/v1", kind="Gateway",
             metadata={"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE, "labels": common.MANAGED_BY,
                       **({"annotations": entry.gateway_annotations} if entry and entry.gateway_annotations else {})},
-            spec=gateway_spec(cloud, route_namespaces, self.listener, entry.gateway_addresses if entry else None),
+            spec=gateway_spec(gateway_class, route_namespaces, self.listener, entry.gateway_addresses if entry else None),
             opts=common.k8s_opts(self, provider, [*after, *(entry.gateway_after if entry else [])]))
-        self.register_outputs({"gatewayClass": gateway_class(cloud)})
+        self.register_outputs({"gatewayClass": gateway_class})

@@ -13,7 +13,8 @@ from blueprint.spec import Cloud, PlatformSpec
 from components.compute import RegionalCompute
 from components.k8s import serving
 from components.k8s.entry import ServingEntries
-HEALTH_PATH = "/readyz"
+from workloads.contract import READYZ_PATH, SERVE_PORT
+
 # Route 53 latency records name an AWS region; a GCP region is measured as its nearest AWS region.
 NEAREST_AWS_REGION = {
     "us-central1": "us-east-2", "us-east1": "us-east-1", "us-east4": "us-east-1", "us-east5": "us-east-2",
@@ -42,13 +43,6 @@ def neg_groups(project: str, annotations: dict[str, Any] | None, planned: tuple[
         parsed = json.loads(status)
         name, zones = parsed["network_endpoint_groups"][str(port)], parsed["zones"]
     return [f"projects/{project}/zones/{zone}/networkEndpointGroups/{name}" for zone in zones]
-
-
-def latency_region(compute: RegionalCompute) -> str:
-    region = compute.region
-    if region.cloud is Cloud.aws:
-        return region.region
-    return NEAREST_AWS_REGION.get(region.region, "us-east-1")
 
 
 class GlobalRouting(pulumi.ComponentResource):
@@ -86,13 +80,13 @@ class GlobalRouting(pulumi.ComponentResource):
             assert entry.hostname is not None
             check = aws.route53.HealthCheck(
                 f"{c.child_name}-{serve.name}-health", type="HTTPS" if entry.tls else "HTTP", fqdn=entry.hostname,
-                port=entry.public_port, resource_path=HEALTH_PATH, enable_sni=entry.tls, request_interval=10,
+                port=entry.public_port, resource_path=READYZ_PATH, enable_sni=entry.tls, request_interval=10,
                 failure_threshold=3, measure_latency=True, tags=spec.aws_tags(Name=f"{serve.name}-{c.child_name}"),
                 opts=opts)
             aws.route53.Record(
                 f"{c.child_name}-{serve.name}-latency", zone_id=zone.zone_id, name=self.hostname, type="CNAME",
                 ttl=60, records=[entry.hostname], set_identifier=c.region.key, health_check_id=check.id,
-                latency_routing_policies=[aws.route53.RecordLatencyRoutingPolicyArgs(region=latency_region(c))],
+                latency_routing_policies=[aws.route53.RecordLatencyRoutingPolicyArgs(region=c.latency_region)],
                 opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=entry.gateway_after)))
 
     def _accelerator(self, spec: PlatformSpec, computes: list[RegionalCompute]) -> None:
@@ -131,7 +125,7 @@ class GlobalRouting(pulumi.ComponentResource):
         check = gcp.compute.HealthCheck(
             f"{serve.name}-hc", name=f"{base}-hc", check_interval_sec=10, timeout_sec=5, unhealthy_threshold=3,
             http_health_check=gcp.compute.HealthCheckHttpHealthCheckArgs(
-                port_specification="USE_SERVING_PORT", request_path=HEALTH_PATH), opts=opts)
+                port_specification="USE_SERVING_PORT", request_path=READYZ_PATH), opts=opts)
         tracks = {"stable": 100 - serve.canary_weight}
         if serve.canary_image and serve.canary_weight > 0:  # the canary Deployment and its NEGs exist
             tracks["canary"] = serve.canary_weight
@@ -141,7 +135,7 @@ class GlobalRouting(pulumi.ComponentResource):
             suffix = "" if track == "stable" else f"-{track}"
             # each region's Service for this track, complete once GKE has created its NEGs (serving.WAIT_FOR_NEGS)
             metas = [self.services[c.region.key].services[track].metadata for c in computes]
-            planned = [(serving.PORT, serving.neg_name(spec, track), list(spec.zones(c.region))) for c in computes]
+            planned = [(SERVE_PORT, serving.neg_name(spec, track), list(spec.zones(c.region))) for c in computes]
             backends = pulumi.Output.all(*metas).apply(lambda ms, planned=planned: [
                 gcp.compute.BackendServiceBackendArgs(group=group, balancing_mode="RATE", max_rate_per_endpoint=50)
                 for m, plan in zip(ms, planned)

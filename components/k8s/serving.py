@@ -9,19 +9,20 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from blueprint.catalog.preemption import shutdown_budget
-from blueprint.spec import Cloud, GpuPool, PlatformSpec
+from blueprint.spec import GpuPool, PlatformSpec
 from blueprint.spec.names import MONITORING_NAMESPACE, SERVING_NAMESPACE, TRACK_LABEL
 from components.compute import RegionalCompute
 from components.k8s import common
 from components.k8s import gateway as ingress
 from components.k8s.cluster_services import pod_monitor
 from components.k8s.entry import HTTP, Listener, global_hostname, regional_hostname
+from workloads.contract import (
+    LIVEZ_PATH, QUEUE_DEPTH_METRIC, READYZ_PATH, RUN_AS_GID, RUN_AS_UID, SCRATCH_PATH, SERVE_MODULE, SERVE_PORT,
+)
 
-PORT = 8080
 PROMETHEUS_URL = f"http://prometheus-operated.{MONITORING_NAMESPACE}.svc:9090"
 CPU_TARGET_PERCENT = 70
 WARMUP_LIMIT_S = 900  # model download + CUDA warm-up allowed before liveness applies
-HEALTH_PATH = "/readyz"  # what load balancers probe: 200 only once the model is loaded and not draining
 
 
 # No serving object holds up `pulumi up` on readiness that needs data: the model exists only once training has
@@ -73,7 +74,7 @@ def gke_health_check(resource_name: str, service: str,
         metadata={"name": service, "namespace": SERVING_NAMESPACE, "labels": common.MANAGED_BY},
         spec={"default": {"checkIntervalSec": 10, "timeoutSec": 5, "healthyThreshold": 1, "unhealthyThreshold": 3,
                           "config": {"type": "HTTP", "httpHealthCheck": {
-                              "portSpecification": "USE_SERVING_PORT", "requestPath": HEALTH_PATH}}},
+                              "portSpecification": "USE_SERVING_PORT", "requestPath": READYZ_PATH}}},
               "targetRef": {"group": "", "kind": "Service", "name": service}},
         opts=opts)
 
@@ -88,18 +89,18 @@ def neg_name(spec: PlatformSpec, track: str = "stable") -> str:
 def server_args(spec: PlatformSpec, model_uri: str, drain_s: int) -> list[str]:
     s = spec.workloads.serving
     assert s is not None
-    return ["--model-uri", model_uri, "--host", "0.0.0.0", "--port", str(PORT),
+    return ["--model-uri", model_uri, "--host", "0.0.0.0", "--port", str(SERVE_PORT),
             "--max-batch-size", str(s.max_batch_size), "--max-wait-ms", str(s.max_wait_ms),
             "--queue-size", str(s.queue_size), "--drain-timeout-s", str(drain_s)]
 
 
 def probes() -> dict[str, Any]:
     def get(path: str, period: int, failures: int) -> dict[str, Any]:
-        return {"httpGet": {"path": path, "port": PORT}, "periodSeconds": period, "timeoutSeconds": 2,
+        return {"httpGet": {"path": path, "port": SERVE_PORT}, "periodSeconds": period, "timeoutSeconds": 2,
                 "failureThreshold": failures}
-    return {"startupProbe": get("/readyz", 10, WARMUP_LIMIT_S // 10),
-            "readinessProbe": get("/readyz", 5, 2),
-            "livenessProbe": get("/livez", 10, 3)}
+    return {"startupProbe": get(READYZ_PATH, 10, WARMUP_LIMIT_S // 10),
+            "readinessProbe": get(READYZ_PATH, 5, 2),
+            "livenessProbe": get(LIVEZ_PATH, 10, 3)}
 
 
 class ServingService(pulumi.ComponentResource):
@@ -130,19 +131,19 @@ class ServingService(pulumi.ComponentResource):
 
         ns = common.namespace(SERVING_NAMESPACE, self, prov, f"{name}-ns")
         after_ns = [ns]
-        self.service_account = common.service_account(app, SERVING_NAMESPACE, cloud, identity, self, prov, f"{name}-sa",
+        self.service_account = common.service_account(app, SERVING_NAMESPACE, compute, identity, self, prov, f"{name}-sa",
                                                       after_ns)
         common.default_deny(SERVING_NAMESPACE, self, prov, f"{name}-deny", after_ns)
         # the Gateway's data plane (Envoy pods on EKS; on GKE the GCLB, whose ranges the gcp-global-lb NEGs share)
-        allow_in = [{"from": ingress.data_plane_peers(cloud), "ports": [{"protocol": "TCP", "port": PORT}]},
-                    common.from_namespace(MONITORING_NAMESPACE, PORT)]
+        allow_in = [{"from": compute.gateway_peers(), "ports": [{"protocol": "TCP", "port": SERVE_PORT}]},
+                    common.from_namespace(MONITORING_NAMESPACE, SERVE_PORT)]
         k8s.networking.v1.NetworkPolicy(
             f"{name}-allow",
             metadata={"name": f"{app}-allow", "namespace": SERVING_NAMESPACE, "labels": common.MANAGED_BY},
             spec={"podSelector": {"matchLabels": {"app.kubernetes.io/name": app}},
                   "policyTypes": ["Ingress", "Egress"], "ingress": allow_in,
                   "egress": [common.dns_egress(), common.https_egress(),
-                             *common.identity_egress(cloud)]},
+                             *compute.identity_egress()]},
             opts=common.k8s_opts(self, prov, after_ns))
 
         def deployment(track: str, image: str, replicas: int | None) -> tuple[k8s.apps.v1.Deployment,
@@ -153,13 +154,13 @@ class ServingService(pulumi.ComponentResource):
             deploy_name = app if track == "stable" else f"{app}-canary"
             container = {
                 "name": "server", "image": image, "imagePullPolicy": "IfNotPresent",
-                "command": ["python", "-m", "workloads.serve"],
+                "command": ["python", "-m", SERVE_MODULE],
                 "args": server_args(spec, self.model_uri, budget.serving_drain_s),
-                "ports": [{"name": "http", "containerPort": PORT}],
-                "env": [{"name": "PYTHONUNBUFFERED", "value": "1"}, {"name": "TMPDIR", "value": "/tmp"}],
+                "ports": [{"name": "http", "containerPort": SERVE_PORT}],
+                "env": [{"name": "PYTHONUNBUFFERED", "value": "1"}, {"name": "TMPDIR", "value": SCRATCH_PATH}],
                 "resources": resources, **probes(),
                 "lifecycle": {"preStop": {"sleep": {"seconds": budget.serving_prestop_s}}},
-                "volumeMounts": [{"name": "dshm", "mountPath": "/dev/shm"}, {"name": "tmp", "mountPath": "/tmp"}],
+                "volumeMounts": [common.shm_mount(), {"name": "tmp", "mountPath": SCRATCH_PATH}],
                 "securityContext": {"runAsNonRoot": True, "readOnlyRootFilesystem": True,
                                     "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
                                     "seccompProfile": {"type": "RuntimeDefault"}},
@@ -167,7 +168,7 @@ class ServingService(pulumi.ComponentResource):
             pod = {
                 "serviceAccountName": app, "terminationGracePeriodSeconds": budget.grace_s,
                 **common.scheduling_fields(sched),
-                "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532,
+                "securityContext": {"runAsNonRoot": True, "runAsUser": RUN_AS_UID, "runAsGroup": RUN_AS_GID, "fsGroup": RUN_AS_GID,
                                     "seccompProfile": {"type": "RuntimeDefault"}},
                 "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
                                                "whenUnsatisfiable": "ScheduleAnyway",
@@ -186,26 +187,21 @@ class ServingService(pulumi.ComponentResource):
                       "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
                       "template": {"metadata": {"labels": lbl}, "spec": pod}},
                 opts=common.k8s_opts(self, prov, [self.service_account]))
+            # the cloud's load balancer may need more next to the Service (GKE: NEGs, a health check policy)
+            backend = compute.serving_backend(spec, track, deploy_name, gateway is not None, f"{name}-{track}-health",
+                                              common.k8s_opts(self, prov, after_ns))
             svc_meta: dict[str, Any] = {"name": deploy_name, "namespace": SERVING_NAMESPACE, "labels": lbl,
-                                        "annotations": dict(NO_AWAIT)}
-            if serve.global_routing == "gcp-global-lb" and cloud is Cloud.gcp:
-                # the Service is created once GKE's NEG controller has created its NEGs (it then writes
-                # neg-status): the global load balancer's backends name them (global_routing.py)
-                svc_meta["annotations"] = {
-                    "cloud.google.com/neg": f'{{"exposed_ports": {{"{PORT}": {{"name": "{neg_name(spec, track)}"}}}}}}',
-                    "pulumi.com/waitFor": WAIT_FOR_NEGS}
+                                        "annotations": backend if backend is not None else dict(NO_AWAIT)}
             svc = k8s.core.v1.Service(
                 f"{name}-{track}-svc", metadata=svc_meta,
                 spec={"type": "ClusterIP", "selector": sel,
-                      "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}]},
+                      "ports": [{"name": "http", "port": SERVE_PORT, "targetPort": "http", "protocol": "TCP"}]},
                 opts=common.k8s_opts(self, prov, after_ns))
             self.services[track] = svc
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-{track}-pdb", metadata={"name": deploy_name, "namespace": SERVING_NAMESPACE, "labels": lbl},
                 spec={"maxUnavailable": 1, "selector": {"matchLabels": sel}},
                 opts=common.k8s_opts(self, prov, after_ns))
-            if gateway is not None and cloud is Cloud.gcp:
-                gke_health_check(f"{name}-{track}-health", deploy_name, common.k8s_opts(self, prov, after_ns))
             return dep, svc
 
         self.services: dict[str, k8s.core.v1.Service] = {}
@@ -217,11 +213,11 @@ class ServingService(pulumi.ComponentResource):
         pod_monitor(f"{name}-metrics", app, SERVING_NAMESPACE, {"app.kubernetes.io/name": app}, "http",
                     ["app.kubernetes.io/name", TRACK_LABEL], common.k8s_opts(self, prov, crds))
         self._autoscaling(spec, name, prov, crds)
-        backends = [{"name": serve.name, "port": PORT, "weight": 100 - serve.canary_weight}]
+        backends = [{"name": serve.name, "port": SERVE_PORT, "weight": 100 - serve.canary_weight}]
         if serve.canary_image and serve.canary_weight > 0:
             canary_replicas = max(1, math.ceil(serve.replicas.desired * serve.canary_weight / 100))
             self.canary, _ = deployment("canary", serve.canary_image, canary_replicas)
-            backends.append({"name": f"{serve.name}-canary", "port": PORT, "weight": serve.canary_weight})
+            backends.append({"name": f"{serve.name}-canary", "port": SERVE_PORT, "weight": serve.canary_weight})
         if gateway is not None:
             self._route(spec, name, prov, backends, listener, [*after_ns, gateway])
         self.register_outputs({"hostname": self.hostname, "modelUri": self.model_uri})
@@ -237,7 +233,7 @@ class ServingService(pulumi.ComponentResource):
                   **({"hostnames": hostnames} if hostnames else {}),
                   # /readyz too: global health checks probe each region through its public hostname
                   "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/v1/"}},
-                                         {"path": {"type": "Exact", "value": "/readyz"}}],
+                                         {"path": {"type": "Exact", "value": READYZ_PATH}}],
                              "backendRefs": backends}]},
             opts=common.k8s_opts(self, prov, after))
 
@@ -250,7 +246,7 @@ class ServingService(pulumi.ComponentResource):
         opts = common.k8s_opts(self, prov, [*after, self.deployment])
         if serve.keda:
             # the stable track only: the canary's pods share the app name, and their queue is not this Deployment's
-            query = (f'sum({common.QUEUE_DEPTH_METRIC}{{namespace="{SERVING_NAMESPACE}",'
+            query = (f'sum({QUEUE_DEPTH_METRIC}{{namespace="{SERVING_NAMESPACE}",'
                      f'app_kubernetes_io_name="{serve.name}",aiplatform_io_track="stable"}})')
             k8s.apiextensions.CustomResource(
                 f"{name}-scaler", api_version="keda.sh/v1alpha1", kind="ScaledObject", metadata=meta,

@@ -16,15 +16,14 @@ from components.compute import RegionalCompute
 from components.k8s import common
 from components.k8s.cluster_services import pod_monitor
 from components.k8s.kueue import Kueue
+from workloads.contract import (
+    BUG_EXIT_CODES, PREEMPTED_EXIT_CODE, RUN_AS_GID, RUN_AS_UID, SCRATCH_PATH, TEMPFAIL_EXIT_CODE, TRAIN_METRICS_PORT,
+    TRAIN_MODULE, TRAIN_RDZV_PORT,
+)
 
-RDZV_PORT = 29400
-METRICS_PORT = 9090
 CONTAINER = "trainer"
 # Rendezvous: join waits for the slowest node (scale-from-zero GPU nodes take 5-15 min to join and pull images).
 RDZV_CONF = {"join_timeout": 900, "last_call_timeout": 60, "close_timeout": 60, "read_timeout": 300}
-BUG_EXIT_CODES = (1, 2)      # Python exception / argument error in the trainer: retrying cannot help
-PREEMPTED_EXIT_CODE = 143    # SIGTERM without a disruption condition recorded: retry, counted
-TEMPFAIL_EXIT_CODE = 75      # checkpoint store unreachable, or rendezvous failed (workloads/train): retry, counted
 TORCHRUN_MAX_RESTARTS = 3
 BACKOFF_LIMIT = 6
 
@@ -32,7 +31,7 @@ BACKOFF_LIMIT = 6
 def pod_security_context() -> dict[str, Any]:
     """Non-root like serving: NCCL, EFA and torchrun need no root, and a compromised trainer must not get it.
     The user is the trainer image's (workloads/train/Dockerfile); volumes mount for it (``run_as``)."""
-    return {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532,
+    return {"runAsNonRoot": True, "runAsUser": RUN_AS_UID, "runAsGroup": RUN_AS_GID, "fsGroup": RUN_AS_GID,
             "seccompProfile": {"type": "RuntimeDefault"}}
 
 
@@ -43,16 +42,16 @@ def trainer_args(spec: PlatformSpec, checkpoint_uri: str, model_uri: str, budget
     assert t is not None
     return [*(["--data", data] if data else []), "--batch-size", str(t.batch_size), "--steps", str(t.steps),
             "--checkpoint-interval", str(t.checkpoint_interval), "--checkpoint-uri", checkpoint_uri,
-            "--model-uri", model_uri, "--metrics-port", str(METRICS_PORT),
+            "--model-uri", model_uri, "--metrics-port", str(TRAIN_METRICS_PORT),
             "--emergency-checkpoint-budget-s", str(budget_s)]
 
 
 def torchrun_command(job: str, service: str, nodes: int, gpus: int, launcher_timeout_s: int) -> list[str]:
     conf = ",".join(f"{k}={v}" for k, v in RDZV_CONF.items())
     return ["torchrun", f"--nnodes={nodes}", f"--nproc-per-node={gpus}", "--rdzv-backend=c10d",
-            f"--rdzv-endpoint={job}-0.{service}:{RDZV_PORT}", f"--rdzv-id={job}", f"--rdzv-conf={conf}",
+            f"--rdzv-endpoint={job}-0.{service}:{TRAIN_RDZV_PORT}", f"--rdzv-id={job}", f"--rdzv-conf={conf}",
             f"--max-restarts={TORCHRUN_MAX_RESTARTS}", f"--shutdown-timeout={launcher_timeout_s}",
-            "-m", "workloads.train"]
+            "-m", TRAIN_MODULE]
 
 
 def pod_failure_policy() -> dict[str, Any]:
@@ -101,7 +100,7 @@ class TrainingJob(pulumi.ComponentResource):
         ns = common.namespace(TRAINING_NAMESPACE, self, prov, f"{name}-ns")
         self.namespace = ns
         after_ns = [ns]
-        self.service_account = common.service_account(train.name, TRAINING_NAMESPACE, cloud, identity, self, prov,
+        self.service_account = common.service_account(train.name, TRAINING_NAMESPACE, compute, identity, self, prov,
                                                       f"{name}-sa", after_ns)
         common.default_deny(TRAINING_NAMESPACE, self, prov, f"{name}-deny", after_ns)
         security = pod_security_context()
@@ -120,15 +119,15 @@ class TrainingJob(pulumi.ComponentResource):
                   "policyTypes": ["Ingress", "Egress"],
                   # rendezvous and NCCL (any port) between the job's own pods; metrics to Prometheus
                   "ingress": [{"from": [{"podSelector": {"matchLabels": common.selector(train.name, "trainer")}}]},
-                              common.from_namespace(MONITORING_NAMESPACE, METRICS_PORT)],
+                              common.from_namespace(MONITORING_NAMESPACE, TRAIN_METRICS_PORT)],
                   "egress": [{"to": [{"podSelector": {"matchLabels": common.selector(train.name, "trainer")}}]},
-                             common.dns_egress(), common.https_egress(), *common.identity_egress(cloud)]},
+                             common.dns_egress(), common.https_egress(), *compute.identity_egress()]},
             opts=common.k8s_opts(self, prov, after_ns))
         self.service = k8s.core.v1.Service(
             f"{name}-rdzv", metadata={"name": svc_name, "namespace": TRAINING_NAMESPACE, "labels": pod_labels},
             spec={"clusterIP": "None", "publishNotReadyAddresses": True,  # DNS before readiness: rendezvous needs it
                   "selector": common.selector(train.name, "trainer"),
-                  "ports": [{"name": "rdzv", "port": RDZV_PORT, "targetPort": RDZV_PORT, "protocol": "TCP"}]},
+                  "ports": [{"name": "rdzv", "port": TRAIN_RDZV_PORT, "targetPort": TRAIN_RDZV_PORT, "protocol": "TCP"}]},
             opts=common.k8s_opts(self, prov, after_ns))
 
         job_labels = dict(pod_labels)
@@ -141,12 +140,13 @@ class TrainingJob(pulumi.ComponentResource):
             "name": CONTAINER, "image": train.image, "imagePullPolicy": "IfNotPresent",
             "command": torchrun_command(job_name, svc_name, train.nodes, gpus, budget.launcher_timeout_s),
             "args": trainer_args(spec, self.checkpoint_uri, self.model_uri, budget.checkpoint_s, data),
-            "ports": [{"name": "rdzv", "containerPort": RDZV_PORT}, {"name": "metrics", "containerPort": METRICS_PORT}],
+            "ports": [{"name": "rdzv", "containerPort": TRAIN_RDZV_PORT},
+                      {"name": "metrics", "containerPort": TRAIN_METRICS_PORT}],
             "env": [{"name": "NCCL_DEBUG", "value": "WARN"}, {"name": "PYTHONUNBUFFERED", "value": "1"}],
             "resources": resources,
-            "volumeMounts": [{"name": "dshm", "mountPath": "/dev/shm"},
+            "volumeMounts": [common.shm_mount(),
                              *({"name": m.claim, "mountPath": m.path, "readOnly": m.read_only} for m in mounts),
-                             {"name": "tmp", "mountPath": "/tmp"}],  # HOME and TMPDIR (train/Dockerfile)
+                             {"name": "tmp", "mountPath": SCRATCH_PATH}],  # HOME and TMPDIR (train/Dockerfile)
             # read-only root, no capabilities (policies k8s-read-only-root-fs, k8s-capabilities-restricted)
             "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                 "capabilities": {"drop": ["ALL"]}},

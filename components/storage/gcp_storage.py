@@ -1,15 +1,19 @@
 """GCS buckets per data class and the Filestore hot tier of one GCP region. Notes: docs/architecture.md, "Storage"."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pulumi
 import pulumi_gcp as gcp
 
 from blueprint.catalog.gcs import dual_region_location, dual_region_partner
 from blueprint.spec import PlatformSpec, Region
 from blueprint.spec.names import DATA_CLASSES, HOT_SHARE, MODELS, bucket_name
-from components.compute import RegionalCompute
 from components.gcp.kms import key_ring, rotating_key
 from components.storage.lifecycle import gcs_rules, rules_for
+
+if TYPE_CHECKING:  # the type only: no runtime edge to the region's module
+    from components.gcp.region import GcpRegion
 
 
 def bucket_location(region: Region, replicated: bool) -> tuple[str, dict | None, str | None]:
@@ -29,7 +33,7 @@ class GcpStorage(pulumi.ComponentResource):
 
     buckets: dict[str, gcp.storage.Bucket]
 
-    def __init__(self, name: str, spec: PlatformSpec, region: Region, compute: RegionalCompute,
+    def __init__(self, name: str, spec: PlatformSpec, region: Region, compute: GcpRegion,
                  opts: pulumi.ResourceOptions):
         super().__init__("aiplatform:storage:GcpStorage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=compute.cloud_provider)
@@ -70,7 +74,7 @@ class GcpStorage(pulumi.ComponentResource):
                 # the network by name: Filestore stores the bare name of a network in its own project, and a path
                 # here would differ from it on every refresh, so each later `up` would replace the instance
                 # (ForceNew; hashicorp/terraform-provider-google#16548, cluster-toolkit modules/file-system/filestore)
-                networks=[{"network": compute.network_name,  # type: ignore[attr-defined]  # GcpRegion's network
+                networks=[{"network": compute.network_name,
                            "modes": ["MODE_IPV4"], "connect_mode": "DIRECT_PEERING"}],
                 deletion_protection_enabled=spec.is_production,
                 deletion_protection_reason="production datasets" if spec.is_production else None,

@@ -11,9 +11,9 @@ import re
 import pytest
 
 from blueprint.catalog.charts import CHARTS
-from components.k8s import serving, training
 from tests.k8s.conftest import spec_of, workload_plan
 from tests.k8s.helpers import in_cluster, one_in
+from workloads.contract import SERVE_PORT, TRAIN_METRICS_PORT
 from workloads.serve.metrics import ServeMetrics
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -59,7 +59,7 @@ def test_the_keda_query_names_a_series_the_server_exports_with_a_label_prometheu
         deployment = one_in(plan, "kubernetes:apps/v1:Deployment", cluster, serve.name)
         ports = {p["name"]: p["containerPort"] for p in deployment.get("spec.template.spec.containers")[0]["ports"]}
         (endpoint,) = monitor.inputs["spec"]["podMetricsEndpoints"]
-        assert endpoint["path"] == "/metrics" and ports[endpoint["port"]] == serving.PORT
+        assert endpoint["path"] == "/metrics" and ports[endpoint["port"]] == SERVE_PORT
         attached = {_prometheus_label(lbl) for lbl in monitor.inputs["spec"]["podTargetLabels"]}
         if not serve.keda:
             assert not in_cluster(plan, SCALER, cluster)
@@ -87,7 +87,7 @@ def test_the_trainers_metrics_port_is_scraped(stack):
     assert monitor.inputs["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
     ports = {p["name"]: p["containerPort"] for p in pod["spec"]["containers"][0]["ports"]}
     (endpoint,) = monitor.inputs["spec"]["podMetricsEndpoints"]
-    assert ports[endpoint["port"]] == training.METRICS_PORT
+    assert ports[endpoint["port"]] == TRAIN_METRICS_PORT
     assert "--metrics-port" in job.get("spec.template.spec.containers")[0]["args"]
     prom = next(r for r in in_cluster(plan, RELEASE, cluster) if r.inputs["chart"] == "kube-prometheus-stack")
     assert prom.urn in monitor.dependencies, "the PodMonitor waits for the operator's CRDs"

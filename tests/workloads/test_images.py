@@ -6,7 +6,10 @@ import signal
 import sys
 import tomllib
 
+from tests.conftest import shipped_plan
+from tests.k8s.helpers import pod_templates
 from tests.workloads.conftest import REPO, Run
+from workloads.contract import RUN_AS_GID, RUN_AS_UID
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 EXTRAS = {re.split(r"[<>=\[ ]", r, maxsplit=1)[0].lower(): r.replace(" ", "")
@@ -47,9 +50,15 @@ def test_launcher_turns_sigterm_into_143_where_stock_torchrun_exits_1(tmp_path):
         assert run.finish(60) == expected, run.output
 
 
-def test_images_run_as_the_user_the_pods_require():
-    """The k8s components run both pods as 65532 (runAsNonRoot); the images declare that user."""
-    for image, component in (("train", "training"), ("serve", "serving")):
-        text = (REPO / "workloads" / image / "Dockerfile").read_text()
-        pod = (REPO / "components" / "k8s" / f"{component}.py").read_text()
-        assert '"runAsUser": 65532' in pod and "USER 65532:65532" in text and "useradd --uid 65532" in text, image
+def test_the_planned_pods_run_as_the_images_user():
+    """The training Job and serving Deployments the program plans run as the contract's user, which the images
+    declare (tests/test_contract.py checks the Dockerfiles)."""
+    plan = shipped_plan("prod")
+    kinds = set()
+    for resource, template in pod_templates(plan):
+        if resource.type in ("kubernetes:batch/v1:Job", "kubernetes:apps/v1:Deployment"):
+            security = template["securityContext"]
+            assert (security["runAsUser"], security["runAsGroup"]) == (RUN_AS_UID, RUN_AS_GID), resource.urn
+            assert security["runAsNonRoot"] is True
+            kinds.add(resource.type)
+    assert kinds == {"kubernetes:batch/v1:Job", "kubernetes:apps/v1:Deployment"}

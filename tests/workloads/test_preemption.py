@@ -14,7 +14,7 @@ from tests.support.processes import alive
 from tests.workloads.conftest import free_port, torchrun, train_args
 from workloads.storage import load_model
 from workloads.train.checkpoint import complete_checkpoints
-from workloads.train.preemption import PREEMPTED_EXIT_CODE
+from workloads.contract import BUG_EXIT_CODES, PREEMPTED_EXIT_CODE
 
 STEPS, INTERVAL = 160, 20
 
@@ -45,8 +45,10 @@ def reference(tmp_path_factory) -> dict[str, torch.Tensor]:
 
 
 def test_preemption_exit_code_is_the_one_the_job_retries():
-    assert PREEMPTED_EXIT_CODE == training.PREEMPTED_EXIT_CODE
-    assert PREEMPTED_EXIT_CODE not in training.BUG_EXIT_CODES
+    assert PREEMPTED_EXIT_CODE not in BUG_EXIT_CODES
+    rules = training.pod_failure_policy()["rules"]
+    first = next(r for r in rules if PREEMPTED_EXIT_CODE in r.get("onExitCodes", {}).get("values", []))
+    assert first["action"] == "Count"
 
 
 def test_sigterm_checkpoints_exits_143_and_resume_matches_uninterrupted_run(tmp_path, reference):

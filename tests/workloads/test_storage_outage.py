@@ -10,10 +10,10 @@ from torch.distributed.checkpoint.api import CheckpointException
 from components.k8s import training
 from tests.support.moto_server import free_port
 from tests.workloads.conftest import Run, env, train_args
+from workloads.contract import BUG_EXIT_CODES, TEMPFAIL_EXIT_CODE
 from workloads.storage import StorageUnavailable, is_storage_outage, is_transient_storage_error, storage_call
 from workloads.train import __main__ as trainer_main
 from workloads.train import trainer
-from workloads.train.__main__ import STORAGE_RETRY_EXIT_CODE
 
 ARGS = ["--batch-size", "1", "--steps", "1", "--checkpoint-interval", "1", "--checkpoint-uri", "c", "--model-uri", "m"]
 
@@ -71,15 +71,15 @@ def test_an_outage_inside_the_trainer_exits_75(monkeypatch, capsys):
             raise ConnectionResetError("reset by peer")
 
     monkeypatch.setattr(trainer, "run", run)
-    assert trainer_main.main(ARGS) == STORAGE_RETRY_EXIT_CODE
+    assert trainer_main.main(ARGS) == TEMPFAIL_EXIT_CODE
     assert '"event": "storage_unavailable"' in capsys.readouterr().out
 
 
 def test_the_jobs_failure_policy_retries_the_storage_exit_code():
-    assert STORAGE_RETRY_EXIT_CODE not in training.BUG_EXIT_CODES
+    assert TEMPFAIL_EXIT_CODE not in BUG_EXIT_CODES
     failing = [v for rule in training.pod_failure_policy()["rules"] if rule["action"] == "FailJob"
                for v in rule.get("onExitCodes", {}).get("values", [])]
-    assert STORAGE_RETRY_EXIT_CODE not in failing
+    assert TEMPFAIL_EXIT_CODE not in failing
 
 
 def test_trainer_exits_75_when_the_checkpoint_store_is_unreachable(tmp_path):
@@ -88,11 +88,11 @@ def test_trainer_exits_75_when_the_checkpoint_store_is_unreachable(tmp_path):
                *train_args("s3://ckpt/run", str(tmp_path / "model"), 4, 2, "--num-workers", "0")],
               env(AWS_ENDPOINT_URL=closed, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                   AWS_DEFAULT_REGION="us-east-1", AWS_MAX_ATTEMPTS="1", AWS_RETRY_MODE="standard"))
-    assert run.finish(180) == STORAGE_RETRY_EXIT_CODE, run.output
+    assert run.finish(180) == TEMPFAIL_EXIT_CODE, run.output
     assert run.wait_for(lambda e: e.get("event") == "storage_unavailable", timeout=5)["exit_code"] == 75
 
 
-@pytest.mark.parametrize("code", [STORAGE_RETRY_EXIT_CODE, 1])
+@pytest.mark.parametrize("code", [TEMPFAIL_EXIT_CODE, 1])
 def test_launcher_passes_the_workers_exit_code_through(tmp_path, code):
     worker = tmp_path / "fails.py"
     worker.write_text(f"import sys\nsys.exit({code})\n")

@@ -14,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from workloads.contract import SERVE_PORT
+
 CGROUP = Path("/sys/fs/cgroup")
 
 
@@ -53,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m workloads.serve", description=__doc__.splitlines()[0])
     p.add_argument("--model-uri", required=True, help="artifact directory (fsspec URI) with config.json + model.pt")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--port", type=int, default=SERVE_PORT)
     p.add_argument("--max-batch-size", type=int, default=64,
                    help="sequences decoded together (KV cache rows); more wait in the queue")
     p.add_argument("--max-batch-tokens", type=int, default=2048,

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field, ValidationError
 
+from workloads.contract import LIVEZ_PATH, METRICS_PATH, READYZ_PATH
 from workloads.serve.engine import Engine, Sequence
 from workloads.serve.metrics import ServeMetrics
 from workloads.serve.scheduler import QueueFull, Scheduler
@@ -112,20 +113,20 @@ def create_app(settings: Settings, engine: Engine | None = None) -> "InferenceFr
     app = FastAPI(title="workloads.serve", lifespan=lifespan)
     app.state.serve = st
 
-    @app.get("/livez")
+    @app.get(LIVEZ_PATH)
     async def livez():
         if st.load_error or (st.ready and st.scheduler is not None and not st.scheduler.alive):
             return JSONResponse({"alive": False, "error": st.load_error or "decode loop stopped"}, status_code=503)
         return {"alive": True}
 
-    @app.get("/readyz")
+    @app.get(READYZ_PATH)
     async def readyz():
         if st.ready and not st.draining:
             return {"ready": True}
         reason = "draining" if st.draining else (st.load_error or "warming up")
         return JSONResponse({"ready": False, "reason": reason}, status_code=503)
 
-    @app.get("/metrics")
+    @app.get(METRICS_PATH)
     async def prometheus():
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

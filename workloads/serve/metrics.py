@@ -1,10 +1,12 @@
-"""The server's Prometheus series (``serve_queue_depth`` is what KEDA scales on; see components/k8s/common.py)."""
+"""The server's Prometheus series (KEDA scales on ``QUEUE_DEPTH_METRIC``, workloads/contract.py)."""
 from __future__ import annotations
 
 import threading
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from workloads.contract import QUEUE_DEPTH_METRIC
 
 LATENCY_BUCKETS = (.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30)
 
@@ -34,7 +36,7 @@ class TokenRate:
 class ServeMetrics:
     def __init__(self, max_batch: int) -> None:
         self.registry = r = CollectorRegistry()
-        self.queue_depth = Gauge("serve_queue_depth", "Requests waiting to join the batch", registry=r)
+        self.queue_depth = Gauge(QUEUE_DEPTH_METRIC, "Requests waiting to join the batch", registry=r)
         self.inflight = Gauge("serve_inflight_requests", "Accepted requests not yet answered", registry=r)
         self.ready = Gauge("serve_ready", "1 when warmed up and not draining", registry=r)
         buckets = sorted({1, 2, 4, 8, 16, 32, 64, 128, 256, max_batch})

@@ -12,7 +12,8 @@ import os
 import signal
 import sys
 
-STORAGE_RETRY_EXIT_CODE = 75  # EX_TEMPFAIL: the store was unreachable; a later attempt resumes from its checkpoint
+from workloads.contract import TEMPFAIL_EXIT_CODE
+
 LAUNCHER_PID_ENV = "WORKLOADS_TRAIN_LAUNCHER_PID"  # set by workloads.train.launch for the ranks it starts
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -92,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         if not is_storage_outage(exc):  # only a failed storage call; a BrokenPipeError between ranks is a crash
             raise
         print(json.dumps({"event": "storage_unavailable", "error": repr(exc)[:500],
-                          "exit_code": STORAGE_RETRY_EXIT_CODE}), flush=True)
-        return STORAGE_RETRY_EXIT_CODE
+                          "exit_code": TEMPFAIL_EXIT_CODE}), flush=True)
+        return TEMPFAIL_EXIT_CODE
 
 
 if __name__ == "__main__":

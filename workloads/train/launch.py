@@ -20,9 +20,8 @@ from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.elastic.rendezvous.api import RendezvousError
 from torch.distributed.run import main as torchrun_main
 
-from workloads.train.__main__ import LAUNCHER_PID_ENV, STORAGE_RETRY_EXIT_CODE
-
-RETRY_EXIT_CODE = STORAGE_RETRY_EXIT_CODE  # EX_TEMPFAIL (75): the Job counts and retries it
+from workloads.contract import TEMPFAIL_EXIT_CODE
+from workloads.train.__main__ import LAUNCHER_PID_ENV
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         _, failure = e.get_first_failure()
         return failure.exitcode if failure.exitcode > 0 else 128 - failure.exitcode  # a negative code: killed by -N
     except RendezvousError:  # timeout, closed, connection or state errors (graceful exits never reach here)
-        return RETRY_EXIT_CODE
+        return TEMPFAIL_EXIT_CODE  # the Job counts and retries it
     return 0
 
 

@@ -12,8 +12,6 @@ import time
 import torch
 import torch.distributed as dist
 
-PREEMPTED_EXIT_CODE = 143  # 128 + SIGTERM: the Job's podFailurePolicy counts it as a retryable preemption
-
 
 class StopFlag:
     def __init__(self) -> None:

@@ -12,13 +12,14 @@ import torch.distributed as dist
 from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
 from torch.nn.parallel import DistributedDataParallel as DDP
 
+from workloads.contract import PREEMPTED_EXIT_CODE
 from workloads.data import corpus_text
 from workloads.model import CharTransformer, ModelConfig, Vocab
 from workloads.storage import export_model, open_text
 from workloads.train.checkpoint import CheckpointManager, newest_agreed, rng_state, set_rng_state
 from workloads.train.data import CharWindows, Position, ResumableBatchSampler, loader
 from workloads.train.metrics import StallMeter, TrainMetrics
-from workloads.train.preemption import PREEMPTED_EXIT_CODE, StopFlag, agree_to_stop, emergency_fits
+from workloads.train.preemption import StopFlag, agree_to_stop, emergency_fits
 
 WARMUP_FRACTION = 0.05
 
