@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from blueprint.spec.generated import write_or_check
 from cli.main import build_parser
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "commands.md"
@@ -78,16 +79,7 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cli.docs", description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help=f"exit 1 if {OUT.name} differs from the parser's help")
-    args = parser.parse_args(argv)
-    if args.check:
-        stale = not OUT.exists() or OUT.read_text() != render()
-        print(f"{OUT} is {'stale: run python -m cli.docs' if stale else 'up to date'}", file=sys.stderr)
-        return 1 if stale else 0
-    OUT.write_text(render())
-    print(f"wrote {OUT}", file=sys.stderr)
-    return 0
+    return write_or_check(OUT, render(), "cli.docs", __doc__.split("\n")[0], argv)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,12 @@
 blueprint.spec.schema`` writes ``stack-file.schema.json`` beside this module; ``--check`` fails while it is stale."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from blueprint.spec.generated import write_or_check
 from blueprint.spec.load import SECRET_KEY
 from blueprint.spec.model import PlatformSpec
 from blueprint.spec.names import FULL_KEY
@@ -63,16 +63,7 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m blueprint.spec.schema", description=__doc__)
-    parser.add_argument("--check", action="store_true", help=f"exit 1 if {OUT.name} is not up to date")
-    args = parser.parse_args(argv)
-    if args.check:
-        stale = not OUT.exists() or OUT.read_text() != render()
-        print(f"{OUT} is {'stale: run python -m blueprint.spec.schema' if stale else 'up to date'}", file=sys.stderr)
-        return 1 if stale else 0
-    OUT.write_text(render())
-    print(f"wrote {OUT}", file=sys.stderr)
-    return 0
+    return write_or_check(OUT, render(), "blueprint.spec.schema", __doc__, argv)
 
 
 if __name__ == "__main__":
